@@ -1,0 +1,171 @@
+import { isAbsolute, join, relative, resolve } from "node:path";
+import { loadRepoConfig } from "./config/load.ts";
+import { REPO_CONFIG_FILE, type RepoConfig } from "./config/types.ts";
+import { ConfigError } from "./errors.ts";
+import { GitClient } from "./git/git_client.ts";
+import { agentLogger, type Logger } from "./log/logging.ts";
+import { DenoProcessRunner } from "./process/run_process.ts";
+import { Agent } from "./reconcile/agent.ts";
+import { StateStore } from "./state/store.ts";
+
+/** Global command-line options (SPEC §6). */
+export interface GlobalOptions {
+  repo?: string;
+  config?: string;
+  host?: string;
+}
+
+/** The real adapters, built once per command. */
+export interface App {
+  agent: Agent;
+  store: StateStore;
+  git: GitClient;
+  logger: Logger;
+  repoRoot: string;
+  config: RepoConfig;
+  host: string;
+  remote: string;
+  branch: string;
+  [Symbol.dispose](): void;
+}
+
+/** Options of {@link openApp}. */
+export interface OpenAppOptions {
+  /** Read-only commands never create or change the state file. */
+  readOnly: boolean;
+}
+
+/** Composition root: finds the repository, loads its configuration, opens the state and builds the agent. */
+export async function openApp(
+  globals: GlobalOptions,
+  options: OpenAppOptions,
+): Promise<App> {
+  const logger = agentLogger();
+  const runner = new DenoProcessRunner();
+  const startDir = resolve(globals.repo ?? ".");
+  const probe = new GitClient(runner, { cwd: startDir });
+  const info = await probe.repoInfo();
+  const git = new GitClient(runner, { cwd: info.root });
+
+  const { config, configPath, configDisplay } = await loadConfig(
+    info.root,
+    globals.config,
+    logger,
+  );
+  const { remote, branch } = await resolveUpstream(git, config, info.branch);
+  const host = globals.host ?? Deno.env.get("UPSTREAM_WATCH_HOST") ??
+    Deno.hostname();
+
+  const statePath = resolve(info.root, config.stateFile);
+  if (!options.readOnly) {
+    await excludeFromGit(info.root, info.gitCommonDir, statePath);
+  }
+  const store = StateStore.open(statePath, { readOnly: options.readOnly });
+  if (!options.readOnly) {
+    for (const run of store.markInterruptedRuns(Date.now())) {
+      logger.warn(
+        "run {runId} of {service} was cut off by a crash or kill; marked interrupted, the service will run again",
+        { runId: run.id, service: run.service },
+      );
+    }
+  }
+  const agent = new Agent({
+    git,
+    store,
+    runner,
+    logger,
+    now: Date.now,
+    repoRoot: info.root,
+    configPath,
+    configDisplay,
+    config,
+    host,
+    remote,
+    branch,
+  });
+  return {
+    agent,
+    store,
+    git,
+    logger,
+    repoRoot: info.root,
+    config,
+    host,
+    remote,
+    branch,
+    [Symbol.dispose]: () => store.close(),
+  };
+}
+
+async function loadConfig(
+  root: string,
+  configOption: string | undefined,
+  logger: Logger,
+): Promise<{ config: RepoConfig; configPath: string; configDisplay: string }> {
+  const configPath = configOption
+    ? resolve(configOption)
+    : join(root, REPO_CONFIG_FILE);
+  const configDisplay = configOption ?? REPO_CONFIG_FILE;
+  if (configOption) {
+    try {
+      await Deno.stat(configPath);
+    } catch {
+      throw new ConfigError("configuration file not found", {
+        file: configDisplay,
+      });
+    }
+  }
+  const { config, warnings } = await loadRepoConfig(configPath, configDisplay);
+  for (const warning of warnings) {
+    logger.warn("{file}:{line}: {message}", {
+      ...warning,
+      line: warning.line ?? "?",
+    });
+  }
+  return { config, configPath, configDisplay };
+}
+
+/** SPEC §3: `remote` defaults to the branch's upstream remote, else origin; `branch` to the branch's upstream. */
+async function resolveUpstream(
+  git: GitClient,
+  config: RepoConfig,
+  currentBranch: string | undefined,
+): Promise<{ remote: string; branch: string }> {
+  const upstream = currentBranch
+    ? await git.branchUpstream(currentBranch)
+    : undefined;
+  const remote = config.remote ?? upstream?.remote ?? "origin";
+  const branch = config.branch ?? upstream?.branch ?? currentBranch;
+  if (!branch) {
+    throw new ConfigError(
+      "HEAD is detached and no branch is configured; set branch: or check out a branch",
+      { file: REPO_CONFIG_FILE, key: "branch" },
+    );
+  }
+  return { remote, branch };
+}
+
+/** Keeps the state file (and its WAL files) out of `git status` via `.git/info/exclude`. */
+async function excludeFromGit(
+  root: string,
+  gitCommonDir: string,
+  statePath: string,
+): Promise<void> {
+  const inside = relative(root, statePath);
+  if (inside.startsWith("..") || isAbsolute(inside)) return;
+  const pattern = `/${inside.split("\\").join("/")}*`;
+  const excludeFile = join(gitCommonDir, "info", "exclude");
+  let current = "";
+  try {
+    current = await Deno.readTextFile(excludeFile);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    await Deno.mkdir(join(gitCommonDir, "info"), { recursive: true });
+  }
+  if (current.split(/\r?\n/).includes(pattern)) return;
+  const separator = current === "" || current.endsWith("\n") ? "" : "\n";
+  await Deno.writeTextFile(
+    excludeFile,
+    `${current}${separator}# upstream-watch state\n${pattern}\n`,
+  );
+}

@@ -1,0 +1,60 @@
+import type { App } from "../../app.ts";
+import { describeReason } from "../../reconcile/agent.ts";
+import {
+  formatDuration,
+  jsonText,
+  type Output,
+  renderTable,
+  shortCommit,
+  tableTime,
+} from "../output.ts";
+import { runJson } from "./status.ts";
+
+/** `history [SERVICE] [--limit N] [--json]`: past runs, newest first. */
+export function historyCommand(
+  app: App,
+  options: { service?: string; limit: number; json: boolean },
+  output: Output,
+): number {
+  const runs = app.store.runs({
+    service: options.service,
+    limit: options.limit,
+  });
+  if (options.json) {
+    output.out(jsonText({ runs: runs.map(runJson) }));
+    return 0;
+  }
+  if (runs.length === 0) {
+    output.out(
+      options.service ? `no runs of ${options.service}\n` : "no runs yet\n",
+    );
+    return 0;
+  }
+  output.out(renderTable(
+    [
+      "RUN",
+      "SERVICE",
+      "TRIGGER",
+      "OUTCOME",
+      "COMMIT",
+      "STARTED",
+      "TOOK",
+      "WHY",
+    ],
+    runs.map((run) => [
+      String(run.id),
+      run.service,
+      run.trigger,
+      run.failedStep ? `${run.outcome} (${run.failedStep})` : run.outcome,
+      `${run.fromCommit ? shortCommit(run.fromCommit).slice(0, 7) + ".." : ""}${
+        shortCommit(run.toCommit).slice(0, 7)
+      }`,
+      tableTime(run.startedAt),
+      formatDuration(
+        run.finishedAt === null ? null : run.finishedAt - run.startedAt,
+      ),
+      describeReason(run.reason),
+    ]),
+  ));
+  return 0;
+}

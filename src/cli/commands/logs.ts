@@ -1,0 +1,68 @@
+import type { App } from "../../app.ts";
+import { UsageError } from "../../errors.ts";
+import { describeReason } from "../../reconcile/agent.ts";
+import {
+  formatDuration,
+  isoTime,
+  jsonText,
+  type Output,
+  tableTime,
+} from "../output.ts";
+import { runJson } from "./status.ts";
+
+/** `logs RUN_ID [--json]`: the captured output of one run, command by command. */
+export function logsCommand(
+  app: App,
+  options: { runId: number; json: boolean },
+  output: Output,
+): number {
+  const run = app.store.run(options.runId);
+  if (!run) {
+    throw new UsageError(
+      `run ${options.runId} not found (see upstream-watch history)`,
+    );
+  }
+  const commands = app.store.commands(run.id);
+  if (options.json) {
+    output.out(jsonText({
+      run: runJson(run),
+      commands: commands.map((command) => ({
+        ...command,
+        startedAt: isoTime(command.startedAt),
+        finishedAt: isoTime(command.finishedAt),
+      })),
+    }));
+    return 0;
+  }
+  const lines = [
+    `run ${run.id} of ${run.service}: ${run.outcome}${
+      run.failedStep ? ` at ${run.failedStep}` : ""
+    } (${run.trigger}, ${describeReason(run.reason)})`,
+    `commit ${run.fromCommit ?? "(first deploy)"} -> ${run.toCommit}`,
+    `started ${tableTime(run.startedAt)}, took ${
+      formatDuration(
+        run.finishedAt === null ? null : run.finishedAt - run.startedAt,
+      )
+    }`,
+  ];
+  if (run.error) lines.push(`error: ${run.error}`);
+  output.out(lines.join("\n") + "\n");
+  for (const command of commands) {
+    const status = command.timedOut
+      ? "timed out"
+      : `exit ${command.exitCode ?? "signal"}`;
+    output.out(
+      `\n$ ${command.command}    [${command.step}, ${status}, ${
+        formatDuration(command.finishedAt - command.startedAt)
+      }]\n`,
+    );
+    if (command.truncated) output.out("[… earlier output truncated …]\n");
+    if (command.output !== "") {
+      output.out(
+        command.output.endsWith("\n") ? command.output : `${command.output}\n`,
+      );
+    }
+  }
+  if (commands.length === 0) output.out("\n(no commands ran)\n");
+  return 0;
+}

@@ -1,0 +1,43 @@
+import type { App } from "../../app.ts";
+import { describeReason } from "../../reconcile/agent.ts";
+import { jsonText, type Output, renderTable, shortCommit } from "../output.ts";
+
+/** `plan [--no-fetch] [--json]`: what the next cycle would run and why, changing nothing. */
+export async function planCommand(
+  app: App,
+  options: { fetch: boolean; json: boolean },
+  output: Output,
+): Promise<number> {
+  const plan = await app.agent.plan({ fetch: options.fetch, move: false });
+  if (options.json) {
+    output.out(jsonText({
+      head: plan.sync.before,
+      target: plan.head,
+      services: plan.items.map((item) => ({
+        name: item.service,
+        due: item.due,
+        deployedCommit: item.deployedCommit,
+        reason: item.reason ?? null,
+        configError: item.configError ?? null,
+      })),
+    }));
+    return 0;
+  }
+  const due = plan.items.filter((item) => item.due);
+  output.out(
+    `target ${
+      shortCommit(plan.head)
+    } (${app.remote}/${app.branch}); ${due.length} of ${plan.items.length} services due\n`,
+  );
+  if (due.length === 0) return 0;
+  output.out(renderTable(
+    ["SERVICE", "DEPLOYED", "WHY"],
+    due.map((item) => [
+      item.service,
+      shortCommit(item.deployedCommit),
+      describeReason(item.reason!) +
+      (item.configError ? ` (will fail: ${item.configError})` : ""),
+    ]),
+  ));
+  return 0;
+}

@@ -1,0 +1,98 @@
+import type { App } from "../../app.ts";
+import { describeReason } from "../../reconcile/agent.ts";
+import type { RunRecord } from "../../state/types.ts";
+import {
+  isoTime,
+  jsonText,
+  type Output,
+  renderTable,
+  shortCommit,
+  tableTime,
+} from "../output.ts";
+
+/** `status [--json]`: one row per service with deployed commit, last outcome and whether it is due. */
+export async function statusCommand(
+  app: App,
+  options: { json: boolean },
+  output: Output,
+): Promise<number> {
+  const plan = await app.agent.plan({ fetch: false, move: false });
+  const state = app.store.services();
+  const services = plan.items.map((item) => {
+    const record = state.get(item.service);
+    const lastRun = record?.lastRunId
+      ? app.store.run(record.lastRunId)
+      : undefined;
+    return {
+      name: item.service,
+      dir: item.dir,
+      deployedCommit: item.deployedCommit,
+      deployedAt: isoTime(record?.deployedAt),
+      lastRun: lastRun ? runJson(lastRun) : null,
+      failedAttempts: record?.failedAttempts ?? 0,
+      due: item.due,
+      reason: item.reason ?? null,
+      configError: item.configError ?? null,
+    };
+  });
+  if (options.json) {
+    output.out(jsonText({
+      repository: app.repoRoot,
+      remote: app.remote,
+      branch: app.branch,
+      host: app.host,
+      head: plan.sync.before,
+      upstream: plan.sync.upstream,
+      services,
+    }));
+    return 0;
+  }
+  output.out(
+    `${app.repoRoot} at ${
+      shortCommit(plan.sync.before)
+    } (${app.remote}/${app.branch} ${shortCommit(plan.sync.upstream)})\n`,
+  );
+  if (services.length === 0) {
+    output.out("no services found\n");
+    return 0;
+  }
+  output.out(renderTable(
+    ["SERVICE", "DEPLOYED", "LAST RUN", "WHEN", "PENDING"],
+    services.map((service) => [
+      service.name,
+      shortCommit(service.deployedCommit),
+      service.lastRun
+        ? `${service.lastRun.outcome}${
+          service.lastRun.failedStep ? ` (${service.lastRun.failedStep})` : ""
+        }`
+        : "-",
+      tableTime(state.get(service.name)?.lastRunAt),
+      service.configError
+        ? `invalid config: ${service.configError}`
+        : service.reason
+        ? `due: ${describeReason(service.reason)}`
+        : "-",
+    ]),
+  ));
+  return 0;
+}
+
+/** The stable JSON form of a run, shared by `status`, `history` and `logs`. */
+export function runJson(run: RunRecord) {
+  return {
+    id: run.id,
+    service: run.service,
+    trigger: run.trigger,
+    outcome: run.outcome,
+    fromCommit: run.fromCommit,
+    toCommit: run.toCommit,
+    revision: run.revision,
+    attempt: run.attempt,
+    startedAt: isoTime(run.startedAt),
+    finishedAt: isoTime(run.finishedAt),
+    durationMs: run.finishedAt === null ? null : run.finishedAt - run.startedAt,
+    failedStep: run.failedStep,
+    error: run.error,
+    reason: run.reason,
+  };
+}

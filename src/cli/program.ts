@@ -1,0 +1,223 @@
+import {
+  Command,
+  CommanderError,
+  InvalidArgumentError,
+  Option,
+} from "commander";
+import { type App, type GlobalOptions, openApp } from "../app.ts";
+import { ExitCode, UpstreamWatchError } from "../errors.ts";
+import {
+  type CliLogLevel,
+  configureLogging,
+  type LogFormat,
+} from "../log/logging.ts";
+import { VERSION } from "../version.ts";
+import { historyCommand } from "./commands/history.ts";
+import { logsCommand } from "./commands/logs.ts";
+import { planCommand } from "./commands/plan.ts";
+import { runCommand } from "./commands/run.ts";
+import { statusCommand } from "./commands/status.ts";
+import { validateCommand } from "./commands/validate.ts";
+import { type Output, processOutput } from "./output.ts";
+
+interface ProgramOptions extends GlobalOptions {
+  logFormat: LogFormat;
+  logLevel: CliLogLevel;
+  color: boolean;
+}
+
+/** Parses the command line, runs one command and returns the process exit code (SPEC §6). */
+export async function runCli(
+  args: readonly string[],
+  output: Output = processOutput(),
+): Promise<number> {
+  let exitCode: number = ExitCode.ok;
+  const program = buildProgram(output, (code) => exitCode = code);
+  try {
+    await program.parseAsync([...args], { from: "user" });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version exit 0; every parse error is a usage error (2).
+      return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    }
+    if (error instanceof UpstreamWatchError) {
+      output.err(`upstream-watch: ${error.message}\n`);
+      return error.exitCode;
+    }
+    throw error;
+  }
+}
+
+function buildProgram(
+  output: Output,
+  setExit: (code: number) => void,
+): Command {
+  const program = new Command("upstream-watch")
+    .description(
+      "Pull-based GitOps agent: keeps a clone in sync with its upstream and runs the update commands of every service folder that changed",
+    )
+    .option("--repo <dir>", "repository to work on", ".")
+    .option(
+      "--config <file>",
+      "repository configuration file (default: <repo>/.upstream-watch.yaml)",
+    )
+    .option(
+      "--host <name>",
+      "host name matched against services' hosts (default: $UPSTREAM_WATCH_HOST, else the machine's)",
+    )
+    .addOption(
+      new Option("--log-format <format>", "log format").choices([
+        "text",
+        "json",
+      ])
+        .default("text"),
+    )
+    .addOption(
+      new Option("--log-level <level>", "lowest level logged").choices([
+        "debug",
+        "info",
+        "warn",
+        "error",
+      ]).default("info"),
+    )
+    .option("--no-color", "never colour log output")
+    .showHelpAfterError("(add --help for usage)")
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => output.out(text),
+      writeErr: (text) => output.err(text),
+      outputError: (text, write) =>
+        write(`upstream-watch: ${text.replace(/^error: /, "")}`),
+    })
+    .hook("preAction", () => {
+      const options = program.opts<ProgramOptions>();
+      configureLogging({
+        format: options.logFormat,
+        level: options.logLevel,
+        color: options.color && !Deno.noColor && Deno.stderr.isTerminal(),
+      });
+    });
+
+  const withApp = (
+    readOnly: boolean,
+    body: (app: App) => Promise<number> | number,
+  ) =>
+  async () => {
+    using app = await openApp(program.opts<ProgramOptions>(), { readOnly });
+    setExit(await body(app));
+  };
+
+  program.command("run", { isDefault: true })
+    .description(
+      "poll the upstream and update changed services (the default command)",
+    )
+    .option("--once", "run one cycle, then exit")
+    .option(
+      "--interval <seconds>",
+      "seconds between polls (default: retry_interval)",
+      positiveNumber,
+    )
+    .action((options: { once?: boolean; interval?: number }) =>
+      withApp(
+        false,
+        (app) =>
+          runCommand(app, {
+            once: options.once ?? false,
+            interval: options.interval,
+          }),
+      )()
+    );
+
+  program.command("plan")
+    .description("show what the next cycle would run and why, changing nothing")
+    .option(
+      "--no-fetch",
+      "compare with the last fetched commit instead of fetching",
+    )
+    .option("--json", "print JSON")
+    .action((options: { fetch: boolean; json?: boolean }) =>
+      withApp(
+        true,
+        (app) =>
+          planCommand(app, {
+            fetch: options.fetch,
+            json: options.json ?? false,
+          }, output),
+      )()
+    );
+
+  program.command("status")
+    .description(
+      "one row per service: deployed commit, last outcome, pending work",
+    )
+    .option("--json", "print JSON")
+    .action((options: { json?: boolean }) =>
+      withApp(
+        true,
+        (app) => statusCommand(app, { json: options.json ?? false }, output),
+      )()
+    );
+
+  program.command("history")
+    .description("past runs, newest first")
+    .argument("[service]", "only runs of this service")
+    .option("--limit <n>", "number of runs shown", positiveInteger, 20)
+    .option("--json", "print JSON")
+    .action((
+      service: string | undefined,
+      options: { limit: number; json?: boolean },
+    ) =>
+      withApp(
+        true,
+        (app) =>
+          historyCommand(app, {
+            service,
+            limit: options.limit,
+            json: options.json ?? false,
+          }, output),
+      )()
+    );
+
+  program.command("logs")
+    .description("the captured output of one run")
+    .argument("<run-id>", "run id (see history)", positiveInteger)
+    .option("--json", "print JSON")
+    .action((runId: number, options: { json?: boolean }) =>
+      withApp(
+        true,
+        (app) =>
+          logsCommand(app, { runId, json: options.json ?? false }, output),
+      )()
+    );
+
+  program.command("validate")
+    .description("check the repository config and every service's hook file")
+    .action(() => withApp(true, (app) => validateCommand(app, output))());
+
+  program.command("version")
+    .description("print version, Deno version and platform")
+    .action(() => {
+      output.out(
+        `upstream-watch ${VERSION} (deno ${Deno.version.deno}, ${Deno.build.os} ${Deno.build.arch})\n`,
+      );
+    });
+
+  return program;
+}
+
+function positiveNumber(value: string): number {
+  const number = Number(value);
+  if (!Number.isFinite(number) || number <= 0) {
+    throw new InvalidArgumentError(`"${value}" is not a positive number`);
+  }
+  return number;
+}
+
+function positiveInteger(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number <= 0) {
+    throw new InvalidArgumentError(`"${value}" is not a positive integer`);
+  }
+  return number;
+}

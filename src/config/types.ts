@@ -1,0 +1,76 @@
+/** A hook command: a string runs through the platform shell, a list runs directly. */
+export type HookCommand = string | readonly string[];
+
+/** How the work tree is brought to the fetched commit (SPEC §3 `sync`). */
+export type SyncMode = "ff-only" | "reset";
+
+/** One notification target (SPEC §7); validated here, used by a later issue. */
+export interface NotifyTarget {
+  url: string;
+  events?: string[];
+  format?: string;
+}
+
+/** The optional HTTP endpoint (SPEC §8); validated here, used by a later issue. */
+export interface WebhookConfig {
+  listen: string;
+  secret?: string;
+  insecure: boolean;
+}
+
+/** `.upstream-watch.yaml`, with every default applied (SPEC §3). */
+export interface RepoConfig {
+  singleDirectoryMode: boolean;
+  /** Seconds between polls. */
+  retryInterval: number;
+  /** Top-level folder names that are never services; always contains `.git`. */
+  ignoreFolders: string[];
+  /** Remote to fetch; undefined = the branch's upstream remote, else `origin`. */
+  remote?: string;
+  /** Branch to follow; undefined = the current branch's upstream. */
+  branch?: string;
+  sync: SyncMode;
+  /** Path of the state DB relative to the repository root. */
+  stateFile: string;
+  /** Seconds one command may run. */
+  commandTimeout: number;
+  maxAttempts: number;
+  /** Seconds; first delay after a failure. */
+  retryBackoff: number;
+  parallel: number;
+  historyLimit: number;
+  notify: NotifyTarget[];
+  webhook?: WebhookConfig;
+}
+
+/** `<service>/.update-hooks.yaml`, with defaults applied (SPEC §3). */
+export interface ServiceConfig {
+  preUpdateCommands: HookCommand[];
+  updateCommands: HookCommand[];
+  postUpdateCommands: HookCommand[];
+  onFailureCommands: HookCommand[];
+  onRemoveCommands: HookCommand[];
+  /** Per-command timeout in seconds; overrides `command_timeout`. */
+  timeout?: number;
+  dependsOn: string[];
+  /** Repo-relative paths, normalised: no leading `./`, no trailing `/`. */
+  watchPaths: string[];
+  /** Hostnames this service is handled on; undefined = every host. */
+  hosts?: string[];
+  env: Record<string, string>;
+}
+
+/** A configuration problem that does not stop loading (e.g. an unknown key). */
+export interface ConfigWarning {
+  file: string;
+  line?: number;
+  key?: string;
+  message: string;
+}
+
+/** Name of the repository configuration file at the repository root. */
+export const REPO_CONFIG_FILE = ".upstream-watch.yaml";
+/** Name of the per-service hook file. */
+export const SERVICE_CONFIG_FILE = ".update-hooks.yaml";
+/** Name of the single service in single-directory mode. */
+export const SINGLE_SERVICE_NAME = ".";

@@ -1,0 +1,292 @@
+import { ExitCode, GitError } from "../errors.ts";
+import type { ProcessRunner } from "../process/types.ts";
+import { redactCredentials } from "./redact.ts";
+
+/** Where the repository lives and which branch is checked out. */
+export interface RepoInfo {
+  /** Absolute path of the work tree root. */
+  root: string;
+  /** Absolute path of the common git dir (holds `info/exclude`). */
+  gitCommonDir: string;
+  /** Checked-out branch name, or undefined on a detached HEAD. */
+  branch?: string;
+}
+
+/** The upstream a branch follows, as configured by `git branch -u`. */
+export interface BranchUpstream {
+  remote: string;
+  /** Branch name on the remote, without `refs/heads/`. */
+  branch: string;
+}
+
+/** Options of {@link GitClient.git}. */
+export interface GitCallOptions {
+  /** Exit codes that are expected answers, not failures (e.g. 1 for `merge-base --is-ancestor`). */
+  okExitCodes?: readonly number[];
+  stdin?: string;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** Default limit for a network git command, so a stalled remote cannot stall the agent. */
+const NETWORK_TIMEOUT_MS = 10 * 60_000;
+/** Default limit for a local git command. */
+const LOCAL_TIMEOUT_MS = 2 * 60_000;
+
+/** Thin client over the system `git`, run through the project's single process runner. */
+export class GitClient {
+  readonly #runner: ProcessRunner;
+  readonly #cwd: string;
+  readonly #env: Record<string, string>;
+  /** Number of git processes started by this client (the benchmark and tests count idle-cycle cost with it). */
+  spawned = 0;
+
+  constructor(
+    runner: ProcessRunner,
+    options: { cwd: string; env?: Record<string, string> },
+  ) {
+    this.#runner = runner;
+    this.#cwd = options.cwd;
+    // A credential prompt would hang a daemon forever; fail instead.
+    this.#env = { GIT_TERMINAL_PROMPT: "0", ...options.env };
+  }
+
+  /** Runs `git args…`; returns stdout, or throws a {@link GitError} with redacted stderr. */
+  async git(
+    args: readonly string[],
+    options: GitCallOptions = {},
+  ): Promise<{ stdout: string; exitCode: number }> {
+    this.spawned++;
+    const result = await this.#runner.run(
+      { kind: "argv", argv: ["git", ...args] },
+      {
+        cwd: this.#cwd,
+        env: this.#env,
+        output: "collect",
+        stdin: options.stdin,
+        timeoutMs: options.timeoutMs ?? LOCAL_TIMEOUT_MS,
+        signal: options.signal,
+      },
+    );
+    const exitCode = result.exitCode ?? -1;
+    if (result.success || options.okExitCodes?.includes(exitCode)) {
+      return { stdout: result.stdout, exitCode };
+    }
+    const stderr = redactCredentials(result.stderr.trim());
+    const what = result.timedOut
+      ? "timed out"
+      : result.interrupted
+      ? "was interrupted"
+      : `failed (exit ${result.exitCode ?? result.signal})`;
+    const firstLine = stderr.split("\n").find((line) => line.trim() !== "") ??
+      "";
+    throw new GitError(
+      `git ${args[0]} ${what}${firstLine ? `: ${firstLine}` : ""}`,
+      { args, gitExitCode: result.exitCode, stderr },
+    );
+  }
+
+  /** Finds the work tree root, git dir and branch; a non-repository is a usage error (exit 2). */
+  async repoInfo(): Promise<RepoInfo> {
+    let stdout: string;
+    try {
+      ({ stdout } = await this.git([
+        "rev-parse",
+        "--path-format=absolute",
+        "--show-toplevel",
+        "--git-common-dir",
+        "--abbrev-ref",
+        "HEAD",
+      ]));
+    } catch (error) {
+      if (!(error instanceof GitError)) throw error;
+      const reason = /not a git repository/i.test(error.stderr)
+        ? "not a git repository"
+        : /ambiguous argument 'HEAD'|unknown revision/i.test(error.stderr)
+        ? "the repository has no commits yet"
+        : error.stderr.split("\n")[0];
+      throw new GitError(`${this.#cwd}: ${reason}`, {
+        args: error.args,
+        gitExitCode: error.gitExitCode,
+        stderr: error.stderr,
+        exitCode: ExitCode.usage,
+        cause: error,
+      });
+    }
+    const [root, gitCommonDir, branch] = stdout.trimEnd().split("\n");
+    return {
+      root,
+      gitCommonDir,
+      branch: branch === "HEAD" ? undefined : branch,
+    };
+  }
+
+  /** The configured upstream of a local branch, if any. */
+  async branchUpstream(branch: string): Promise<BranchUpstream | undefined> {
+    const { stdout } = await this.git([
+      "for-each-ref",
+      "--format=%(upstream:remotename)%00%(upstream)",
+      `refs/heads/${branch}`,
+    ]);
+    const [remote, upstreamRef] = stdout.trim().split("\0");
+    if (!remote || !upstreamRef) return undefined;
+    // `%(upstream)` is the remote-tracking ref; the branch name on the remote comes from config.
+    const merge = await this.git(
+      ["config", "--get", `branch.${branch}.merge`],
+      { okExitCodes: [1] },
+    );
+    const mergeRef = merge.stdout.trim();
+    if (!mergeRef.startsWith("refs/heads/")) return undefined;
+    return { remote, branch: mergeRef.slice("refs/heads/".length) };
+  }
+
+  /** Fetches one branch of a remote into its remote-tracking ref. */
+  async fetch(
+    remote: string,
+    branch: string,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    await this.git(
+      [
+        "fetch",
+        "--quiet",
+        "--no-tags",
+        "--no-write-fetch-head",
+        remote,
+        `+refs/heads/${branch}:${trackingRef(remote, branch)}`,
+      ],
+      { timeoutMs: NETWORK_TIMEOUT_MS, signal },
+    );
+  }
+
+  /** Resolves several revisions to commit ids in one process. */
+  async revParse(revs: readonly string[]): Promise<string[]> {
+    const { stdout } = await this.git([
+      "rev-parse",
+      ...revs.map((rev) => `${rev}^{commit}`),
+    ]);
+    return stdout.trim().split("\n");
+  }
+
+  /** True when `ancestor` is an ancestor of (or equal to) `descendant`. */
+  async isAncestor(ancestor: string, descendant: string): Promise<boolean> {
+    const { exitCode } = await this.git(
+      ["merge-base", "--is-ancestor", ancestor, descendant],
+      { okExitCodes: [1] },
+    );
+    return exitCode === 0;
+  }
+
+  /** Tracked files with uncommitted changes (untracked files never count). */
+  async modifiedTrackedFiles(): Promise<string[]> {
+    const { stdout } = await this.git([
+      "status",
+      "--porcelain=v1",
+      "-z",
+      "--untracked-files=no",
+      "--ignore-submodules=none",
+    ]);
+    return stdout.split("\0").filter((entry) => entry !== "").map((entry) =>
+      entry.slice(3)
+    );
+  }
+
+  /** Moves HEAD to `commit` only if that is a fast-forward. */
+  async mergeFastForward(commit: string): Promise<void> {
+    await this.git(["merge", "--ff-only", "--quiet", "--no-stat", commit]);
+  }
+
+  /** Hard-resets the work tree to `commit` (untracked files are kept). */
+  async resetHard(commit: string): Promise<void> {
+    await this.git(["reset", "--hard", "--quiet", commit]);
+  }
+
+  /** Paths that differ between two commits; a moved file counts at both paths. */
+  async changedPaths(from: string, to: string): Promise<string[]> {
+    const { stdout } = await this.git([
+      "diff",
+      "--name-only",
+      "-z",
+      "--no-renames",
+      "--no-ext-diff",
+      from,
+      to,
+      "--",
+    ]);
+    return stdout.split("\0").filter((path) => path !== "");
+  }
+
+  /** Which of the given commit ids exist in the object database, in one process. */
+  async existingCommits(commits: readonly string[]): Promise<Set<string>> {
+    const types = await this.objectTypes(
+      commits.map((commit) => `${commit}^{commit}`),
+    );
+    return new Set(commits.filter((_, index) => types[index] === "commit"));
+  }
+
+  /** Commits in `from..to` touching `paths`, newest first (all of `to`'s history when `from` is undefined). */
+  async commitsTouching(
+    options: {
+      from?: string;
+      to: string;
+      paths: readonly string[];
+      limit: number;
+    },
+  ): Promise<{ commit: string; subject: string }[]> {
+    const range = options.from ? `${options.from}..${options.to}` : options.to;
+    const { stdout } = await this.git([
+      "log",
+      `--max-count=${options.limit}`,
+      "--format=%H%x00%s",
+      "--no-renames",
+      range,
+      "--",
+      ...options.paths,
+    ]);
+    return stdout.split("\n").filter((line) => line !== "").map((line) => {
+      const [commit, subject] = line.split("\0");
+      return { commit, subject };
+    });
+  }
+
+  /** Names of the top-level folders of a commit's tree. */
+  async topLevelFolders(commit: string): Promise<string[]> {
+    const { stdout } = await this.git([
+      "ls-tree",
+      "-z",
+      "-d",
+      "--name-only",
+      commit,
+    ]);
+    return stdout.split("\0").filter((name) => name !== "");
+  }
+
+  /** Object type (`blob`, `tree`, `commit`) of each revision, or null when it does not exist; one process. */
+  async objectTypes(revs: readonly string[]): Promise<(string | null)[]> {
+    if (revs.length === 0) return [];
+    const { stdout } = await this.git(
+      ["cat-file", "--batch-check=%(objecttype)"],
+      { stdin: revs.map((rev) => `${rev}\n`).join("") },
+    );
+    return stdout.split("\n").slice(0, revs.length).map((line) =>
+      line.endsWith(" missing") || line.endsWith(" ambiguous") ? null : line
+    );
+  }
+
+  /** A file's text at a commit. */
+  async showFile(commit: string, path: string): Promise<string> {
+    const { stdout } = await this.git(["show", `${commit}:${path}`]);
+    return stdout;
+  }
+
+  /** Subject line of a commit. */
+  async subject(commit: string): Promise<string> {
+    const { stdout } = await this.git(["log", "-1", "--format=%s", commit]);
+    return stdout.trim();
+  }
+}
+
+/** The remote-tracking ref a fetch of `branch` from `remote` updates. */
+export function trackingRef(remote: string, branch: string): string {
+  return `refs/remotes/${remote}/${branch}`;
+}

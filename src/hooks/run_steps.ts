@@ -1,0 +1,163 @@
+import type { HookCommand, ServiceConfig } from "../config/types.ts";
+import type { Logger } from "../log/logging.ts";
+import type { ProcessRunner, ProcessSpec } from "../process/types.ts";
+import type { CommandRecord, StepName } from "../state/types.ts";
+
+/** Bytes of combined output kept per command (SPEC §5). */
+export const OUTPUT_TAIL_BYTES = 64 * 1024;
+
+/** How a service's steps ended. */
+export type StepsOutcome =
+  | { kind: "succeeded" }
+  | {
+    kind: "failed";
+    step: StepName;
+    command: string;
+    exitCode: number | null;
+    timedOut: boolean;
+    message: string;
+  }
+  | { kind: "interrupted"; step: StepName; command: string };
+
+/** Everything {@link runHookSteps} needs; the caller owns recording. */
+export interface HookStepsInput {
+  service: string;
+  /** Absolute folder the commands run in. */
+  cwd: string;
+  config: ServiceConfig;
+  /** `UPSTREAM_WATCH_*` variables; they win over the service's own `env`. */
+  agentEnv: Record<string, string>;
+  /** Per-command limit in milliseconds. */
+  timeoutMs: number;
+  /** Aborting stops the running command (killed with its children) and the sequence. */
+  signal?: AbortSignal;
+  runner: ProcessRunner;
+  logger: Logger;
+  now: () => number;
+  /** Called after each command with its record (the caller stores it). */
+  onCommandFinished: (record: CommandRecord) => void;
+}
+
+const STEPS: readonly { step: StepName; key: keyof ServiceConfig }[] = [
+  { step: "pre", key: "preUpdateCommands" },
+  { step: "update", key: "updateCommands" },
+  { step: "post", key: "postUpdateCommands" },
+];
+
+/** How a command is shown in logs and history: as written, a list JSON-encoded. */
+export function displayCommand(command: HookCommand): string {
+  return typeof command === "string" ? command : JSON.stringify(command);
+}
+
+/** The process a hook command becomes: a string through the platform shell, a list directly. */
+export function commandSpec(command: HookCommand): ProcessSpec {
+  return typeof command === "string"
+    ? { kind: "shell", script: command }
+    : { kind: "argv", argv: command };
+}
+
+/** Runs pre → update → post; the first failing command stops the sequence, then `on_failure` runs. */
+export async function runHookSteps(
+  input: HookStepsInput,
+): Promise<StepsOutcome> {
+  let seq = 0;
+  const runCommand = async (
+    step: StepName,
+    command: HookCommand,
+    extraEnv: Record<string, string> = {},
+  ) => {
+    const shown = displayCommand(command);
+    const log = input.logger.with({ service: input.service, step });
+    log.info("{step}: {command}", { command: shown });
+    const startedAt = input.now();
+    const result = await input.runner.run(commandSpec(command), {
+      cwd: input.cwd,
+      env: {
+        ...input.config.env,
+        ...input.agentEnv,
+        UPSTREAM_WATCH_STEP: step,
+        ...extraEnv,
+      },
+      timeoutMs: input.timeoutMs,
+      signal: input.signal,
+      output: "tail",
+      tailBytes: OUTPUT_TAIL_BYTES,
+      onLine: (line) => log.info("| {line}", { line }),
+    });
+    const record: CommandRecord = {
+      seq: seq++,
+      step,
+      command: shown,
+      startedAt,
+      finishedAt: input.now(),
+      exitCode: result.exitCode,
+      timedOut: result.timedOut,
+      output: result.output,
+      truncated: result.truncated,
+    };
+    input.onCommandFinished(record);
+    return { result, shown, log };
+  };
+
+  let outcome: StepsOutcome = { kind: "succeeded" };
+  steps: for (const { step, key } of STEPS) {
+    for (const command of input.config[key] as HookCommand[]) {
+      const { result, shown, log } = await runCommand(step, command);
+      if (result.interrupted) {
+        log.warn("{step}: {command} was interrupted", { command: shown });
+        return { kind: "interrupted", step, command: shown };
+      }
+      if (!result.success) {
+        const message = result.timedOut
+          ? `${step} command timed out after ${
+            input.timeoutMs / 1000
+          } s: ${shown}`
+          : `${step} command failed (exit ${
+            result.exitCode ?? result.signal
+          }): ${shown}`;
+        log.error(message);
+        outcome = {
+          kind: "failed",
+          step,
+          command: shown,
+          exitCode: result.exitCode,
+          timedOut: result.timedOut,
+          message,
+        };
+        break steps;
+      }
+    }
+  }
+  if (outcome.kind === "failed") {
+    await runFailureCommands(input, outcome.step, runCommand);
+  }
+  return outcome;
+}
+
+/** Runs `on_failure_commands`; their own failure is logged, never replaces the first. */
+async function runFailureCommands(
+  input: HookStepsInput,
+  failedStep: StepName,
+  runCommand: (
+    step: StepName,
+    command: HookCommand,
+    extraEnv: Record<string, string>,
+  ) => Promise<
+    {
+      result: { success: boolean; interrupted: boolean };
+      shown: string;
+      log: Logger;
+    }
+  >,
+): Promise<void> {
+  for (const command of input.config.onFailureCommands) {
+    if (input.signal?.aborted) return;
+    const { result, shown, log } = await runCommand("on_failure", command, {
+      UPSTREAM_WATCH_FAILED_STEP: failedStep,
+    });
+    if (!result.success) {
+      log.warn("on_failure command failed too: {command}", { command: shown });
+      return;
+    }
+  }
+}

@@ -1,0 +1,55 @@
+/** What to start: a shell script (platform shell) or an argv run without a shell. */
+export type ProcessSpec =
+  | { kind: "shell"; script: string }
+  | { kind: "argv"; argv: readonly string[] };
+
+/** Options of {@link ProcessRunner.run}. */
+export interface RunProcessOptions {
+  cwd?: string;
+  /** Environment added to (or, with `clearEnv`, replacing) the inherited one. */
+  env?: Record<string, string>;
+  clearEnv?: boolean;
+  /** Kill the process and its children after this many milliseconds. */
+  timeoutMs?: number;
+  /** Delay between the polite signal (SIGTERM) and SIGKILL when killing. Default 5000. */
+  killGraceMs?: number;
+  /** Aborting kills the process tree like a timeout does (result `interrupted`). */
+  signal?: AbortSignal;
+  /**
+   * `collect`: keep stdout and stderr whole and apart (for git).
+   * `tail`: combine stdout and stderr, keep only the last `tailBytes` (for hooks).
+   */
+  output: "collect" | "tail";
+  /** Bytes kept in `tail` mode. Default 65536. */
+  tailBytes?: number;
+  /** Called with each complete line of combined output in `tail` mode (without newline). */
+  onLine?: (line: string, stream: "stdout" | "stderr") => void;
+  /** Written to stdin, then stdin is closed; stdin is null otherwise. */
+  stdin?: string;
+}
+
+/** Result of a finished process; never thrown for a non-zero exit. */
+export interface ProcessResult {
+  /** Exit code, or null when killed by a signal. */
+  exitCode: number | null;
+  /** Signal name that ended it, if any. */
+  signal: string | null;
+  success: boolean;
+  timedOut: boolean;
+  /** Ended because `signal` was aborted. */
+  interrupted: boolean;
+  /** `collect` mode: whole stdout. `tail` mode: empty. */
+  stdout: string;
+  /** `collect` mode: whole stderr. `tail` mode: empty. */
+  stderr: string;
+  /** `tail` mode: last `tailBytes` of combined output. `collect` mode: empty. */
+  output: string;
+  /** `tail` mode: true when output was cut to the tail. */
+  truncated: boolean;
+  durationMs: number;
+}
+
+/** The single way to spawn a process (git and hooks alike). */
+export interface ProcessRunner {
+  run(spec: ProcessSpec, options: RunProcessOptions): Promise<ProcessResult>;
+}

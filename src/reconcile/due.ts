@@ -1,0 +1,121 @@
+/** Deciding which services are due: a pure function of changed paths, services and state (SPEC §4 step 3). */
+
+/** What the planner needs to know about one service. */
+export interface ServiceTarget {
+  name: string;
+  /** Repo-relative folder; `.` in single-directory mode. */
+  dir: string;
+  /** Extra repo-relative paths whose change makes the service due. */
+  watchPaths: readonly string[];
+}
+
+/** What the state database remembers about one service, as the planner sees it. */
+export interface DeployedService {
+  deployedCommit: string | null;
+  /** Outcome of the service's newest run, if any. */
+  lastOutcome?: string | null;
+}
+
+/** Why a service is due. */
+export type DueReason =
+  | { kind: "first_deploy" }
+  | { kind: "changed"; paths: string[]; totalPaths: number }
+  | { kind: "history_rewritten"; deployedCommit: string }
+  | { kind: "interrupted" };
+
+/** The planner's verdict on one service. */
+export interface ServiceVerdict {
+  service: string;
+  deployedCommit: string | null;
+  due: boolean;
+  reason?: DueReason;
+}
+
+/** Changed paths recorded per run and shown to operators (SPEC §4 step 4). */
+export const MAX_RECORDED_PATHS = 100;
+
+/** True when `path` is `prefix` or lies inside it, matching whole path components. */
+export function pathIsWithin(path: string, prefix: string): boolean {
+  if (prefix === "." || prefix === "") return true;
+  return path === prefix || path.startsWith(`${prefix}/`);
+}
+
+/** The paths of `changed` that concern a service: its folder or one of its watch paths. */
+export function pathsConcerning(
+  target: ServiceTarget,
+  changed: readonly string[],
+  options: { ignoredPaths?: readonly string[] } = {},
+): string[] {
+  const prefixes = [target.dir, ...target.watchPaths];
+  const ignored = options.ignoredPaths ?? [];
+  return changed.filter((path) =>
+    !ignored.some((ignore) => pathIsWithin(path, ignore)) &&
+    prefixes.some((prefix) => pathIsWithin(path, prefix))
+  );
+}
+
+/** Inputs of {@link decideDue}, all gathered by the caller beforehand. */
+export interface DueInputs {
+  targets: readonly ServiceTarget[];
+  state: ReadonlyMap<string, DeployedService>;
+  head: string;
+  /** Changed paths from each distinct deployed commit to HEAD. */
+  changedSince: ReadonlyMap<string, readonly string[]>;
+  /** Deployed commits that no longer exist (history rewritten). */
+  missingCommits: ReadonlySet<string>;
+  /** Paths that never make a service due (the state file, in single-directory mode). */
+  ignoredPaths?: readonly string[];
+}
+
+/** Decides for every target whether it is out of date, and why. */
+export function decideDue(inputs: DueInputs): ServiceVerdict[] {
+  return inputs.targets.map((target) => {
+    const record = inputs.state.get(target.name);
+    const deployedCommit = record?.deployedCommit ?? null;
+    const verdict = (reason?: DueReason): ServiceVerdict => ({
+      service: target.name,
+      deployedCommit,
+      due: reason !== undefined,
+      reason,
+    });
+    if (deployedCommit === null) return verdict({ kind: "first_deploy" });
+    if (inputs.missingCommits.has(deployedCommit)) {
+      return verdict({ kind: "history_rewritten", deployedCommit });
+    }
+    if (deployedCommit !== inputs.head) {
+      const changed = inputs.changedSince.get(deployedCommit);
+      if (changed === undefined) {
+        throw new Error(`no diff was computed from ${deployedCommit}`);
+      }
+      const paths = pathsConcerning(target, changed, {
+        ignoredPaths: inputs.ignoredPaths,
+      });
+      if (paths.length > 0) {
+        return verdict({
+          kind: "changed",
+          paths: paths.slice(0, MAX_RECORDED_PATHS),
+          totalPaths: paths.length,
+        });
+      }
+    }
+    // The agent was killed mid-run: the run it was doing is owed, even a manual one at HEAD.
+    if (record?.lastOutcome === "interrupted") {
+      return verdict({ kind: "interrupted" });
+    }
+    return verdict();
+  });
+}
+
+/** Deployed commits that need a diff to HEAD: each distinct one once, whatever the number of services. */
+export function diffBases(
+  state: ReadonlyMap<string, DeployedService>,
+  targets: readonly ServiceTarget[],
+  head: string,
+): string[] {
+  const bases = new Set<string>();
+  for (const target of targets) {
+    const commit = state.get(target.name)?.deployedCommit;
+    if (commit && commit !== head) bases.add(commit);
+  }
+  return [...bases];
+}

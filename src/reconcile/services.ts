@@ -1,0 +1,110 @@
+import { ConfigError } from "../errors.ts";
+import { parseServiceConfig } from "../config/load.ts";
+import {
+  type ConfigWarning,
+  type RepoConfig,
+  SERVICE_CONFIG_FILE,
+  type ServiceConfig,
+  SINGLE_SERVICE_NAME,
+} from "../config/types.ts";
+import type { GitClient } from "../git/git_client.ts";
+
+/** A service found at a commit, with its parsed hook file or the error that file has. */
+export interface ServiceEntry {
+  name: string;
+  /** Repo-relative folder; `.` in single-directory mode. */
+  dir: string;
+  /** Repo-relative path of its `.update-hooks.yaml`. */
+  configFile: string;
+  config?: ServiceConfig;
+  /** Set when the hook file is invalid: this service fails, the others still run. */
+  error?: ConfigError;
+  warnings: ConfigWarning[];
+}
+
+/** Options of {@link discoverServices}. */
+export interface DiscoverOptions {
+  commit: string;
+  config: RepoConfig;
+  /** Reads a repo-relative file as it is at `commit`. */
+  readFile: (path: string) => Promise<string>;
+}
+
+/** SPEC §2: the services of a commit (top-level folders holding a hook file, or the root in single-directory mode). */
+export async function discoverServices(
+  git: GitClient,
+  options: DiscoverOptions,
+): Promise<ServiceEntry[]> {
+  if (options.config.singleDirectoryMode) {
+    const [type] = await git.objectTypes([
+      `${options.commit}:${SERVICE_CONFIG_FILE}`,
+    ]);
+    if (type !== "blob") {
+      return [{
+        name: SINGLE_SERVICE_NAME,
+        dir: SINGLE_SERVICE_NAME,
+        configFile: SERVICE_CONFIG_FILE,
+        error: new ConfigError(
+          "single_directory_mode is on but the repository root has no hook file",
+          { file: SERVICE_CONFIG_FILE },
+        ),
+        warnings: [],
+      }];
+    }
+    return [
+      await loadEntry(SINGLE_SERVICE_NAME, SINGLE_SERVICE_NAME, options),
+    ];
+  }
+  const ignored = new Set(options.config.ignoreFolders);
+  const folders = (await git.topLevelFolders(options.commit)).filter((name) =>
+    !ignored.has(name)
+  );
+  const types = await git.objectTypes(
+    folders.map((folder) =>
+      `${options.commit}:${folder}/${SERVICE_CONFIG_FILE}`
+    ),
+  );
+  const services = folders.filter((_, index) => types[index] === "blob")
+    .sort();
+  return await Promise.all(
+    services.map((name) => loadEntry(name, name, options)),
+  );
+}
+
+async function loadEntry(
+  name: string,
+  dir: string,
+  options: DiscoverOptions,
+): Promise<ServiceEntry> {
+  const configFile = dir === SINGLE_SERVICE_NAME
+    ? SERVICE_CONFIG_FILE
+    : `${dir}/${SERVICE_CONFIG_FILE}`;
+  try {
+    const text = await options.readFile(configFile);
+    const { config, warnings } = parseServiceConfig(text, configFile);
+    return { name, dir, configFile, config, warnings };
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      return { name, dir, configFile, error, warnings: [] };
+    }
+    if (error instanceof Deno.errors.NotFound) {
+      return {
+        name,
+        dir,
+        configFile,
+        error: new ConfigError("hook file is missing from the work tree", {
+          file: configFile,
+        }),
+        warnings: [],
+      };
+    }
+    throw error;
+  }
+}
+
+/** True when the service is handled on `host` (no `hosts` list means every host). */
+export function runsOnHost(entry: ServiceEntry, host: string): boolean {
+  const hosts = entry.config?.hosts;
+  return hosts === undefined ||
+    hosts.some((name) => name.toLowerCase() === host.toLowerCase());
+}

@@ -1,0 +1,105 @@
+import { GitError, SyncError } from "../errors.ts";
+import type { SyncMode } from "../config/types.ts";
+import { type GitClient, trackingRef } from "../git/git_client.ts";
+
+/** Where the work tree was before and after a sync. */
+export interface SyncResult {
+  before: string;
+  after: string;
+  /** The commit fetched from the remote (equals `after` unless nothing moved). */
+  upstream: string;
+}
+
+/** Options of {@link syncRepository}. */
+export interface SyncOptions {
+  remote: string;
+  branch: string;
+  mode: SyncMode;
+  /** `false` skips the fetch (plan --no-fetch, tests of offline behaviour). */
+  fetch: boolean;
+  /** `false` leaves the work tree alone and only reports the upstream commit. */
+  move: boolean;
+  signal?: AbortSignal;
+}
+
+/** SPEC §4 steps 1–2: fetch, then fast-forward or hard-reset the work tree to the fetched commit. */
+export async function syncRepository(
+  git: GitClient,
+  options: SyncOptions,
+): Promise<SyncResult> {
+  const upstreamRef = trackingRef(options.remote, options.branch);
+  if (options.fetch) {
+    try {
+      await git.fetch(options.remote, options.branch, options.signal);
+    } catch (error) {
+      if (!(error instanceof GitError)) throw error;
+      throw new SyncError(
+        `cannot fetch ${options.branch} from ${options.remote}: ${
+          firstLine(error.stderr) || error.message
+        }`,
+        { cause: error },
+      );
+    }
+  }
+  let before: string;
+  let upstream: string;
+  try {
+    [before, upstream] = await git.revParse(["HEAD", upstreamRef]);
+  } catch (error) {
+    if (!(error instanceof GitError)) throw error;
+    throw new SyncError(
+      `cannot resolve ${options.remote}/${options.branch}: ${
+        firstLine(error.stderr) || error.message
+      }${options.fetch ? "" : " (has it ever been fetched?)"}`,
+      { cause: error },
+    );
+  }
+  if (before === upstream || !options.move) {
+    return { before, after: before, upstream };
+  }
+  if (options.mode === "reset") {
+    await wrapGit(() => git.resetHard(upstream), "cannot reset the work tree");
+    return { before, after: upstream, upstream };
+  }
+  const modified = await git.modifiedTrackedFiles();
+  if (modified.length > 0) {
+    const shown = modified.slice(0, 5).join(", ") +
+      (modified.length > 5 ? `, … (${modified.length} files)` : "");
+    throw new SyncError(
+      `work tree has uncommitted changes to tracked files (${shown}); refusing to update with sync: ff-only (commit or revert them, or set sync: reset)`,
+    );
+  }
+  if (!(await git.isAncestor(before, upstream))) {
+    throw new SyncError(
+      `local HEAD ${
+        before.slice(0, 12)
+      } has diverged from ${options.remote}/${options.branch} ${
+        upstream.slice(0, 12)
+      }; refusing to update with sync: ff-only (set sync: reset to follow the remote exactly)`,
+    );
+  }
+  await wrapGit(
+    () => git.mergeFastForward(upstream),
+    "cannot fast-forward the work tree",
+  );
+  return { before, after: upstream, upstream };
+}
+
+async function wrapGit(work: () => Promise<void>, what: string): Promise<void> {
+  try {
+    await work();
+  } catch (error) {
+    if (!(error instanceof GitError)) throw error;
+    throw new SyncError(
+      `${what}: ${firstLine(error.stderr) || error.message}`,
+      {
+        cause: error,
+      },
+    );
+  }
+}
+
+function firstLine(text: string): string {
+  return text.split("\n").map((line) => line.replace(/^(fatal|error): /, ""))
+    .find((line) => line.trim() !== "") ?? "";
+}

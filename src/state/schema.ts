@@ -1,0 +1,50 @@
+/** Ordered schema migrations; entry i brings `PRAGMA user_version` from i to i + 1. */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE services (
+    name TEXT PRIMARY KEY,
+    deployed_commit TEXT,
+    deployed_at INTEGER,
+    last_run_id INTEGER,
+    last_outcome TEXT,
+    last_run_at INTEGER,
+    failed_attempts INTEGER NOT NULL DEFAULT 0,
+    failed_revision TEXT,
+    last_failure_at INTEGER,
+    removed_at INTEGER
+  );
+  CREATE TABLE runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    service TEXT NOT NULL,
+    trigger TEXT NOT NULL,
+    from_commit TEXT,
+    to_commit TEXT NOT NULL,
+    revision TEXT,
+    attempt INTEGER NOT NULL DEFAULT 1,
+    started_at INTEGER NOT NULL,
+    finished_at INTEGER,
+    outcome TEXT NOT NULL,
+    failed_step TEXT,
+    error TEXT,
+    reason TEXT NOT NULL
+  );
+  CREATE INDEX runs_by_service ON runs (service, id);
+  CREATE INDEX runs_running ON runs (outcome) WHERE outcome = 'running';
+  CREATE TABLE run_commands (
+    run_id INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    step TEXT NOT NULL,
+    command TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    finished_at INTEGER NOT NULL,
+    exit_code INTEGER,
+    timed_out INTEGER NOT NULL DEFAULT 0,
+    output TEXT NOT NULL,
+    truncated INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (run_id, seq)
+  ) WITHOUT ROWID;
+  `,
+];
+
+/** The schema version this build writes. */
+export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,0 +1,376 @@
+import {
+  DatabaseSync,
+  type SQLInputValue,
+  type StatementSync,
+} from "node:sqlite";
+import { StateError } from "../errors.ts";
+import { MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
+import type {
+  CommandRecord,
+  FinishRunInput,
+  RunRecord,
+  ServiceRecord,
+  StartRunInput,
+} from "./types.ts";
+
+/** Options of {@link StateStore.open}. */
+export interface OpenStateOptions {
+  /** Read-only commands never create or change the file; a missing file reads as empty state. */
+  readOnly?: boolean;
+}
+
+type Row = Record<string, SQLInputValue>;
+
+/** The SQLite state of one repository (SPEC §5): services, runs and their captured output. */
+export class StateStore {
+  readonly file: string;
+  readonly #db: DatabaseSync;
+  readonly #statements = new Map<string, StatementSync>();
+
+  private constructor(file: string, db: DatabaseSync) {
+    this.file = file;
+    this.#db = db;
+  }
+
+  /** Opens (creating and migrating unless read-only) the state database at `file`. */
+  static open(file: string, options: OpenStateOptions = {}): StateStore {
+    const readOnly = options.readOnly ?? false;
+    if (readOnly && !fileExists(file)) {
+      const store = new StateStore(file, new DatabaseSync(":memory:"));
+      store.#migrate();
+      return store;
+    }
+    let db: DatabaseSync;
+    try {
+      db = new DatabaseSync(file, { readOnly, timeout: 5000 });
+    } catch (error) {
+      throw new StateError(
+        `cannot open state file ${file}: ${messageOf(error)}`,
+        { file, cause: error },
+      );
+    }
+    const store = new StateStore(file, db);
+    try {
+      if (!readOnly) {
+        db.exec("PRAGMA journal_mode = WAL");
+        db.exec("PRAGMA synchronous = NORMAL");
+        store.#migrate();
+      } else {
+        store.#checkVersion();
+      }
+    } catch (error) {
+      db.close();
+      if (error instanceof StateError) throw error;
+      throw new StateError(
+        `state file ${file} is unusable: ${messageOf(error)}`,
+        { file, cause: error },
+      );
+    }
+    return store;
+  }
+
+  /** Closes the database; the store is unusable afterwards. */
+  close(): void {
+    if (this.#db.isOpen) this.#db.close();
+  }
+
+  #userVersion(): number {
+    const row = this.#db.prepare("PRAGMA user_version").get() as
+      | { user_version: number }
+      | undefined;
+    return row?.user_version ?? 0;
+  }
+
+  #checkVersion(): void {
+    const version = this.#userVersion();
+    if (version > SCHEMA_VERSION) {
+      throw new StateError(
+        `state file ${this.file} has schema version ${version}, newer than this build understands (${SCHEMA_VERSION}); upgrade upstream-watch`,
+        { file: this.file },
+      );
+    }
+  }
+
+  #migrate(): void {
+    this.#checkVersion();
+    for (
+      let version = this.#userVersion();
+      version < SCHEMA_VERSION;
+      version++
+    ) {
+      this.transaction(() => {
+        this.#db.exec(MIGRATIONS[version]);
+        this.#db.exec(`PRAGMA user_version = ${version + 1}`);
+      });
+    }
+  }
+
+  #stmt(sql: string): StatementSync {
+    let statement = this.#statements.get(sql);
+    if (!statement) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  /** Runs `work` in one write transaction: all of it lands, or none. */
+  transaction<T>(work: () => T): T {
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      const result = work();
+      this.#db.exec("COMMIT");
+      return result;
+    } catch (error) {
+      this.#db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+
+  /** Marks runs left `running` by a crashed agent as `interrupted`; returns them. */
+  markInterruptedRuns(now: number): RunRecord[] {
+    const running = (this.#stmt(
+      "SELECT * FROM runs WHERE outcome = 'running' ORDER BY id",
+    ).all() as Row[]).map(toRunRecord);
+    if (running.length === 0) return [];
+    this.transaction(() => {
+      for (const run of running) {
+        this.#stmt(
+          "UPDATE runs SET outcome = 'interrupted', finished_at = ?, error = ? WHERE id = ?",
+        ).run(now, "the agent stopped while this run was in progress", run.id);
+        this.#stmt(
+          "UPDATE services SET last_outcome = 'interrupted' WHERE name = ? AND last_run_id = ?",
+        ).run(run.service, run.id);
+      }
+    });
+    return running;
+  }
+
+  /** Every service the state knows, by name. */
+  services(): Map<string, ServiceRecord> {
+    const rows = this.#stmt("SELECT * FROM services ORDER BY name")
+      .all() as Row[];
+    return new Map(rows.map((row) => [String(row.name), toServiceRecord(row)]));
+  }
+
+  /** Writes a run as `running` before its first command; returns its id. */
+  startRun(input: StartRunInput): number {
+    return this.transaction(() => {
+      const { lastInsertRowid } = this.#stmt(
+        `INSERT INTO runs (service, trigger, from_commit, to_commit, revision, attempt, started_at, outcome, reason)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?)`,
+      ).run(
+        input.service,
+        input.trigger,
+        input.fromCommit,
+        input.toCommit,
+        input.revision ?? null,
+        input.attempt ?? 1,
+        input.startedAt,
+        JSON.stringify(input.reason),
+      );
+      const runId = Number(lastInsertRowid);
+      this.#ensureService(input.service);
+      this.#stmt(
+        "UPDATE services SET last_run_id = ?, last_outcome = 'running', last_run_at = ?, removed_at = NULL WHERE name = ?",
+      ).run(runId, input.startedAt, input.service);
+      return runId;
+    });
+  }
+
+  /** Stores one finished command of a run with the tail of its output. */
+  recordCommand(runId: number, command: CommandRecord): void {
+    this.transaction(() => {
+      this.#stmt(
+        `INSERT INTO run_commands (run_id, seq, step, command, started_at, finished_at, exit_code, timed_out, output, truncated)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        runId,
+        command.seq,
+        command.step,
+        command.command,
+        command.startedAt,
+        command.finishedAt,
+        command.exitCode,
+        command.timedOut ? 1 : 0,
+        command.output,
+        command.truncated ? 1 : 0,
+      );
+    });
+  }
+
+  /** Finishes a run, updates its service and prunes old history, in one transaction. */
+  finishRun(runId: number, input: FinishRunInput): void {
+    this.transaction(() => {
+      const run = this.#stmt("SELECT * FROM runs WHERE id = ?").get(runId) as
+        | Row
+        | undefined;
+      if (!run) throw new Error(`run ${runId} does not exist`);
+      const record = toRunRecord(run);
+      this.#stmt(
+        "UPDATE runs SET outcome = ?, finished_at = ?, failed_step = ?, error = ? WHERE id = ?",
+      ).run(
+        input.outcome,
+        input.finishedAt,
+        input.failedStep ?? null,
+        input.error ?? null,
+        runId,
+      );
+      this.#stmt(
+        "UPDATE services SET last_outcome = ?, last_run_at = ? WHERE name = ? AND last_run_id = ?",
+      ).run(input.outcome, input.finishedAt, record.service, runId);
+      if (input.outcome === "succeeded") {
+        this.#stmt(
+          `UPDATE services SET deployed_commit = ?, deployed_at = ?, failed_attempts = 0,
+             failed_revision = NULL, last_failure_at = NULL WHERE name = ?`,
+        ).run(record.toCommit, input.finishedAt, record.service);
+      } else if (input.outcome === "failed") {
+        this.#stmt(
+          `UPDATE services SET
+             failed_attempts = CASE WHEN failed_revision IS ? THEN failed_attempts + 1 ELSE 1 END,
+             failed_revision = ?, last_failure_at = ? WHERE name = ?`,
+        ).run(
+          record.revision,
+          record.revision,
+          input.finishedAt,
+          record.service,
+        );
+      }
+      if (input.historyLimit !== undefined) {
+        this.#prune(record.service, input.historyLimit);
+      }
+    });
+  }
+
+  #prune(service: string, keep: number): void {
+    const cutoff = this.#stmt(
+      "SELECT id FROM runs WHERE service = ? ORDER BY id DESC LIMIT 1 OFFSET ?",
+    ).get(service, keep) as { id: number } | undefined;
+    if (!cutoff) return;
+    this.#stmt(
+      "DELETE FROM run_commands WHERE run_id IN (SELECT id FROM runs WHERE service = ? AND id <= ?)",
+    ).run(service, cutoff.id);
+    this.#stmt("DELETE FROM runs WHERE service = ? AND id <= ?").run(
+      service,
+      cutoff.id,
+    );
+  }
+
+  /** Records services as deployed at `commit` without a run (for `adopt`). */
+  setDeployed(services: readonly string[], commit: string, now: number): void {
+    this.transaction(() => {
+      for (const service of services) {
+        this.#ensureService(service);
+        this.#stmt(
+          `UPDATE services SET deployed_commit = ?, deployed_at = ?, failed_attempts = 0,
+             failed_revision = NULL, last_failure_at = NULL, removed_at = NULL WHERE name = ?`,
+        ).run(commit, now, service);
+      }
+    });
+  }
+
+  #ensureService(service: string): void {
+    this.#stmt("INSERT OR IGNORE INTO services (name) VALUES (?)").run(service);
+  }
+
+  /** Past runs, newest first, optionally of one service. */
+  runs(options: { service?: string; limit: number }): RunRecord[] {
+    const rows = options.service === undefined
+      ? this.#stmt("SELECT * FROM runs ORDER BY id DESC LIMIT ?").all(
+        options.limit,
+      )
+      : this.#stmt(
+        "SELECT * FROM runs WHERE service = ? ORDER BY id DESC LIMIT ?",
+      ).all(options.service, options.limit);
+    return (rows as Row[]).map(toRunRecord);
+  }
+
+  /** One run by id, if it exists. */
+  run(runId: number): RunRecord | undefined {
+    const row = this.#stmt("SELECT * FROM runs WHERE id = ?").get(runId) as
+      | Row
+      | undefined;
+    return row ? toRunRecord(row) : undefined;
+  }
+
+  /** The commands of one run in the order they ran, with their output. */
+  commands(runId: number): CommandRecord[] {
+    const rows = this.#stmt(
+      "SELECT * FROM run_commands WHERE run_id = ? ORDER BY seq",
+    ).all(runId) as Row[];
+    return rows.map((row) => ({
+      seq: Number(row.seq),
+      step: String(row.step) as CommandRecord["step"],
+      command: String(row.command),
+      startedAt: Number(row.started_at),
+      finishedAt: Number(row.finished_at),
+      exitCode: row.exit_code === null ? null : Number(row.exit_code),
+      timedOut: Number(row.timed_out) === 1,
+      output: String(row.output),
+      truncated: Number(row.truncated) === 1,
+    }));
+  }
+}
+
+function toServiceRecord(row: Row): ServiceRecord {
+  return {
+    name: String(row.name),
+    deployedCommit: nullableString(row.deployed_commit),
+    deployedAt: nullableNumber(row.deployed_at),
+    lastRunId: nullableNumber(row.last_run_id),
+    lastOutcome: nullableString(row.last_outcome) as ServiceRecord[
+      "lastOutcome"
+    ],
+    lastRunAt: nullableNumber(row.last_run_at),
+    failedAttempts: Number(row.failed_attempts),
+    failedRevision: nullableString(row.failed_revision),
+    lastFailureAt: nullableNumber(row.last_failure_at),
+    removedAt: nullableNumber(row.removed_at),
+  };
+}
+
+function toRunRecord(row: Row): RunRecord {
+  return {
+    id: Number(row.id),
+    service: String(row.service),
+    trigger: String(row.trigger) as RunRecord["trigger"],
+    fromCommit: nullableString(row.from_commit),
+    toCommit: String(row.to_commit),
+    revision: nullableString(row.revision),
+    attempt: Number(row.attempt),
+    startedAt: Number(row.started_at),
+    finishedAt: nullableNumber(row.finished_at),
+    outcome: String(row.outcome) as RunRecord["outcome"],
+    failedStep: nullableString(row.failed_step) as RunRecord["failedStep"],
+    error: nullableString(row.error),
+    reason: JSON.parse(String(row.reason)),
+  };
+}
+
+function nullableString(value: SQLInputValue | undefined): string | null {
+  return value === null || value === undefined ? null : String(value);
+}
+
+function nullableNumber(value: SQLInputValue | undefined): number | null {
+  return value === null || value === undefined ? null : Number(value);
+}
+
+function fileExists(file: string): boolean {
+  try {
+    Deno.statSync(file);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw new StateError(
+      `cannot read state file ${file}: ${messageOf(error)}`,
+      {
+        file,
+        cause: error,
+      },
+    );
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,92 @@
+import type { DueReason } from "../reconcile/due.ts";
+
+/** What started a run. */
+export type Trigger = "poll" | "webhook" | "manual";
+
+/** How a run ended (`running` while in progress). */
+export type RunOutcome =
+  | "running"
+  | "succeeded"
+  | "failed"
+  | "interrupted"
+  | "skipped";
+
+/** A step of a service update. */
+export type StepName = "config" | "pre" | "update" | "post" | "on_failure";
+
+/** Why a run happened, stored with it and shown by `plan`, `history` and notifications. */
+export type RunReason =
+  | DueReason & {
+    /** Commits between the deployed commit and the target that touched the service (newest first). */
+    commits?: { commit: string; subject: string }[];
+  }
+  | { kind: "manual" };
+
+/** One service as the state database remembers it. */
+export interface ServiceRecord {
+  name: string;
+  deployedCommit: string | null;
+  deployedAt: number | null;
+  lastRunId: number | null;
+  lastOutcome: RunOutcome | null;
+  lastRunAt: number | null;
+  /** Failed attempts at `failedRevision`. */
+  failedAttempts: number;
+  failedRevision: string | null;
+  lastFailureAt: number | null;
+  removedAt: number | null;
+}
+
+/** One run of a service's steps. Times are epoch milliseconds. */
+export interface RunRecord {
+  id: number;
+  service: string;
+  trigger: Trigger;
+  fromCommit: string | null;
+  toCommit: string;
+  /** Newest commit touching the service at `toCommit` (attempts are counted per revision). */
+  revision: string | null;
+  attempt: number;
+  startedAt: number;
+  finishedAt: number | null;
+  outcome: RunOutcome;
+  failedStep: StepName | null;
+  error: string | null;
+  reason: RunReason;
+}
+
+/** Input of {@link StateStore.startRun}. */
+export interface StartRunInput {
+  service: string;
+  trigger: Trigger;
+  fromCommit: string | null;
+  toCommit: string;
+  revision?: string | null;
+  attempt?: number;
+  startedAt: number;
+  reason: RunReason;
+}
+
+/** Input of {@link StateStore.finishRun}. */
+export interface FinishRunInput {
+  outcome: Exclude<RunOutcome, "running">;
+  finishedAt: number;
+  failedStep?: StepName | null;
+  error?: string | null;
+  /** Runs kept for the service; older ones are pruned in the same transaction. */
+  historyLimit?: number;
+}
+
+/** One command of a run with the tail of its combined output. */
+export interface CommandRecord {
+  seq: number;
+  step: StepName;
+  /** The command as the operator wrote it (a list is shown JSON-encoded). */
+  command: string;
+  startedAt: number;
+  finishedAt: number;
+  exitCode: number | null;
+  timedOut: boolean;
+  output: string;
+  truncated: boolean;
+}
