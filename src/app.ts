@@ -1,11 +1,16 @@
 import { isAbsolute, join, relative, resolve } from "node:path";
 import { loadRepoConfig } from "./config/load.ts";
-import { REPO_CONFIG_FILE, type RepoConfig } from "./config/types.ts";
+import {
+  REPO_CONFIG_FILE,
+  type RepoConfig,
+  SINGLE_SERVICE_NAME,
+} from "./config/types.ts";
 import { ConfigError } from "./errors.ts";
 import { GitClient } from "./git/git_client.ts";
 import { agentLogger, type Logger } from "./log/logging.ts";
 import { DenoProcessRunner } from "./process/run_process.ts";
 import { Agent } from "./reconcile/agent.ts";
+import { acquireInstanceLock } from "./state/instance_lock.ts";
 import { StateStore } from "./state/store.ts";
 
 /** Global command-line options (SPEC §6). */
@@ -33,6 +38,8 @@ export interface App {
 export interface OpenAppOptions {
   /** Read-only commands never create or change the state file. */
   readOnly: boolean;
+  /** Take the one-instance lock (run, deploy, adopt). */
+  lock?: boolean;
 }
 
 /** Composition root: finds the repository, loads its configuration, opens the state and builds the agent. */
@@ -56,11 +63,30 @@ export async function openApp(
   const host = globals.host ?? Deno.env.get("UPSTREAM_WATCH_HOST") ??
     Deno.hostname();
 
-  const statePath = resolve(info.root, config.stateFile);
-  if (!options.readOnly) {
-    await excludeFromGit(info.root, info.gitCommonDir, statePath);
+  // The lock comes first: a second instance must not touch the first one's running runs.
+  const lock = options.lock
+    ? acquireInstanceLock(info.gitCommonDir)
+    : undefined;
+  if (lock?.takenOverFrom) {
+    logger.warn(
+      "took over the lock left by pid {pid}, which is no longer running",
+      { pid: lock.takenOverFrom },
+    );
   }
-  const store = StateStore.open(statePath, { readOnly: options.readOnly });
+  const statePath = resolve(info.root, config.stateFile);
+  let store: StateStore;
+  try {
+    if (!options.readOnly) {
+      await excludeFromGit(info.root, info.gitCommonDir, statePath);
+    }
+    store = StateStore.open(statePath, { readOnly: options.readOnly });
+  } catch (error) {
+    lock?.[Symbol.dispose]();
+    throw error;
+  }
+  if (store.legacyModules.length > 0) {
+    await importLegacyState(store, git, config, logger);
+  }
   if (!options.readOnly) {
     for (const run of store.markInterruptedRuns(Date.now())) {
       logger.warn(
@@ -93,8 +119,38 @@ export async function openApp(
     host,
     remote,
     branch,
-    [Symbol.dispose]: () => store.close(),
+    [Symbol.dispose]: () => {
+      store.close();
+      lock?.[Symbol.dispose]();
+    },
   };
+}
+
+/** SPEC: the Go tool's database is migrated in place on first start. */
+async function importLegacyState(
+  store: StateStore,
+  git: GitClient,
+  config: RepoConfig,
+  logger: Logger,
+): Promise<void> {
+  const commits = [
+    ...new Set(store.legacyModules.map((module) => module.commit)),
+  ];
+  const existing = await git.existingCommits(commits);
+  const found = store.legacyModules.length;
+  const imported = store.importLegacy(existing, Date.now(), {
+    singleService: config.singleDirectoryMode ? SINGLE_SERVICE_NAME : undefined,
+  });
+  logger.info(
+    "migrated the original upstream-watch database: {count} services imported from {found} records",
+    { count: imported.length, found },
+  );
+  for (const { service, commit } of imported) {
+    logger.info("imported {service} as deployed at {commit}", {
+      service,
+      commit: commit.slice(0, 12),
+    });
+  }
 }
 
 async function loadConfig(

@@ -12,6 +12,7 @@ import {
   type LogFormat,
 } from "../log/logging.ts";
 import { VERSION } from "../version.ts";
+import { adoptCommand, deployCommand } from "./commands/deploy.ts";
 import { historyCommand } from "./commands/history.ts";
 import { logsCommand } from "./commands/logs.ts";
 import { planCommand } from "./commands/plan.ts";
@@ -99,12 +100,16 @@ function buildProgram(
       });
     });
 
+  /** Read-only commands open the state read-only; `writer` commands also take the instance lock. */
   const withApp = (
-    readOnly: boolean,
+    mode: "reader" | "writer",
     body: (app: App) => Promise<number> | number,
   ) =>
   async () => {
-    using app = await openApp(program.opts<ProgramOptions>(), { readOnly });
+    using app = await openApp(program.opts<ProgramOptions>(), {
+      readOnly: mode === "reader",
+      lock: mode === "writer",
+    });
     setExit(await body(app));
   };
 
@@ -119,14 +124,11 @@ function buildProgram(
       positiveNumber,
     )
     .action((options: { once?: boolean; interval?: number }) =>
-      withApp(
-        false,
-        (app) =>
-          runCommand(app, {
-            once: options.once ?? false,
-            interval: options.interval,
-          }),
-      )()
+      withApp("writer", (app) =>
+        runCommand(app, {
+          once: options.once ?? false,
+          interval: options.interval,
+        }))()
     );
 
   program.command("plan")
@@ -137,14 +139,11 @@ function buildProgram(
     )
     .option("--json", "print JSON")
     .action((options: { fetch: boolean; json?: boolean }) =>
-      withApp(
-        true,
-        (app) =>
-          planCommand(app, {
-            fetch: options.fetch,
-            json: options.json ?? false,
-          }, output),
-      )()
+      withApp("reader", (app) =>
+        planCommand(app, {
+          fetch: options.fetch,
+          json: options.json ?? false,
+        }, output))()
     );
 
   program.command("status")
@@ -154,7 +153,7 @@ function buildProgram(
     .option("--json", "print JSON")
     .action((options: { json?: boolean }) =>
       withApp(
-        true,
+        "reader",
         (app) => statusCommand(app, { json: options.json ?? false }, output),
       )()
     );
@@ -168,15 +167,12 @@ function buildProgram(
       service: string | undefined,
       options: { limit: number; json?: boolean },
     ) =>
-      withApp(
-        true,
-        (app) =>
-          historyCommand(app, {
-            service,
-            limit: options.limit,
-            json: options.json ?? false,
-          }, output),
-      )()
+      withApp("reader", (app) =>
+        historyCommand(app, {
+          service,
+          limit: options.limit,
+          json: options.json ?? false,
+        }, output))()
     );
 
   program.command("logs")
@@ -185,15 +181,36 @@ function buildProgram(
     .option("--json", "print JSON")
     .action((runId: number, options: { json?: boolean }) =>
       withApp(
-        true,
+        "reader",
         (app) =>
           logsCommand(app, { runId, json: options.json ?? false }, output),
       )()
     );
 
+  program.command("deploy")
+    .description("run the update of services now at HEAD, due or not")
+    .argument("[services...]", "services to deploy")
+    .option("--all", "deploy every service of this host")
+    .action((services: string[], options: { all?: boolean }) =>
+      withApp(
+        "writer",
+        (app) =>
+          deployCommand(app, { services, all: options.all ?? false }, output),
+      )()
+    );
+
+  program.command("adopt")
+    .description(
+      "record services (default: all) as deployed at HEAD without running anything",
+    )
+    .argument("[services...]", "services to adopt")
+    .action((services: string[]) =>
+      withApp("writer", (app) => adoptCommand(app, { services }, output))()
+    );
+
   program.command("validate")
     .description("check the repository config and every service's hook file")
-    .action(() => withApp(true, (app) => validateCommand(app, output))());
+    .action(() => withApp("reader", (app) => validateCommand(app, output))());
 
   program.command("version")
     .description("print version, Deno version and platform")

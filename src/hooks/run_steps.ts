@@ -36,13 +36,20 @@ export interface HookStepsInput {
   now: () => number;
   /** Called after each command with its record (the caller stores it). */
   onCommandFinished: (record: CommandRecord) => void;
+  /** Steps to run instead of pre → update → post (e.g. `on_remove` alone). */
+  steps?: readonly { step: StepName; commands: readonly HookCommand[] }[];
 }
 
-const STEPS: readonly { step: StepName; key: keyof ServiceConfig }[] = [
-  { step: "pre", key: "preUpdateCommands" },
-  { step: "update", key: "updateCommands" },
-  { step: "post", key: "postUpdateCommands" },
-];
+/** The update steps of a service, in the order they run. */
+export function updateSteps(
+  config: ServiceConfig,
+): { step: StepName; commands: readonly HookCommand[] }[] {
+  return [
+    { step: "pre", commands: config.preUpdateCommands },
+    { step: "update", commands: config.updateCommands },
+    { step: "post", commands: config.postUpdateCommands },
+  ];
+}
 
 /** How a command is shown in logs and history: as written, a list JSON-encoded. */
 export function displayCommand(command: HookCommand): string {
@@ -100,8 +107,10 @@ export async function runHookSteps(
   };
 
   let outcome: StepsOutcome = { kind: "succeeded" };
-  steps: for (const { step, key } of STEPS) {
-    for (const command of input.config[key] as HookCommand[]) {
+  steps: for (
+    const { step, commands } of input.steps ?? updateSteps(input.config)
+  ) {
+    for (const command of commands) {
       const { result, shown, log } = await runCommand(step, command);
       if (result.interrupted) {
         log.warn("{step}: {command} was interrupted", { command: shown });

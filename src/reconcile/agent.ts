@@ -1,7 +1,11 @@
-import { resolve } from "node:path";
-import { loadRepoConfig } from "../config/load.ts";
-import type { RepoConfig } from "../config/types.ts";
-import { ConfigError } from "../errors.ts";
+import { join, resolve } from "node:path";
+import { loadRepoConfig, parseServiceConfig } from "../config/load.ts";
+import {
+  type HookCommand,
+  type RepoConfig,
+  SERVICE_CONFIG_FILE,
+} from "../config/types.ts";
+import { ConfigError, UsageError } from "../errors.ts";
 import type { GitClient } from "../git/git_client.ts";
 import { runHookSteps, type StepsOutcome } from "../hooks/run_steps.ts";
 import type { Logger } from "../log/logging.ts";
@@ -10,6 +14,7 @@ import type { StateStore } from "../state/store.ts";
 import type {
   RunOutcome,
   RunReason,
+  ServiceRecord,
   StepName,
   Trigger,
 } from "../state/types.ts";
@@ -19,6 +24,8 @@ import {
   type DueReason,
   type ServiceTarget,
 } from "./due.ts";
+import { dependencyOrder, dependencyProblems } from "./order.ts";
+import { type RetryHold, retryHold } from "./retry.ts";
 import { discoverServices, runsOnHost, type ServiceEntry } from "./services.ts";
 import { syncRepository, type SyncResult } from "./sync.ts";
 
@@ -44,15 +51,24 @@ export interface AgentDeps {
   branch: string;
 }
 
+/** Why an out-of-date service does not run in this cycle. */
+export type Hold = RetryHold | { kind: "dependency"; dependency: string };
+
 /** One service's line in a plan. */
 export interface PlanItem {
   service: string;
   dir: string;
   deployedCommit: string | null;
+  /** Its deployed commit is not the target (or it never ran, or was interrupted). */
+  outOfDate: boolean;
+  /** Out of date and allowed to run now: the next cycle runs it. */
   due: boolean;
   reason?: DueReason;
+  /** Set when out of date but held back. */
+  hold?: Hold;
   /** The service's hook file is invalid: it would fail with this message. */
   configError?: string;
+  dependsOn: string[];
 }
 
 /** What a cycle would do at `head`. */
@@ -61,10 +77,13 @@ export interface CyclePlan {
   /** The commit services are compared against. */
   head: string;
   items: PlanItem[];
+  /** Services of this host at `head`. */
   services: ServiceEntry[];
+  /** Services with state that no longer exist at `head` and were not yet reported. */
+  removed: ServiceRecord[];
 }
 
-/** How one service's run ended in a cycle. */
+/** How one service's run ended. */
 export interface RunSummary {
   service: string;
   runId: number;
@@ -74,20 +93,30 @@ export interface RunSummary {
   error?: string;
 }
 
-/** The structured result of one cycle. */
+/** The structured result of one cycle (or `deploy`). */
 export interface CycleResult {
   trigger: Trigger;
   sync: SyncResult;
   runs: RunSummary[];
-  /** True when at least one service failed (exit code 1 for `run --once`). */
+  /** Services reported removed in this cycle. */
+  removed: string[];
+  /** True when at least one service failed (exit code 1). */
   failed: boolean;
 }
 
-/** Options of {@link Agent.runCycle}. */
+/** Options of {@link Agent.runCycle} and {@link Agent.deploy}. */
 export interface CycleOptions {
   trigger: Trigger;
-  /** Aborting kills the running command (with its children) and records it `interrupted`. */
+  /** Aborted: start no further service (a graceful stop). */
+  stop?: AbortSignal;
+  /** Aborted: kill the running command (with its children) and record it `interrupted`. */
   signal?: AbortSignal;
+}
+
+interface ScheduledRun {
+  entry: ServiceEntry;
+  reason: RunReason;
+  deployedCommit: string | null;
 }
 
 /** The update cycle of SPEC §4: sync, work out what is due, run it, record it. */
@@ -95,6 +124,12 @@ export class Agent {
   readonly #deps: AgentDeps;
   #config: RepoConfig;
   #servicesAt?: { commit: string; services: ServiceEntry[] };
+  /** Diffs and revisions never change for a given pair of commits; kept for the current target only. */
+  #gitCache = {
+    head: "",
+    diffs: new Map<string, string[]>(),
+    revisions: new Map<string, string>(),
+  };
 
   constructor(deps: AgentDeps) {
     this.#deps = deps;
@@ -118,6 +153,7 @@ export class Agent {
           ? Deno.readTextFile(resolve(repoRoot, path))
           : git.showFile(commit, path),
     });
+    markDependencyErrors(services);
     for (const service of services) {
       for (const warning of service.warnings) {
         this.#deps.logger.warn("{file}:{line}: {message}", {
@@ -135,6 +171,7 @@ export class Agent {
   async plan(
     options: { fetch: boolean; move: boolean; signal?: AbortSignal },
   ): Promise<CyclePlan> {
+    await this.#repairClone(options.move);
     const sync = await syncRepository(this.#deps.git, {
       remote: this.#deps.remote,
       branch: this.#deps.branch,
@@ -147,55 +184,128 @@ export class Agent {
     if (sync.after !== sync.before) await this.#reloadConfig();
     const all = await this.services(head, sync.after);
     const services = all.filter((entry) => runsOnHost(entry, this.#deps.host));
-    const items = await this.#verdicts(services, head);
-    return { sync, head, items, services };
+    const state = this.#deps.store.services();
+    const items = await this.#verdicts(services, state, head);
+    const present = new Set(all.map((entry) => entry.name));
+    const removed = this.#config.singleDirectoryMode ? [] : [...state.values()]
+      .filter((record) =>
+        record.deployedCommit !== null && record.removedAt === null &&
+        !present.has(record.name)
+      );
+    return { sync, head, items, services, removed };
   }
 
   async #verdicts(
     services: readonly ServiceEntry[],
+    state: ReadonlyMap<string, ServiceRecord>,
     head: string,
   ): Promise<PlanItem[]> {
-    const { git, store } = this.#deps;
-    const state = store.services();
+    const { git, logger, now } = this.#deps;
+    if (this.#gitCache.head !== head) {
+      this.#gitCache = { head, diffs: new Map(), revisions: new Map() };
+    }
     const targets: ServiceTarget[] = services.map((entry) => ({
       name: entry.name,
       dir: entry.dir,
       watchPaths: entry.config?.watchPaths ?? [],
     }));
-    const bases = diffBases(state, targets, head);
+    const bases = diffBases(state, targets, head).filter((base) =>
+      !this.#gitCache.diffs.has(base)
+    );
     const existing = await git.existingCommits(bases);
     const missing = new Set(bases.filter((commit) => !existing.has(commit)));
     for (const commit of missing) {
-      this.#deps.logger.warn(
+      logger.warn(
         "deployed commit {commit} no longer exists (history was rewritten); its services are due",
         { commit },
       );
     }
-    const changedSince = new Map<string, string[]>();
-    for (const base of bases) {
-      if (!missing.has(base)) {
-        changedSince.set(base, await git.changedPaths(base, head));
-      }
+    for (const base of existing) {
+      this.#gitCache.diffs.set(base, await git.changedPaths(base, head));
     }
     const verdicts = decideDue({
       targets,
       state,
       head,
-      changedSince,
+      changedSince: this.#gitCache.diffs,
       missingCommits: missing,
       ignoredPaths: this.#stateFilePaths(),
     });
-    return verdicts.map((verdict, index) => ({
-      ...verdict,
-      dir: services[index].dir,
-      configError: verdict.due ? services[index].error?.message : undefined,
-    }));
+    const items: PlanItem[] = [];
+    for (const [index, verdict] of verdicts.entries()) {
+      const entry = services[index];
+      const record = state.get(entry.name);
+      let hold: Hold | undefined;
+      if (verdict.due && record && record.failedAttempts > 0) {
+        hold = retryHold(record, {
+          revision: await this.#revision(entry, head),
+          now: now(),
+          maxAttempts: this.#config.maxAttempts,
+          backoffSeconds: this.#config.retryBackoff,
+        });
+      }
+      items.push({
+        service: verdict.service,
+        dir: entry.dir,
+        deployedCommit: verdict.deployedCommit,
+        outOfDate: verdict.due,
+        due: verdict.due && hold === undefined,
+        reason: verdict.reason,
+        hold,
+        configError: verdict.due ? entry.error?.message : undefined,
+        dependsOn: entry.config?.dependsOn ?? [],
+      });
+    }
+    holdDependents(items);
+    return items;
+  }
+
+  /** The newest commit at `head` that touched the service (attempts are counted per revision). */
+  async #revision(entry: ServiceEntry, head: string): Promise<string> {
+    const cached = this.#gitCache.revisions.get(entry.name);
+    if (cached) return cached;
+    const [newest] = await this.#deps.git.commitsTouching({
+      to: head,
+      paths: servicePaths(entry),
+      limit: 1,
+    });
+    const revision = newest?.commit ?? head;
+    this.#gitCache.revisions.set(entry.name, revision);
+    return revision;
   }
 
   /** The state file's own paths, which never make the single-directory service due. */
   #stateFilePaths(): string[] {
     const file = this.#config.stateFile;
     return [file, `${file}-wal`, `${file}-shm`, `${file}-journal`];
+  }
+
+  /** SPEC §4 step 6: a stale index.lock or an unfinished merge left by a crash is repaired, untracked files untouched. */
+  async #repairClone(willMove: boolean): Promise<void> {
+    if (!willMove) return;
+    const gitDir = join(this.#deps.repoRoot, ".git");
+    const indexLock = join(gitDir, "index.lock");
+    try {
+      const info = await Deno.stat(indexLock);
+      const ageMs = this.#deps.now() - (info.mtime?.getTime() ?? 0);
+      // A live git holds the lock for milliseconds; an old one was left by a killed git.
+      if (ageMs > STALE_INDEX_LOCK_MS) {
+        this.#deps.logger.warn(
+          "removing stale {file} left by a killed git process ({seconds} s old)",
+          { file: indexLock, seconds: Math.round(ageMs / 1000) },
+        );
+        await Deno.remove(indexLock);
+      }
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+    try {
+      await Deno.stat(join(gitDir, "MERGE_HEAD"));
+      this.#deps.logger.warn("aborting an unfinished merge left in the clone");
+      await this.#deps.git.git(["merge", "--abort"]);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
   }
 
   async #reloadConfig(): Promise<void> {
@@ -226,7 +336,7 @@ export class Agent {
     }
   }
 
-  /** One cycle: sync, plan, run every due service in order, record each run. */
+  /** One cycle: sync, plan, report removed services, run every due service in dependency order, record each run. */
   async runCycle(options: CycleOptions): Promise<CycleResult> {
     const { logger } = this.#deps;
     const plan = await this.plan({
@@ -241,33 +351,192 @@ export class Agent {
         commit: plan.sync.after,
       });
     }
-    const due = plan.items.filter((item) => item.due);
-    const runs: RunSummary[] = [];
-    for (const item of due) {
-      if (options.signal?.aborted) break;
-      const entry = plan.services.find((service) =>
-        service.name === item.service
-      )!;
-      runs.push(
-        await this.runService(entry, {
-          head: plan.head,
-          reason: item.reason!,
-          deployedCommit: item.deployedCommit,
-          trigger: options.trigger,
-          signal: options.signal,
-        }),
-      );
+    const removed: string[] = [];
+    for (const record of plan.removed) {
+      if (options.stop?.aborted) break;
+      await this.#reportRemoved(record, plan.head, options);
+      removed.push(record.name);
     }
-    if (due.length === 0) {
-      logger.debug("nothing to do at {commit}", {
-        commit: plan.head,
-      });
+    for (const item of plan.items) {
+      if (item.hold) logHold(logger, item);
+    }
+    const byName = new Map(plan.services.map((entry) => [entry.name, entry]));
+    const runs = await this.#runScheduled(
+      plan.items.filter((item) => item.due).map((item) => ({
+        entry: byName.get(item.service)!,
+        reason: item.reason!,
+        deployedCommit: item.deployedCommit,
+      })),
+      plan.head,
+      options,
+    );
+    if (runs.length === 0 && removed.length === 0) {
+      logger.debug("nothing to do at {commit}", { commit: plan.head });
     }
     return {
       trigger: options.trigger,
       sync: plan.sync,
       runs,
+      removed,
       failed: runs.some((run) => run.outcome === "failed"),
+    };
+  }
+
+  /** `deploy`: runs the named services (or all) at HEAD now, due or not, in dependency order. */
+  async deploy(
+    names: readonly string[] | "all",
+    options: CycleOptions,
+  ): Promise<CycleResult> {
+    const [head] = await this.#deps.git.revParse(["HEAD"]);
+    const selected = await this.#select(head, names);
+    const state = this.#deps.store.services();
+    const runs = await this.#runScheduled(
+      selected.map((entry) => ({
+        entry,
+        reason: { kind: "manual" },
+        deployedCommit: state.get(entry.name)?.deployedCommit ?? null,
+      })),
+      head,
+      options,
+    );
+    return {
+      trigger: options.trigger,
+      sync: { before: head, after: head, upstream: head },
+      runs,
+      removed: [],
+      failed: runs.some((run) => run.outcome === "failed"),
+    };
+  }
+
+  /** `adopt`: records services as deployed at HEAD without running anything; returns their names. */
+  async adopt(
+    names: readonly string[] | "all",
+  ): Promise<{ head: string; services: string[] }> {
+    const [head] = await this.#deps.git.revParse(["HEAD"]);
+    const selected = (await this.#select(head, names)).map((entry) =>
+      entry.name
+    );
+    this.#deps.store.setDeployed(selected, head, this.#deps.now());
+    for (const service of selected) {
+      this.#deps.logger.info("adopted at {commit} (no commands run)", {
+        service,
+        commit: head.slice(0, 12),
+      });
+    }
+    return { head, services: selected };
+  }
+
+  async #select(
+    head: string,
+    names: readonly string[] | "all",
+  ): Promise<ServiceEntry[]> {
+    const services = (await this.services(head, head)).filter((entry) =>
+      runsOnHost(entry, this.#deps.host)
+    );
+    if (names === "all") return services;
+    const byName = new Map(services.map((entry) => [entry.name, entry]));
+    const unknown = names.filter((name) => !byName.has(name));
+    if (unknown.length > 0) {
+      throw new UsageError(
+        `unknown service${unknown.length > 1 ? "s" : ""} ${
+          unknown.join(", ")
+        }; known services on this host: ${
+          [...byName.keys()].join(", ") || "(none)"
+        }`,
+      );
+    }
+    return [...new Set(names)].map((name) => byName.get(name)!);
+  }
+
+  /** Runs services in dependency order, up to `parallel` at once; a failed dependency skips its dependents. */
+  async #runScheduled(
+    scheduled: readonly ScheduledRun[],
+    head: string,
+    options: CycleOptions,
+  ): Promise<RunSummary[]> {
+    const byName = new Map(scheduled.map((run) => [run.entry.name, run]));
+    const dependencies = (name: string) =>
+      (byName.get(name)?.entry.config?.dependsOn ?? []).filter((dependency) =>
+        byName.has(dependency)
+      );
+    const order = dependencyOrder([...byName.keys()], dependencies);
+    const slots = new Semaphore(Math.max(1, this.#config.parallel));
+    const results = new Map<string, Promise<RunSummary | undefined>>();
+    for (const name of order) {
+      const run = byName.get(name)!;
+      const waitFor = dependencies(name).map((dependency) =>
+        results.get(dependency)!
+      );
+      results.set(
+        name,
+        (async () => {
+          const finished = await Promise.all(waitFor);
+          if (finished.some((result) => result === undefined)) return undefined;
+          const failed = finished.find((result) =>
+            result!.outcome !== "succeeded"
+          );
+          if (failed) {
+            return this.#recordSkipped(run, head, options, failed.service);
+          }
+          await slots.acquire();
+          try {
+            if (options.stop?.aborted || options.signal?.aborted) {
+              return undefined;
+            }
+            return await this.runService(run.entry, {
+              head,
+              reason: run.reason,
+              deployedCommit: run.deployedCommit,
+              trigger: options.trigger,
+              signal: options.signal,
+            });
+          } finally {
+            slots.release();
+          }
+        })(),
+      );
+    }
+    const summaries = await Promise.all(
+      order.map((name) => results.get(name)!),
+    );
+    return summaries.filter((summary): summary is RunSummary =>
+      summary !== undefined
+    );
+  }
+
+  #recordSkipped(
+    run: ScheduledRun,
+    head: string,
+    options: CycleOptions,
+    dependency: string,
+  ): RunSummary {
+    const { store, now } = this.#deps;
+    const error = `dependency ${dependency} did not succeed`;
+    const runId = store.startRun({
+      service: run.entry.name,
+      trigger: options.trigger,
+      fromCommit: run.deployedCommit,
+      toCommit: head,
+      startedAt: now(),
+      reason: run.reason,
+    });
+    store.finishRun(runId, {
+      outcome: "skipped",
+      finishedAt: now(),
+      error,
+      historyLimit: this.#config.historyLimit,
+    });
+    this.#deps.logger.warn("skipped: {error}", {
+      service: run.entry.name,
+      runId,
+      error,
+    });
+    return {
+      service: run.entry.name,
+      runId,
+      outcome: "skipped",
+      reason: run.reason,
+      error,
     };
   }
 
@@ -283,13 +552,12 @@ export class Agent {
     },
   ): Promise<RunSummary> {
     const { git, store, now, repoRoot } = this.#deps;
-    const paths = [entry.dir, ...(entry.config?.watchPaths ?? [])];
     const history = await git.commitsTouching({
       from: options.reason.kind === "changed"
         ? options.deployedCommit ?? undefined
         : undefined,
       to: options.head,
-      paths,
+      paths: servicePaths(entry),
       limit: MAX_RECORDED_COMMITS,
     });
     const reason: RunReason = options.reason.kind === "changed"
@@ -315,7 +583,10 @@ export class Agent {
       runId,
       commit: options.head,
     });
-    log.info("updating ({why}), run {runId}", { why: describeReason(reason) });
+    log.info("updating ({why}), run {runId}, attempt {attempt}", {
+      why: describeReason(reason),
+      attempt,
+    });
 
     let outcome: StepsOutcome;
     if (!entry.config) {
@@ -334,16 +605,16 @@ export class Agent {
         service: entry.name,
         cwd: resolve(repoRoot, entry.dir),
         config: entry.config,
-        agentEnv: {
-          UPSTREAM_WATCH_SERVICE: entry.name,
-          UPSTREAM_WATCH_COMMIT: options.head,
-          UPSTREAM_WATCH_PREVIOUS_COMMIT: options.deployedCommit ?? "",
-          UPSTREAM_WATCH_REPO: repoRoot,
-          UPSTREAM_WATCH_TRIGGER: options.trigger,
-          UPSTREAM_WATCH_RUN_ID: String(runId),
-        },
-        timeoutMs: (entry.config.timeout ?? this.#config.commandTimeout) *
-          1000,
+        agentEnv: this.#agentEnv(
+          entry.name,
+          options.head,
+          options.deployedCommit,
+          {
+            trigger: options.trigger,
+            runId,
+          },
+        ),
+        timeoutMs: (entry.config.timeout ?? this.#config.commandTimeout) * 1000,
         signal: options.signal,
         runner: this.#deps.runner,
         logger: this.#deps.logger,
@@ -351,6 +622,40 @@ export class Agent {
         onCommandFinished: (command) => store.recordCommand(runId, command),
       });
     }
+    const summary = this.#finish(runId, entry.name, reason, outcome);
+    if (summary.outcome === "succeeded") {
+      log.info("deployed {commit}", { commit: options.head.slice(0, 12) });
+    } else {
+      log.error("run {runId} {outcome}: {error}", {
+        outcome: summary.outcome,
+        error: summary.error,
+      });
+    }
+    return summary;
+  }
+
+  #agentEnv(
+    service: string,
+    commit: string,
+    previous: string | null,
+    run: { trigger: Trigger; runId: number },
+  ): Record<string, string> {
+    return {
+      UPSTREAM_WATCH_SERVICE: service,
+      UPSTREAM_WATCH_COMMIT: commit,
+      UPSTREAM_WATCH_PREVIOUS_COMMIT: previous ?? "",
+      UPSTREAM_WATCH_REPO: this.#deps.repoRoot,
+      UPSTREAM_WATCH_TRIGGER: run.trigger,
+      UPSTREAM_WATCH_RUN_ID: String(run.runId),
+    };
+  }
+
+  #finish(
+    runId: number,
+    service: string,
+    reason: RunReason,
+    outcome: StepsOutcome,
+  ): RunSummary {
     const finished = outcome.kind === "succeeded"
       ? { outcome: "succeeded" as const }
       : outcome.kind === "interrupted"
@@ -364,17 +669,207 @@ export class Agent {
         failedStep: outcome.step,
         error: outcome.message,
       };
-    store.finishRun(runId, {
+    this.#deps.store.finishRun(runId, {
       ...finished,
-      finishedAt: now(),
+      finishedAt: this.#deps.now(),
       historyLimit: this.#config.historyLimit,
     });
-    if (finished.outcome === "succeeded") {
-      log.info("deployed {commit}", { commit: options.head.slice(0, 12) });
-    } else {
-      log.error("run {runId} {outcome}", { outcome: finished.outcome });
+    return { service, runId, reason, ...finished };
+  }
+
+  /** SPEC §4: a removed service is reported once; its `on_remove_commands` run from a copy of its last deployed files. */
+  async #reportRemoved(
+    record: ServiceRecord,
+    head: string,
+    options: CycleOptions,
+  ): Promise<void> {
+    const { git, store, logger, now } = this.#deps;
+    const deployed = record.deployedCommit!;
+    logger.warn(
+      "service_removed: {service} is no longer in the repository (last deployed {commit}); its state is kept",
+      { service: record.name, commit: deployed.slice(0, 12) },
+    );
+    const commands = await this.#removeCommands(record.name, deployed);
+    if (commands.length === 0) {
+      store.markRemoved(record.name, now());
+      return;
     }
-    return { service: entry.name, runId, reason, ...finished };
+    const reason: RunReason = { kind: "removed", deployedCommit: deployed };
+    const runId = store.startRun({
+      service: record.name,
+      trigger: options.trigger,
+      fromCommit: deployed,
+      toCommit: head,
+      startedAt: now(),
+      reason,
+    });
+    const copy = await Deno.makeTempDir({ prefix: "upstream-watch-removed-" });
+    try {
+      const archive = join(copy, "service.tar");
+      await git.git([
+        "archive",
+        "--format=tar",
+        "-o",
+        archive,
+        deployed,
+        "--",
+        record.name,
+      ]);
+      const untar = await this.#deps.runner.run(
+        { kind: "argv", argv: ["tar", "-xf", archive, "-C", copy] },
+        { output: "collect" },
+      );
+      if (!untar.success) throw new Error(`tar failed: ${untar.stderr.trim()}`);
+      const outcome = await runHookSteps({
+        service: record.name,
+        cwd: join(copy, record.name),
+        config: {
+          preUpdateCommands: [],
+          updateCommands: [],
+          postUpdateCommands: [],
+          onFailureCommands: [],
+          onRemoveCommands: commands,
+          dependsOn: [],
+          watchPaths: [],
+          env: {},
+        },
+        steps: [{ step: "on_remove", commands }],
+        agentEnv: this.#agentEnv(record.name, head, deployed, {
+          trigger: options.trigger,
+          runId,
+        }),
+        timeoutMs: this.#config.commandTimeout * 1000,
+        signal: options.signal,
+        runner: this.#deps.runner,
+        logger,
+        now,
+        onCommandFinished: (command) => store.recordCommand(runId, command),
+      });
+      this.#finish(runId, record.name, reason, outcome);
+    } catch (error) {
+      this.#finish(runId, record.name, reason, {
+        kind: "failed",
+        step: "on_remove",
+        command: "",
+        exitCode: null,
+        timedOut: false,
+        message: `cannot prepare the removed service's files: ${
+          error instanceof Error ? error.message : String(error)
+        }`,
+      });
+    } finally {
+      await Deno.remove(copy, { recursive: true });
+    }
+    store.markRemoved(record.name, now());
+  }
+
+  async #removeCommands(
+    service: string,
+    deployed: string,
+  ): Promise<HookCommand[]> {
+    const file = `${service}/${SERVICE_CONFIG_FILE}`;
+    try {
+      const text = await this.#deps.git.showFile(deployed, file);
+      return parseServiceConfig(text, `${file}@${deployed.slice(0, 12)}`).config
+        .onRemoveCommands;
+    } catch (error) {
+      this.#deps.logger.warn(
+        "cannot read {file} at {commit}: {error}; no on_remove_commands run",
+        {
+          service,
+          file,
+          commit: deployed.slice(0, 12),
+          error: error instanceof Error ? error.message : String(error),
+        },
+      );
+      return [];
+    }
+  }
+}
+
+/** A stale `index.lock` is one older than this. */
+const STALE_INDEX_LOCK_MS = 10_000;
+
+function servicePaths(entry: ServiceEntry): string[] {
+  return [entry.dir, ...(entry.config?.watchPaths ?? [])];
+}
+
+/** Unknown dependencies and dependency cycles are configuration errors of the services involved. */
+function markDependencyErrors(services: ServiceEntry[]): void {
+  const known = new Set(services.map((entry) => entry.name));
+  const nodes = services.filter((entry) => entry.config).map((entry) => ({
+    name: entry.name,
+    dependsOn: entry.config!.dependsOn,
+  }));
+  const { unknown, cycles } = dependencyProblems(nodes, known);
+  const byName = new Map(services.map((entry) => [entry.name, entry]));
+  for (const [name, missing] of unknown) {
+    const entry = byName.get(name)!;
+    entry.error = new ConfigError(
+      `depends on unknown service${missing.length > 1 ? "s" : ""} ${
+        missing.join(", ")
+      }`,
+      { file: entry.configFile, key: "depends_on" },
+    );
+    entry.config = undefined;
+  }
+  for (const cycle of cycles) {
+    for (const name of cycle) {
+      const entry = byName.get(name)!;
+      entry.error = new ConfigError(
+        `dependency cycle: ${[...cycle, cycle[0]].join(" → ")}`,
+        { file: entry.configFile, key: "depends_on" },
+      );
+      entry.config = undefined;
+    }
+  }
+}
+
+/** A service whose dependency is out of date but held back waits too (nothing is recorded). */
+function holdDependents(items: PlanItem[]): void {
+  const byName = new Map(items.map((item) => [item.service, item]));
+  const order = dependencyOrder(
+    items.map((item) => item.service),
+    (name) =>
+      byName.get(name)!.dependsOn.filter((dependency) =>
+        byName.has(dependency)
+      ),
+  );
+  for (const name of order) {
+    const item = byName.get(name)!;
+    if (!item.due) continue;
+    const waiting = item.dependsOn.find((dependency) => {
+      const other = byName.get(dependency);
+      return other !== undefined && other.outOfDate && !other.due;
+    });
+    if (waiting !== undefined) {
+      item.due = false;
+      item.hold = { kind: "dependency", dependency: waiting };
+    }
+  }
+}
+
+function logHold(logger: Logger, item: PlanItem): void {
+  const hold = item.hold!;
+  logger.debug("not running: {why}", {
+    service: item.service,
+    why: describeHold(hold),
+  });
+}
+
+/** A short human explanation of why an out-of-date service waits. */
+export function describeHold(hold: Hold): string {
+  switch (hold.kind) {
+    case "backoff":
+      return `failed ${hold.attempts}×, next attempt at ${
+        new Date(hold.nextAttemptAt).toISOString()
+      }`;
+    case "exhausted":
+      return `failed ${hold.attempts}× at ${
+        hold.revision.slice(0, 12)
+      }; waiting for a new commit or a manual deploy`;
+    case "dependency":
+      return `waiting for dependency ${hold.dependency}`;
   }
 }
 
@@ -384,12 +879,9 @@ export function describeReason(reason: RunReason): string {
     case "first_deploy":
       return "never deployed";
     case "changed": {
-      const more = reason.totalPaths - reason.paths.length;
-      const shown = reason.paths.slice(0, 3).join(", ") +
-        (reason.paths.length > 3 || more > 0
-          ? ` and ${reason.totalPaths - Math.min(3, reason.paths.length)} more`
-          : "");
-      return `changed: ${shown}`;
+      const shown = reason.paths.slice(0, 3).join(", ");
+      const more = reason.totalPaths - Math.min(3, reason.paths.length);
+      return `changed: ${shown}${more > 0 ? ` and ${more} more` : ""}`;
     }
     case "history_rewritten":
       return `deployed commit ${
@@ -399,5 +891,28 @@ export function describeReason(reason: RunReason): string {
       return "previous run was interrupted";
     case "manual":
       return "manual deploy";
+    case "removed":
+      return "service removed from the repository";
+  }
+}
+
+/** Limits how many services run at once. */
+class Semaphore {
+  #free: number;
+  readonly #waiting: (() => void)[] = [];
+  constructor(size: number) {
+    this.#free = size;
+  }
+  async acquire(): Promise<void> {
+    if (this.#free > 0) {
+      this.#free--;
+      return;
+    }
+    await new Promise<void>((resolve) => this.#waiting.push(resolve));
+  }
+  release(): void {
+    const next = this.#waiting.shift();
+    if (next) next();
+    else this.#free++;
   }
 }

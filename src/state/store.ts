@@ -21,9 +21,17 @@ export interface OpenStateOptions {
 
 type Row = Record<string, SQLInputValue>;
 
+/** One deployment recorded by the original Go tool. */
+export interface LegacyModule {
+  name: string;
+  commit: string;
+}
+
 /** The SQLite state of one repository (SPEC §5): services, runs and their captured output. */
 export class StateStore {
   readonly file: string;
+  /** Deployments found in the original Go tool's `modules` table, newest first, awaiting {@link importLegacy}. */
+  legacyModules: LegacyModule[] = [];
   readonly #db: DatabaseSync;
   readonly #statements = new Map<string, StatementSync>();
 
@@ -49,14 +57,21 @@ export class StateStore {
         { file, cause: error },
       );
     }
-    const store = new StateStore(file, db);
+    let store = new StateStore(file, db);
     try {
       if (!readOnly) {
         db.exec("PRAGMA journal_mode = WAL");
         db.exec("PRAGMA synchronous = NORMAL");
+        store.legacyModules = store.#readLegacyModules();
         store.#migrate();
       } else {
         store.#checkVersion();
+        if (store.#userVersion() < SCHEMA_VERSION) {
+          // Not yet migrated (e.g. the Go tool's file): reads as empty until `run` migrates it.
+          db.close();
+          store = new StateStore(file, new DatabaseSync(":memory:"));
+          store.#migrate();
+        }
       }
     } catch (error) {
       db.close();
@@ -89,6 +104,52 @@ export class StateStore {
         { file: this.file },
       );
     }
+  }
+
+  /** The original Go tool kept `modules(id, name, git_commit, updated)` in the same file. */
+  #readLegacyModules(): LegacyModule[] {
+    if (this.#userVersion() !== 0) return [];
+    const table = this.#db.prepare(
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'modules'",
+    ).get();
+    if (!table) return [];
+    const columns = (this.#db.prepare("PRAGMA table_info(modules)").all() as {
+      name: string;
+    }[]).map((column) => column.name);
+    const order = columns.includes("id") ? "id" : "rowid";
+    const updated = columns.includes("updated") ? "WHERE updated" : "";
+    const rows = this.#db.prepare(
+      `SELECT name, git_commit FROM modules ${updated} ORDER BY ${order} DESC`,
+    ).all() as { name: string | null; git_commit: string | null }[];
+    return rows.filter((row) => row.name && row.git_commit).map((row) => ({
+      name: String(row.name),
+      commit: String(row.git_commit),
+    }));
+  }
+
+  /** Imports the Go tool's deployments: each service counts as deployed at its newest commit that still exists. */
+  importLegacy(
+    existingCommits: ReadonlySet<string>,
+    now: number,
+    options: { singleService?: string } = {},
+  ): { service: string; commit: string }[] {
+    const imported = new Map<string, string>();
+    for (const module of this.legacyModules) {
+      const service = options.singleService ?? module.name;
+      if (!imported.has(service) && existingCommits.has(module.commit)) {
+        imported.set(service, module.commit);
+      }
+    }
+    this.transaction(() => {
+      for (const [service, commit] of imported) {
+        this.#ensureService(service);
+        this.#stmt(
+          "UPDATE services SET deployed_commit = ?, deployed_at = ? WHERE name = ?",
+        ).run(commit, now, service);
+      }
+    });
+    this.legacyModules = [];
+    return [...imported].map(([service, commit]) => ({ service, commit }));
   }
 
   #migrate(): void {
@@ -266,6 +327,16 @@ export class StateStore {
              failed_revision = NULL, last_failure_at = NULL, removed_at = NULL WHERE name = ?`,
         ).run(commit, now, service);
       }
+    });
+  }
+
+  /** Remembers that a removed service was reported, so it is reported once. */
+  markRemoved(service: string, now: number): void {
+    this.transaction(() => {
+      this.#stmt("UPDATE services SET removed_at = ? WHERE name = ?").run(
+        now,
+        service,
+      );
     });
   }
 

@@ -12,7 +12,13 @@ export type RunOutcome =
   | "skipped";
 
 /** A step of a service update. */
-export type StepName = "config" | "pre" | "update" | "post" | "on_failure";
+export type StepName =
+  | "config"
+  | "pre"
+  | "update"
+  | "post"
+  | "on_failure"
+  | "on_remove";
 
 /** Why a run happened, stored with it and shown by `plan`, `history` and notifications. */
 export type RunReason =
@@ -20,7 +26,8 @@ export type RunReason =
     /** Commits between the deployed commit and the target that touched the service (newest first). */
     commits?: { commit: string; subject: string }[];
   }
-  | { kind: "manual" };
+  | { kind: "manual" }
+  | { kind: "removed"; deployedCommit: string };
 
 /** One service as the state database remembers it. */
 export interface ServiceRecord {

@@ -15,9 +15,11 @@ export async function planCommand(
       target: plan.head,
       services: plan.items.map((item) => ({
         name: item.service,
+        outOfDate: item.outOfDate,
         due: item.due,
         deployedCommit: item.deployedCommit,
         reason: item.reason ?? null,
+        hold: item.hold ?? null,
         configError: item.configError ?? null,
       })),
     }));

@@ -1,5 +1,5 @@
 import type { App } from "../../app.ts";
-import { describeReason } from "../../reconcile/agent.ts";
+import { describeHold, describeReason } from "../../reconcile/agent.ts";
 import type { RunRecord } from "../../state/types.ts";
 import {
   isoTime,
@@ -30,8 +30,10 @@ export async function statusCommand(
       deployedAt: isoTime(record?.deployedAt),
       lastRun: lastRun ? runJson(lastRun) : null,
       failedAttempts: record?.failedAttempts ?? 0,
+      outOfDate: item.outOfDate,
       due: item.due,
       reason: item.reason ?? null,
+      hold: item.hold ?? null,
       configError: item.configError ?? null,
     };
   });
@@ -64,11 +66,17 @@ export async function statusCommand(
       service.lastRun
         ? `${service.lastRun.outcome}${
           service.lastRun.failedStep ? ` (${service.lastRun.failedStep})` : ""
+        }${
+          service.failedAttempts > 0
+            ? `, attempt ${service.failedAttempts}/${app.agent.config.maxAttempts}`
+            : ""
         }`
         : "-",
       tableTime(state.get(service.name)?.lastRunAt),
       service.configError
         ? `invalid config: ${service.configError}`
+        : service.hold
+        ? `waiting: ${describeHold(service.hold)}`
         : service.reason
         ? `due: ${describeReason(service.reason)}`
         : "-",

@@ -1,0 +1,57 @@
+import type { App } from "../../app.ts";
+import { ExitCode, UsageError } from "../../errors.ts";
+import type { Output } from "../output.ts";
+import { listenForShutdown } from "../signals.ts";
+
+/** `deploy SERVICE... | --all`: runs the update now at HEAD, due or not (trigger `manual`). */
+export async function deployCommand(
+  app: App,
+  options: { services: string[]; all: boolean },
+  output: Output,
+): Promise<number> {
+  const names = selection(options);
+  using shutdown = listenForShutdown(app.logger);
+  const result = await app.agent.deploy(names, {
+    trigger: "manual",
+    stop: shutdown.stop,
+    signal: shutdown.kill,
+  });
+  for (const run of result.runs) {
+    output.out(
+      `${run.service}: ${run.outcome} (run ${run.runId})${
+        run.error ? `: ${run.error}` : ""
+      }\n`,
+    );
+  }
+  return result.failed ? ExitCode.updateFailed : ExitCode.ok;
+}
+
+/** `adopt [SERVICE...]`: records services as deployed at HEAD without running commands. */
+export async function adoptCommand(
+  app: App,
+  options: { services: string[] },
+  output: Output,
+): Promise<number> {
+  const { head, services } = await app.agent.adopt(
+    options.services.length > 0 ? options.services : "all",
+  );
+  output.out(
+    services.length === 0
+      ? "no services to adopt\n"
+      : `adopted at ${head.slice(0, 12)}: ${services.join(", ")}\n`,
+  );
+  return ExitCode.ok;
+}
+
+function selection(
+  options: { services: string[]; all: boolean },
+): string[] | "all" {
+  if (options.all && options.services.length > 0) {
+    throw new UsageError("deploy takes service names or --all, not both");
+  }
+  if (options.all) return "all";
+  if (options.services.length === 0) {
+    throw new UsageError("deploy needs service names or --all");
+  }
+  return options.services;
+}
