@@ -1,0 +1,322 @@
+/**
+ * `deno task demo [--keep]`: runs upstream-watch end to end on a throwaway
+ * copy of `examples/infra` — real git, real hook commands, real SQLite — with
+ * a fake `docker` on PATH, because the demo must not need a Docker engine.
+ *
+ * Layout of the temp dir:
+ *   seed/          the example copied into a fresh repository and committed
+ *   upstream.git   a bare clone of it, playing the git server
+ *   agent/         the agent's checkout (what `--repo` points at)
+ *   operator/      a second clone that pushes a change, like an operator would
+ *   bin/docker     the fake docker
+ *   backups/       where the example's backup service writes (BACKUP_DIR)
+ */
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { PERMISSION_FLAGS } from "./permissions.ts";
+
+const PROJECT_ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
+const MAIN = join(PROJECT_ROOT, "main.ts");
+const EXAMPLE = join(PROJECT_ROOT, "examples", "infra");
+
+/** Git isolated from the user's configuration, with a fixed author, for the git commands the demo runs itself. */
+const GIT_ENV: Record<string, string> = {
+  GIT_CONFIG_GLOBAL: "/dev/null",
+  GIT_CONFIG_NOSYSTEM: "1",
+  GIT_AUTHOR_NAME: "Demo Operator",
+  GIT_AUTHOR_EMAIL: "operator@example.test",
+  GIT_COMMITTER_NAME: "Demo Operator",
+  GIT_COMMITTER_EMAIL: "operator@example.test",
+  GIT_TERMINAL_PROMPT: "0",
+};
+
+const FAKE_DOCKER = `#!/bin/sh
+# Fake docker for the upstream-watch demo: prints what it was asked to do.
+echo "[fake docker] docker $*"
+exit 0
+`;
+
+/** A demo step that did not go as expected. */
+class DemoError extends Error {}
+
+/** One entry of `history --json`, as far as the demo checks it. */
+interface RunJson {
+  id: number;
+  service: string;
+  outcome: string;
+}
+
+const encoder = new TextEncoder();
+
+function print(text = ""): void {
+  const data = encoder.encode(`${text}\n`);
+  let offset = 0;
+  while (offset < data.length) {
+    offset += Deno.stdout.writeSync(data.subarray(offset));
+  }
+}
+
+function heading(title: string): void {
+  print();
+  print(`== ${title} ==`);
+}
+
+async function git(cwd: string, ...args: string[]): Promise<string> {
+  let result: Deno.CommandOutput;
+  try {
+    result = await new Deno.Command("git", {
+      args,
+      cwd,
+      env: GIT_ENV,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    throw new DemoError(
+      "git is not installed (or not on PATH); the demo needs it",
+    );
+  }
+  if (!result.success) {
+    throw new DemoError(
+      `git ${args.join(" ")} failed in ${cwd}:\n${
+        new TextDecoder().decode(result.stderr).trim()
+      }`,
+    );
+  }
+  return new TextDecoder().decode(result.stdout).trim();
+}
+
+async function copyTree(from: string, to: string): Promise<void> {
+  await Deno.mkdir(to, { recursive: true });
+  for await (const entry of Deno.readDir(from)) {
+    const source = join(from, entry.name);
+    const target = join(to, entry.name);
+    if (entry.isDirectory) await copyTree(source, target);
+    else if (entry.isFile) await Deno.copyFile(source, target);
+  }
+}
+
+/** Runs the real CLI as a subprocess under the release permission flags. */
+class Cli {
+  readonly #repo: string;
+  readonly #env: Record<string, string>;
+
+  constructor(repo: string, env: Record<string, string>) {
+    this.#repo = repo;
+    this.#env = env;
+  }
+
+  /** Runs `upstream-watch --repo <agent> args…` with its output shown; fails unless it exits `expectedCode`. */
+  async show(args: string[], expectedCode = 0): Promise<void> {
+    print(`$ upstream-watch --repo agent ${args.join(" ")}`);
+    const { code } = await this.#command(args, "inherit").output();
+    if (code !== expectedCode) {
+      throw new DemoError(
+        `upstream-watch ${
+          args.join(" ")
+        } exited ${code}, expected ${expectedCode}`,
+      );
+    }
+  }
+
+  /** Runs a `--json` command quietly and returns its parsed output. */
+  async json<T>(args: string[]): Promise<T> {
+    const result = await this.#command(args, "piped").output();
+    const stdout = new TextDecoder().decode(result.stdout);
+    if (!result.success) {
+      throw new DemoError(
+        `upstream-watch ${args.join(" ")} exited ${result.code}:\n${
+          new TextDecoder().decode(result.stderr)
+        }`,
+      );
+    }
+    return JSON.parse(stdout) as T;
+  }
+
+  #command(args: string[], stdio: "inherit" | "piped"): Deno.Command {
+    return new Deno.Command(Deno.execPath(), {
+      args: ["run", ...PERMISSION_FLAGS, MAIN, "--repo", this.#repo, ...args],
+      cwd: PROJECT_ROOT,
+      env: this.#env,
+      stdin: "null",
+      stdout: stdio,
+      stderr: stdio,
+    });
+  }
+}
+
+/** Runs in `history --json` after run `afterId`, oldest first. */
+async function runsAfter(cli: Cli, afterId: number): Promise<RunJson[]> {
+  const { runs } = await cli.json<{ runs: RunJson[] }>([
+    "history",
+    "--json",
+    "--limit",
+    "1000",
+  ]);
+  return runs.filter((run) => run.id > afterId).reverse();
+}
+
+function expectRuns(
+  runs: readonly RunJson[],
+  services: readonly string[],
+  when: string,
+): void {
+  const got = runs.map((run) => `${run.service}:${run.outcome}`).sort();
+  const want = services.map((service) => `${service}:succeeded`).sort();
+  if (got.join(",") !== want.join(",")) {
+    throw new DemoError(
+      `${when}: expected runs [${want.join(", ")}], got [${got.join(", ")}]`,
+    );
+  }
+  print(
+    `✓ ${when}: ${
+      services.length === 0 ? "no runs" : services.join(", ") + " succeeded"
+    }`,
+  );
+}
+
+async function demo(root: string): Promise<void> {
+  const seed = join(root, "seed");
+  const upstream = join(root, "upstream.git");
+  const agent = join(root, "agent");
+  const operator = join(root, "operator");
+  const bin = join(root, "bin");
+  const backups = join(root, "backups");
+
+  heading("setup: a throwaway upstream repository from examples/infra");
+  await copyTree(EXAMPLE, seed);
+  await git(seed, "init", "--quiet", "--initial-branch=main");
+  await git(seed, "add", "--all");
+  await git(seed, "commit", "--quiet", "-m", "Example infrastructure");
+  await git(root, "clone", "--quiet", "--bare", seed, upstream);
+  await git(root, "clone", "--quiet", upstream, agent);
+  print(`upstream (bare):  ${upstream}`);
+  print(`agent checkout:   ${agent}`);
+
+  await Deno.mkdir(bin);
+  await Deno.writeTextFile(join(bin, "docker"), FAKE_DOCKER, { mode: 0o755 });
+  print(
+    `fake docker:      ${
+      join(bin, "docker")
+    } (first on PATH: there is no Docker engine,`,
+  );
+  print(
+    "                  so every docker command only prints a [fake docker] line and exits 0)",
+  );
+  print(`backup target:    ${backups} (BACKUP_DIR for the backup service)`);
+
+  const cli = new Cli(agent, {
+    PATH: `${bin}:${Deno.env.get("PATH") ?? ""}`,
+    BACKUP_DIR: backups,
+    // The agent's git ignores the user's git configuration too (no global hooks).
+    GIT_CONFIG_GLOBAL: "/dev/null",
+    GIT_CONFIG_NOSYSTEM: "1",
+  });
+
+  heading("validate: every hook file of the example parses");
+  await cli.show(["validate"]);
+
+  heading("first cycle: every service deploys (no state yet)");
+  await cli.show(["run", "--once"]);
+  const firstRuns = await runsAfter(cli, 0);
+  expectRuns(firstRuns, ["backup", "proxy", "whoami"], "first cycle");
+  const lastFirstId = Math.max(...firstRuns.map((run) => run.id));
+
+  heading("an operator pushes two commits: whoami's image, then the docs");
+  await git(root, "clone", "--quiet", upstream, operator);
+  const compose = join(operator, "whoami", "docker-compose.yml");
+  const before = await Deno.readTextFile(compose);
+  const after = before.replace(
+    "traefik/whoami:v1.10.3",
+    "traefik/whoami:v1.11.0",
+  );
+  if (after === before) {
+    throw new DemoError(
+      "examples/infra/whoami/docker-compose.yml no longer pins traefik/whoami:v1.10.3",
+    );
+  }
+  await Deno.writeTextFile(compose, after);
+  await git(operator, "commit", "--quiet", "-am", "whoami: update to v1.11.0");
+  const readme = join(operator, "README.md");
+  await Deno.writeTextFile(
+    readme,
+    `${await Deno.readTextFile(
+      readme,
+    )}\nChanges reach the servers within one retry_interval.\n`,
+  );
+  await git(operator, "commit", "--quiet", "-am", "docs: mention the delay");
+  await git(operator, "push", "--quiet", "origin", "main");
+  print(await git(operator, "log", "--oneline", "-3"));
+
+  heading("plan: what the next cycle would run, and why");
+  await cli.show(["plan"]);
+
+  heading("second cycle: only whoami updates");
+  await cli.show(["run", "--once"]);
+  const secondRuns = await runsAfter(cli, lastFirstId);
+  expectRuns(secondRuns, ["whoami"], "second cycle");
+  const whoamiRun = secondRuns[0].id;
+
+  heading("third cycle: nothing changed, nothing runs");
+  await cli.show(["run", "--once"]);
+  expectRuns(await runsAfter(cli, whoamiRun), [], "third cycle");
+
+  heading("status");
+  await cli.show(["status"]);
+
+  heading("history");
+  await cli.show(["history"]);
+
+  heading(`logs of run ${whoamiRun} (the captured output of whoami's update)`);
+  await cli.show(["logs", String(whoamiRun)]);
+
+  heading("what the backup service's shell command wrote");
+  print((await Deno.readTextFile(join(backups, "deployments.log"))).trimEnd());
+}
+
+async function main(args: readonly string[]): Promise<number> {
+  const unknown = args.filter((arg) => arg !== "--keep");
+  if (unknown.length > 0) {
+    print(`usage: deno task demo [--keep]  (unknown: ${unknown.join(" ")})`);
+    return 2;
+  }
+  const keep = args.includes("--keep");
+  if (Deno.build.os === "windows") {
+    print(
+      "The demo needs a POSIX shell: the example services run sh commands. Run it on Linux or macOS (or WSL).",
+    );
+    return 1;
+  }
+  const root = await Deno.makeTempDir({ prefix: "upstream-watch-demo-" });
+  print(`upstream-watch demo in ${root}`);
+  let failed = false;
+  try {
+    await demo(root);
+    heading("done: the demo passed");
+  } catch (error) {
+    failed = true;
+    const message = error instanceof DemoError
+      ? error.message
+      : error instanceof Error
+      ? error.stack ?? error.message
+      : String(error);
+    print();
+    print(`demo FAILED: ${message}`);
+  } finally {
+    if (keep) {
+      print(`kept ${root} (remove it with: rm -rf ${root})`);
+    } else {
+      await Deno.remove(root, { recursive: true });
+      print(
+        `removed ${root}${failed ? " (rerun with --keep to inspect)" : ""}`,
+      );
+    }
+  }
+  return failed ? 1 : 0;
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}
