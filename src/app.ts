@@ -1,6 +1,7 @@
 import { isAbsolute, join, relative, resolve } from "node:path";
 import { loadRepoConfig } from "./config/load.ts";
 import {
+  type ConfigWarning,
   REPO_CONFIG_FILE,
   type RepoConfig,
   SINGLE_SERVICE_NAME,
@@ -27,6 +28,10 @@ export interface App {
   git: GitClient;
   logger: Logger;
   repoRoot: string;
+  /** Warnings about the repository configuration (already logged). */
+  configWarnings: ConfigWarning[];
+  /** This work tree's git dir. */
+  gitDir: string;
   config: RepoConfig;
   host: string;
   remote: string;
@@ -54,7 +59,7 @@ export async function openApp(
   const info = await probe.repoInfo();
   const git = new GitClient(runner, { cwd: info.root });
 
-  const { config, configPath, configDisplay } = await loadConfig(
+  const { config, configPath, configDisplay, warnings } = await loadConfig(
     info.root,
     globals.config,
     logger,
@@ -64,9 +69,7 @@ export async function openApp(
     Deno.hostname();
 
   // The lock comes first: a second instance must not touch the first one's running runs.
-  const lock = options.lock
-    ? acquireInstanceLock(info.gitCommonDir)
-    : undefined;
+  const lock = options.lock ? acquireInstanceLock(info.gitDir) : undefined;
   if (lock?.takenOverFrom) {
     logger.warn(
       "took over the lock left by pid {pid}, which is no longer running",
@@ -102,6 +105,7 @@ export async function openApp(
     logger,
     now: Date.now,
     repoRoot: info.root,
+    gitDir: info.gitDir,
     configPath,
     configDisplay,
     config,
@@ -115,6 +119,8 @@ export async function openApp(
     git,
     logger,
     repoRoot: info.root,
+    gitDir: info.gitDir,
+    configWarnings: warnings,
     config,
     host,
     remote,
@@ -157,7 +163,14 @@ async function loadConfig(
   root: string,
   configOption: string | undefined,
   logger: Logger,
-): Promise<{ config: RepoConfig; configPath: string; configDisplay: string }> {
+): Promise<
+  {
+    config: RepoConfig;
+    configPath: string;
+    configDisplay: string;
+    warnings: ConfigWarning[];
+  }
+> {
   const configPath = configOption
     ? resolve(configOption)
     : join(root, REPO_CONFIG_FILE);
@@ -178,7 +191,7 @@ async function loadConfig(
       line: warning.line ?? "?",
     });
   }
-  return { config, configPath, configDisplay };
+  return { config, configPath, configDisplay, warnings };
 }
 
 /** SPEC §3: `remote` defaults to the branch's upstream remote, else origin; `branch` to the branch's upstream. */

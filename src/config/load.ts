@@ -654,6 +654,10 @@ class ConfigReader {
 
   notify(entry: Entry): NotifyTarget[] {
     const { node } = entry;
+    // Like every other list key, one bare URL is a one-item list.
+    if (isScalar(node) && typeof node.value === "string") {
+      return [{ url: this.#notifyUrl(entry) }];
+    }
     if (!isSeq(node)) {
       this.fail(
         `must be a list of notification targets, got ${describe(node)}`,

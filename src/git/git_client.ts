@@ -6,6 +6,8 @@ import { redactCredentials } from "./redact.ts";
 export interface RepoInfo {
   /** Absolute path of the work tree root. */
   root: string;
+  /** Absolute path of this work tree's git dir (holds `index.lock`, `MERGE_HEAD`). */
+  gitDir: string;
   /** Absolute path of the common git dir (holds `info/exclude`). */
   gitCommonDir: string;
   /** Checked-out branch name, or undefined on a detached HEAD. */
@@ -94,6 +96,7 @@ export class GitClient {
         "rev-parse",
         "--path-format=absolute",
         "--show-toplevel",
+        "--git-dir",
         "--git-common-dir",
         "--abbrev-ref",
         "HEAD",
@@ -113,9 +116,10 @@ export class GitClient {
         cause: error,
       });
     }
-    const [root, gitCommonDir, branch] = stdout.trimEnd().split("\n");
+    const [root, gitDir, gitCommonDir, branch] = stdout.trimEnd().split("\n");
     return {
       root,
+      gitDir,
       gitCommonDir,
       branch: branch === "HEAD" ? undefined : branch,
     };

@@ -41,6 +41,8 @@ export interface AgentDeps {
   now: () => number;
   /** Absolute work tree root. */
   repoRoot: string;
+  /** Absolute git dir of the work tree (`.git`, or a worktree's own dir). */
+  gitDir: string;
   /** Absolute path of `.upstream-watch.yaml` (or `--config`). */
   configPath: string;
   /** How the config file is named in messages. */
@@ -283,7 +285,7 @@ export class Agent {
   /** SPEC §4 step 6: a stale index.lock or an unfinished merge left by a crash is repaired, untracked files untouched. */
   async #repairClone(willMove: boolean): Promise<void> {
     if (!willMove) return;
-    const gitDir = join(this.#deps.repoRoot, ".git");
+    const { gitDir } = this.#deps;
     const indexLock = join(gitDir, "index.lock");
     try {
       const info = await Deno.stat(indexLock);

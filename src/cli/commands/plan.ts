@@ -1,5 +1,5 @@
 import type { App } from "../../app.ts";
-import { describeReason } from "../../reconcile/agent.ts";
+import { describeHold, describeReason } from "../../reconcile/agent.ts";
 import { jsonText, type Output, renderTable, shortCommit } from "../output.ts";
 
 /** `plan [--no-fetch] [--json]`: what the next cycle would run and why, changing nothing. */
@@ -26,18 +26,21 @@ export async function planCommand(
     return 0;
   }
   const due = plan.items.filter((item) => item.due);
+  const held = plan.items.filter((item) => item.hold);
   output.out(
-    `target ${
-      shortCommit(plan.head)
-    } (${app.remote}/${app.branch}); ${due.length} of ${plan.items.length} services due\n`,
+    `target ${shortCommit(plan.head)} (${app.remote}/${app.branch}); ` +
+      `${due.length} of ${plan.items.length} services due` +
+      (held.length > 0 ? `, ${held.length} waiting` : "") + "\n",
   );
-  if (due.length === 0) return 0;
+  if (due.length === 0 && held.length === 0) return 0;
   output.out(renderTable(
-    ["SERVICE", "DEPLOYED", "WHY"],
-    due.map((item) => [
+    ["SERVICE", "DEPLOYED", "RUNS", "WHY"],
+    [...due, ...held].map((item) => [
       item.service,
       shortCommit(item.deployedCommit),
+      item.due ? "yes" : "no",
       describeReason(item.reason!) +
+      (item.hold ? ` (waiting: ${describeHold(item.hold)})` : "") +
       (item.configError ? ` (will fail: ${item.configError})` : ""),
     ]),
   ));

@@ -11,7 +11,8 @@ export async function validateCommand(
   const services = await app.agent.services(head, head);
   const broken = services.filter((service) => service.error);
   for (const service of broken) output.err(`${service.error!.message}\n`);
-  const warnings = services.reduce((n, s) => n + s.warnings.length, 0);
+  const warnings = app.configWarnings.length +
+    services.reduce((count, service) => count + service.warnings.length, 0);
   output.out(
     `${services.length - broken.length} of ${services.length} services valid` +
       (warnings > 0 ? `, ${warnings} warning(s)` : "") + "\n",
