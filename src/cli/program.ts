@@ -15,6 +15,7 @@ import { VERSION } from "../version.ts";
 import { adoptCommand, deployCommand } from "./commands/deploy.ts";
 import { historyCommand } from "./commands/history.ts";
 import { logsCommand } from "./commands/logs.ts";
+import { notifyTestCommand } from "./commands/notify.ts";
 import { planCommand } from "./commands/plan.ts";
 import { runCommand } from "./commands/run.ts";
 import { statusCommand } from "./commands/status.ts";
@@ -43,7 +44,17 @@ export async function runCli(
       return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     }
     if (error instanceof UpstreamWatchError) {
-      output.err(`upstream-watch: ${error.message}\n`);
+      // Log shippers read stderr line by line: in JSON mode the final error is JSON too.
+      output.err(
+        program.opts<ProgramOptions>().logFormat === "json"
+          ? JSON.stringify({
+            time: new Date().toISOString(),
+            level: "error",
+            message: error.message,
+            exitCode: error.exitCode,
+          }) + "\n"
+          : `upstream-watch: ${error.message}\n`,
+      );
       return error.exitCode;
     }
     throw error;
@@ -211,6 +222,14 @@ function buildProgram(
   program.command("validate")
     .description("check the repository config and every service's hook file")
     .action(() => withApp("reader", (app) => validateCommand(app, output))());
+
+  program.command("notify")
+    .description("notification targets (notify: in .upstream-watch.yaml)")
+    .command("test")
+    .description(
+      "send a test message to every notification target and report each result",
+    )
+    .action(() => withApp("reader", (app) => notifyTestCommand(app, output))());
 
   program.command("version")
     .description("print version, Deno version and platform")

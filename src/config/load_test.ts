@@ -314,10 +314,10 @@ Deno.test("wrong types name file, line, column and key", () => {
       'must be a top-level folder name without "/", got "a/b"',
     ],
     [
-      "notify: https://x\n",
+      "notify: 42\n",
       "notify",
       1,
-      'must be a list of notification targets, got "https://x"',
+      "must be a list of notification targets, got 42",
     ],
     [
       "notify:\n  - url: https://a\n  - events: [recovered]\n",
@@ -671,4 +671,9 @@ Deno.test("an env variable named __proto__ stays a plain variable", () => {
   const { config } = service("env:\n  __proto__: x\n");
   assert.equal(Object.getPrototypeOf(config.env), Object.prototype);
   assert.deepEqual(Object.entries(config.env), [["__proto__", "x"]]);
+});
+
+Deno.test("one notify URL instead of a list is a one-item list", () => {
+  const { config } = repo("notify: ntfy://ntfy.sh/deploys\n");
+  assert.deepEqual(config.notify, [{ url: "ntfy://ntfy.sh/deploys" }]);
 });

@@ -220,6 +220,51 @@ export class GitClient {
     return stdout.split("\0").filter((path) => path !== "");
   }
 
+  /**
+   * Paths changed from each of several commits to `to`, in one process whatever
+   * the number of commits (`git diff-tree --stdin`); moved files count at both paths.
+   */
+  async changedPathsFrom(
+    bases: readonly string[],
+    to: string,
+  ): Promise<Map<string, string[]>> {
+    const result = new Map<string, string[]>();
+    if (bases.length === 0) return result;
+    const { stdout } = await this.git(
+      [
+        "diff-tree",
+        "--stdin",
+        "-r",
+        "-z",
+        "--name-only",
+        "--no-renames",
+        "--no-ext-diff",
+        // Print each base's header even when nothing changed, to keep the sections apart.
+        "--always",
+      ],
+      { stdin: bases.map((base) => `${base} ${to}\n`).join("") },
+    );
+    // Output: `<base>\0path\0path\0<next base>\0…`, in input order.
+    let index = -1;
+    let paths: string[] = [];
+    for (const token of stdout.split("\0")) {
+      if (token === "") continue;
+      if (index + 1 < bases.length && token === bases[index + 1]) {
+        index++;
+        paths = [];
+        result.set(bases[index], paths);
+      } else if (index >= 0) {
+        paths.push(token.replace(/^\n/, ""));
+      }
+    }
+    if (result.size !== bases.length) {
+      throw new Error(
+        `git diff-tree answered for ${result.size} of ${bases.length} commits`,
+      );
+    }
+    return result;
+  }
+
   /** Which of the given commit ids exist in the object database, in one process. */
   async existingCommits(commits: readonly string[]): Promise<Set<string>> {
     const types = await this.objectTypes(

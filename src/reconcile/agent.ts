@@ -222,9 +222,8 @@ export class Agent {
         { commit },
       );
     }
-    for (const base of existing) {
-      this.#gitCache.diffs.set(base, await git.changedPaths(base, head));
-    }
+    const diffs = await git.changedPathsFrom([...existing], head);
+    for (const [base, paths] of diffs) this.#gitCache.diffs.set(base, paths);
     const verdicts = decideDue({
       targets,
       state,
@@ -619,14 +618,15 @@ export class Agent {
         timeoutMs: (entry.config.timeout ?? this.#config.commandTimeout) * 1000,
         signal: options.signal,
         runner: this.#deps.runner,
-        logger: this.#deps.logger,
+        // Every command and output line carries the run's service, id and commit.
+        logger: log,
         now,
         onCommandFinished: (command) => store.recordCommand(runId, command),
       });
     }
     const summary = this.#finish(runId, entry.name, reason, outcome);
     if (summary.outcome === "succeeded") {
-      log.info("deployed {commit}", { commit: options.head.slice(0, 12) });
+      log.info("deployed {short}", { short: options.head.slice(0, 12) });
     } else {
       log.error("run {runId} {outcome}: {error}", {
         outcome: summary.outcome,
@@ -675,6 +675,8 @@ export class Agent {
       ...finished,
       finishedAt: this.#deps.now(),
       historyLimit: this.#config.historyLimit,
+      // A removed service's on_remove run must keep its last deployed commit.
+      recordsDeployment: reason.kind !== "removed",
     });
     return { service, runId, reason, ...finished };
   }

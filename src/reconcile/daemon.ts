@@ -1,6 +1,22 @@
 import { GitError, SyncError } from "../errors.ts";
 import type { Logger } from "../log/logging.ts";
-import type { Agent } from "./agent.ts";
+import type { Trigger } from "../state/types.ts";
+import type { Agent, CycleResult } from "./agent.ts";
+
+/** How one cycle ended, as observers (notifications, metrics, health) see it. */
+export type CycleReport =
+  & { trigger: Trigger; startedAt: number; finishedAt: number }
+  & (
+    | { kind: "completed"; result: CycleResult }
+    /** Fetch or sync failed (SPEC §4 step 1): nothing ran. */
+    | { kind: "sync_failed"; error: SyncError | GitError }
+  );
+
+/** Something that wants to know about cycles; it must not throw and must not block. */
+export interface CycleObserver {
+  cycleStarted?(trigger: Trigger, at: number): void;
+  cycleFinished?(report: CycleReport): void;
+}
 
 /** Options of {@link runDaemon}. */
 export interface DaemonOptions {
@@ -11,40 +27,182 @@ export interface DaemonOptions {
   /** Aborted: kill the running command too (the grace period is over). */
   kill: AbortSignal;
   logger: Logger;
+  /** Cycles asked for from outside (webhooks) wake the loop at once. */
+  requests?: CycleRequests;
+  observers?: readonly CycleObserver[];
+  now?: () => number;
 }
 
-/** The poll loop: one cycle per interval until `stop` is aborted; sync failures are logged and retried. */
+/** The poll loop: one cycle per interval (or at once when requested) until `stop` is aborted; sync failures are logged and retried. */
 export async function runDaemon(
   agent: Agent,
   options: DaemonOptions,
 ): Promise<void> {
-  const { logger } = options;
-  while (!options.stop.aborted) {
-    try {
-      await agent.runCycle({ trigger: "poll", signal: options.kill });
-    } catch (error) {
-      if (!(error instanceof SyncError || error instanceof GitError)) {
-        throw error;
-      }
-      logger.error("sync failed: {error}; retrying next interval", {
-        error: error.message,
+  const requests = options.requests ?? new CycleRequests();
+  let trigger: Trigger | undefined = "poll";
+  while (trigger !== undefined && !options.stop.aborted) {
+    const report = await runObservedCycle(agent, {
+      trigger,
+      stop: options.stop,
+      kill: options.kill,
+      observers: options.observers,
+      logger: options.logger,
+      now: options.now,
+      busy: requests,
+    });
+    if (report.kind === "sync_failed") {
+      options.logger.error("sync failed: {error}; retrying next interval", {
+        error: report.error.message,
       });
     }
     const seconds = options.intervalSeconds ?? agent.config.retryInterval;
-    await sleep(seconds * 1000, options.stop);
+    trigger = await requests.next(seconds * 1000, options.stop);
   }
 }
 
-/** Resolves after `ms`, or at once when `signal` is aborted. */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
+/** Options of {@link runObservedCycle}. */
+export interface ObservedCycleOptions {
+  trigger: Trigger;
+  /** Aborted: start no further service (a graceful stop). */
+  stop?: AbortSignal;
+  /** Aborted: kill the running command. */
+  kill: AbortSignal;
+  observers?: readonly CycleObserver[];
+  logger: Logger;
+  now?: () => number;
+  /** Told when the cycle runs, so requests arriving meanwhile are queued. */
+  busy?: Pick<CycleRequests, "cycleRunning">;
+}
+
+/**
+ * Runs one cycle and tells the observers; a sync failure is returned as a
+ * report instead of thrown (the daemon keeps going; `run --once` exits 3).
+ */
+export async function runObservedCycle(
+  agent: Agent,
+  options: ObservedCycleOptions,
+): Promise<CycleReport> {
+  const now = options.now ?? Date.now;
+  const startedAt = now();
+  const observers = options.observers ?? [];
+  notify(
+    options.logger,
+    observers,
+    (observer) => observer.cycleStarted?.(options.trigger, startedAt),
+  );
+  options.busy?.cycleRunning(true);
+  let report: CycleReport;
+  try {
+    const result = await agent.runCycle({
+      trigger: options.trigger,
+      stop: options.stop,
+      signal: options.kill,
+    });
+    report = {
+      kind: "completed",
+      trigger: options.trigger,
+      startedAt,
+      finishedAt: now(),
+      result,
     };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
+  } catch (error) {
+    if (!(error instanceof SyncError || error instanceof GitError)) {
+      throw error;
+    }
+    report = {
+      kind: "sync_failed",
+      trigger: options.trigger,
+      startedAt,
+      finishedAt: now(),
+      error,
+    };
+  } finally {
+    options.busy?.cycleRunning(false);
+  }
+  notify(
+    options.logger,
+    observers,
+    (observer) => observer.cycleFinished?.(report),
+  );
+  return report;
+}
+
+function notify(
+  logger: Logger,
+  observers: readonly CycleObserver[],
+  call: (observer: CycleObserver) => void,
+): void {
+  for (const observer of observers) {
+    try {
+      call(observer);
+    } catch (error) {
+      // Reporting must never stop deployments.
+      logger.error("cycle observer failed: {error}", {
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+  }
+}
+
+/** What became of a cycle request. */
+export type CycleRequestResult =
+  /** The loop was waiting: the cycle starts now. */
+  | "started"
+  /** A cycle is running: one more runs right after it. */
+  | "queued"
+  /** A cycle was already requested: this request joins it. */
+  | "coalesced";
+
+/**
+ * Requests for an immediate cycle (webhooks). Any number of requests while a
+ * cycle runs coalesce into one pending cycle, so a burst of pushes causes at
+ * most two cycles.
+ */
+export class CycleRequests {
+  #pending = false;
+  #running = false;
+  #wake?: () => void;
+
+  /** Asks for a cycle as soon as possible. */
+  request(): CycleRequestResult {
+    if (this.#pending) return "coalesced";
+    this.#pending = true;
+    if (this.#wake) {
+      this.#wake();
+      return "started";
+    }
+    return this.#running ? "queued" : "started";
+  }
+
+  /** The loop reports whether a cycle is running. */
+  cycleRunning(running: boolean): void {
+    this.#running = running;
+  }
+
+  /**
+   * Waits `ms` or until a cycle is requested; returns the next cycle's
+   * trigger, or undefined when `stop` was aborted.
+   */
+  async next(ms: number, stop: AbortSignal): Promise<Trigger | undefined> {
+    if (!this.#pending) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          stop.removeEventListener("abort", done);
+          this.#wake = undefined;
+          resolve();
+        };
+        const timer = setTimeout(done, ms);
+        stop.addEventListener("abort", done, { once: true });
+        this.#wake = done;
+        if (stop.aborted) done();
+      });
+    }
+    if (stop.aborted) return undefined;
+    if (this.#pending) {
+      this.#pending = false;
+      return "webhook";
+    }
+    return "poll";
+  }
 }

@@ -55,7 +55,10 @@ Deno.test("pathIsWithin matches whole path components only", () => {
   assert.equal(pathIsWithin("apis", "api"), false);
   assert.equal(pathIsWithin("ap", "api"), false);
   assert.equal(pathIsWithin("other/api/file", "api"), false);
-  assert.equal(pathIsWithin("shared/config.yml.bak", "shared/config.yml"), false);
+  assert.equal(
+    pathIsWithin("shared/config.yml.bak", "shared/config.yml"),
+    false,
+  );
 });
 
 Deno.test("pathIsWithin treats the repository root as containing every path", () => {

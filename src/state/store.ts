@@ -50,6 +50,10 @@ export class StateStore {
     }
     let db: DatabaseSync;
     try {
+      // SQLite silently falls back to read-only on a file it cannot write; fail up front instead.
+      if (!readOnly && fileExists(file)) {
+        Deno.openSync(file, { read: true, write: true }).close();
+      }
       db = new DatabaseSync(file, { readOnly, timeout: 5000 });
     } catch (error) {
       throw new StateError(
@@ -280,7 +284,7 @@ export class StateStore {
       this.#stmt(
         "UPDATE services SET last_outcome = ?, last_run_at = ? WHERE name = ? AND last_run_id = ?",
       ).run(input.outcome, input.finishedAt, record.service, runId);
-      if (input.outcome === "succeeded") {
+      if (input.outcome === "succeeded" && input.recordsDeployment !== false) {
         this.#stmt(
           `UPDATE services SET deployed_commit = ?, deployed_at = ?, failed_attempts = 0,
              failed_revision = NULL, last_failure_at = NULL WHERE name = ?`,
@@ -362,6 +366,31 @@ export class StateStore {
       | Row
       | undefined;
     return row ? toRunRecord(row) : undefined;
+  }
+
+  /** A value the notifier keeps across restarts (see `notification_state`), if set. */
+  notificationState(key: string): string | undefined {
+    const row = this.#stmt(
+      "SELECT value FROM notification_state WHERE key = ?",
+    ).get(key) as { value: string } | undefined;
+    return row?.value;
+  }
+
+  /** Sets a notifier value; written only when the notifier's state changes. */
+  setNotificationState(key: string, value: string, now: number): void {
+    this.transaction(() => {
+      this.#stmt(
+        `INSERT INTO notification_state (key, value, updated_at) VALUES (?, ?, ?)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+      ).run(key, value, now);
+    });
+  }
+
+  /** Removes a notifier value. */
+  clearNotificationState(key: string): void {
+    this.transaction(() => {
+      this.#stmt("DELETE FROM notification_state WHERE key = ?").run(key);
+    });
   }
 
   /** The commands of one run in the order they ran, with their output. */

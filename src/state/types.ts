@@ -82,6 +82,8 @@ export interface FinishRunInput {
   error?: string | null;
   /** Runs kept for the service; older ones are pruned in the same transaction. */
   historyLimit?: number;
+  /** Whether success records the run's target as the service's deployed commit (default true). */
+  recordsDeployment?: boolean;
 }
 
 /** One command of a run with the tail of its combined output. */

@@ -95,6 +95,11 @@ export class GitFixture implements AsyncDisposable {
     return git(this.clone, "rev-parse", "HEAD");
   }
 
+  /** The pusher's HEAD, i.e. what the upstream's branch points at after the last push. */
+  pusherHead(): Promise<string> {
+    return git(this.pusher, "rev-parse", "HEAD");
+  }
+
   async [Symbol.asyncDispose](): Promise<void> {
     await Deno.remove(this.root, { recursive: true });
   }
@@ -104,9 +109,13 @@ export class GitFixture implements AsyncDisposable {
 export function recordingHooks(log: string, extra = ""): string {
   return [
     `update_commands:`,
-    `  - 'echo "$UPSTREAM_WATCH_SERVICE $UPSTREAM_WATCH_COMMIT" >> ${
-      shellQuote(log)
-    }'`,
+    `  - ${
+      yamlString(
+        `echo "$UPSTREAM_WATCH_SERVICE $UPSTREAM_WATCH_COMMIT" >> ${
+          shellQuote(log)
+        }`,
+      )
+    }`,
     extra,
   ].join("\n") + "\n";
 }
@@ -114,4 +123,9 @@ export function recordingHooks(log: string, extra = ""): string {
 /** Single-quotes a string for /bin/sh. */
 export function shellQuote(text: string): string {
   return `'${text.replaceAll("'", `'"'"'`)}'`;
+}
+
+/** A YAML double-quoted scalar holding `text` exactly (JSON strings are valid YAML). */
+export function yamlString(text: string): string {
+  return JSON.stringify(text);
 }

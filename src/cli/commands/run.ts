@@ -1,20 +1,133 @@
+import { join } from "node:path";
 import type { App } from "../../app.ts";
-import { ExitCode } from "../../errors.ts";
-import { runDaemon } from "../../reconcile/daemon.ts";
+import { expandEnv } from "../../config/load.ts";
+import { REPO_CONFIG_FILE, type WebhookConfig } from "../../config/types.ts";
+import { ConfigError, ExitCode } from "../../errors.ts";
+import { createHandler } from "../../http/handler.ts";
+import { type HttpServer, startHttpServer } from "../../http/server.ts";
+import { AgentTelemetry } from "../../http/telemetry.ts";
+import type { WebhookSettings } from "../../http/webhook.ts";
+import { getLogger } from "@logtape/logtape";
+import { createNotifier, type Notifier } from "../../notify/notifier.ts";
+import { DenoProcessRunner } from "../../process/run_process.ts";
+import { Agent } from "../../reconcile/agent.ts";
+import {
+  type CycleObserver,
+  CycleRequests,
+  runDaemon,
+  runObservedCycle,
+} from "../../reconcile/daemon.ts";
+import { VERSION } from "../../version.ts";
 import { listenForShutdown } from "../signals.ts";
+import { statusDocument } from "./status.ts";
+
+/** How long queued notifications may still be delivered when the agent exits. */
+export const NOTIFY_FLUSH_MS = 5_000;
+/** How long requests in flight may finish when the HTTP server stops. */
+const SERVER_SHUTDOWN_MS = 2_000;
+/** Commit subjects remembered for the status page (commits never change). */
+const SUBJECT_CACHE_SIZE = 1000;
 
 /** `run [--once] [--interval S]`: the poll loop, or one cycle. */
 export async function runCommand(
   app: App,
   options: { once: boolean; interval?: number },
 ): Promise<number> {
+  // Both resolve `${VAR}` references first: a missing variable is exit 2 before anything runs.
+  const { notifier, queue } = createNotifier({
+    targets: app.config.notify,
+    store: app.store,
+    logger: app.logger,
+    host: app.host,
+    configuredTargets: () => app.agent.config.notify,
+  });
+  const webhook = options.once ? undefined : webhookSettings(app);
   using shutdown = listenForShutdown(app.logger);
-  if (options.once) {
-    const result = await app.agent.runCycle({
-      trigger: "poll",
-      signal: shutdown.kill,
+  try {
+    if (options.once) {
+      const report = await runObservedCycle(app.agent, {
+        trigger: "poll",
+        stop: shutdown.stop,
+        kill: shutdown.kill,
+        observers: [notifier],
+        logger: app.logger,
+      });
+      if (report.kind === "sync_failed") throw report.error;
+      return report.result.failed ? ExitCode.updateFailed : ExitCode.ok;
+    }
+    await runWatching(app, {
+      interval: options.interval,
+      webhook,
+      notifier,
+      stop: shutdown.stop,
+      kill: shutdown.kill,
     });
-    return result.failed ? ExitCode.updateFailed : ExitCode.ok;
+    return ExitCode.ok;
+  } finally {
+    await queue.close(NOTIFY_FLUSH_MS);
+  }
+}
+
+async function runWatching(
+  app: App,
+  options: {
+    interval?: number;
+    webhook?: WebhookSettings;
+    notifier: Notifier;
+    stop: AbortSignal;
+    kill: AbortSignal;
+  },
+): Promise<void> {
+  const intervalSeconds = () =>
+    options.interval ?? app.agent.config.retryInterval;
+  const telemetry = new AgentTelemetry({
+    store: app.store,
+    now: Date.now,
+    intervalSeconds,
+  });
+  const requests = new CycleRequests();
+  let webhookInEffect = JSON.stringify(app.agent.config.webhook ?? null);
+  const reloads: CycleObserver = {
+    cycleFinished: () => {
+      const configured = JSON.stringify(app.agent.config.webhook ?? null);
+      if (configured !== webhookInEffect) {
+        webhookInEffect = configured;
+        app.logger.warn(
+          "webhook settings changed in the repository; restart upstream-watch to apply them",
+        );
+      }
+    },
+  };
+  let server: HttpServer | undefined;
+  if (app.agent.config.webhook) {
+    server = await startHttpServer(
+      createHandler({
+        webhook: options.webhook,
+        requestCycle: () => requests.request(),
+        statusDocument: () =>
+          statusDocument(app, { planner: statusPlanner(app) }),
+        store: app.store,
+        commitSubject: subjectLookup(app),
+        telemetry,
+        logger: app.logger,
+        version: VERSION,
+        now: Date.now,
+      }),
+      {
+        listen: app.agent.config.webhook.listen,
+        logger: app.logger,
+        configFile: REPO_CONFIG_FILE,
+      },
+    );
+    app.logger.info(
+      "listening on {url}: POST /webhook, GET / (status page), /healthz, /metrics, /api/status",
+      { url: server.url },
+    );
+    if (!options.webhook?.secret) {
+      app.logger.warn(
+        "webhook.insecure is set: POST /webhook accepts requests without a signature",
+      );
+    }
   }
   app.logger.info(
     "watching {remote}/{branch} in {repo} every {interval} s as host {host}",
@@ -22,16 +135,78 @@ export async function runCommand(
       remote: app.remote,
       branch: app.branch,
       repo: app.repoRoot,
-      interval: options.interval ?? app.agent.config.retryInterval,
+      interval: intervalSeconds(),
       host: app.host,
     },
   );
-  await runDaemon(app.agent, {
-    intervalSeconds: options.interval,
-    stop: shutdown.stop,
-    kill: shutdown.kill,
-    logger: app.logger,
-  });
+  try {
+    await runDaemon(app.agent, {
+      intervalSeconds: options.interval,
+      stop: options.stop,
+      kill: options.kill,
+      logger: app.logger,
+      requests,
+      observers: [telemetry, reloads, options.notifier],
+    });
+  } finally {
+    await server?.shutdown(SERVER_SHUTDOWN_MS);
+  }
   app.logger.info("stopped");
-  return ExitCode.ok;
+}
+
+/** The webhook's secret with `${VAR}` expanded; undefined when the endpoint is off. */
+function webhookSettings(app: App): WebhookSettings | undefined {
+  const config: WebhookConfig | undefined = app.config.webhook;
+  if (!config) return undefined;
+  const location = { file: REPO_CONFIG_FILE, key: "webhook.secret" };
+  let secret: string | undefined;
+  if (config.secret !== undefined) {
+    secret = expandEnv(config.secret, (name) => Deno.env.get(name), location);
+    if (secret === "") {
+      throw new ConfigError("webhook.secret is empty", location);
+    }
+  }
+  return { secret, branch: app.branch };
+}
+
+/**
+ * A separate agent for status requests: planning touches the agent's
+ * per-commit caches, which must not change under a running cycle. It never
+ * moves the work tree, fetches or reloads the configuration.
+ */
+function statusPlanner(app: App): Agent {
+  return new Agent({
+    git: app.git,
+    store: app.store,
+    runner: new DenoProcessRunner(),
+    // A category outside the agent's: hook file warnings were logged by the cycle, a page view must not repeat them.
+    logger: getLogger(["upstream-watch-status-planner"]),
+    now: Date.now,
+    repoRoot: app.repoRoot,
+    gitDir: app.gitDir,
+    configPath: join(app.repoRoot, REPO_CONFIG_FILE),
+    configDisplay: REPO_CONFIG_FILE,
+    config: app.agent.config,
+    host: app.host,
+    remote: app.remote,
+    branch: app.branch,
+  });
+}
+
+/** Commit subjects for the status page, cached (a missing commit reads as ""). */
+function subjectLookup(app: App): (commit: string) => Promise<string> {
+  const cache = new Map<string, string>();
+  return async (commit) => {
+    const cached = cache.get(commit);
+    if (cached !== undefined) return cached;
+    let subject = "";
+    try {
+      subject = await app.git.subject(commit);
+    } catch {
+      // A deployed commit may be gone after a history rewrite.
+    }
+    if (cache.size >= SUBJECT_CACHE_SIZE) cache.clear();
+    cache.set(commit, subject);
+    return subject;
+  };
 }

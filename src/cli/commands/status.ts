@@ -1,5 +1,9 @@
 import type { App } from "../../app.ts";
-import { describeHold, describeReason } from "../../reconcile/agent.ts";
+import {
+  type Agent,
+  describeHold,
+  describeReason,
+} from "../../reconcile/agent.ts";
 import type { RunRecord } from "../../state/types.ts";
 import {
   isoTime,
@@ -10,13 +14,40 @@ import {
   tableTime,
 } from "../output.ts";
 
-/** `status [--json]`: one row per service with deployed commit, last outcome and whether it is due. */
-export async function statusCommand(
-  app: App,
-  options: { json: boolean },
-  output: Output,
-): Promise<number> {
-  const plan = await app.agent.plan({ fetch: false, move: false });
+/** One service's entry of the status document. */
+export type ServiceStatus = StatusDocument["services"][number];
+
+/** The `status --json` document, also served as `GET /api/status`. */
+export type StatusDocument = Awaited<ReturnType<typeof buildStatusDocument>>;
+
+/** What {@link statusDocument} reads: the composition root's adapters. */
+export type StatusSource = Pick<
+  App,
+  "agent" | "store" | "repoRoot" | "remote" | "branch" | "host"
+>;
+
+/** Options of {@link statusDocument}. */
+export interface StatusDocumentOptions {
+  /** Plans with this agent instead of `app.agent` (the HTTP server uses its own, apart from the running cycle). */
+  planner?: Pick<Agent, "plan">;
+}
+
+/** Builds the `status --json` document: one entry per service with deployed commit, last run and pending work. */
+export function statusDocument(
+  app: StatusSource,
+  options: StatusDocumentOptions = {},
+): Promise<StatusDocument> {
+  return buildStatusDocument(app, options);
+}
+
+async function buildStatusDocument(
+  app: StatusSource,
+  options: StatusDocumentOptions,
+) {
+  const plan = await (options.planner ?? app.agent).plan({
+    fetch: false,
+    move: false,
+  });
   const state = app.store.services();
   const services = plan.items.map((item) => {
     const record = state.get(item.service);
@@ -37,22 +68,34 @@ export async function statusCommand(
       configError: item.configError ?? null,
     };
   });
+  return {
+    repository: app.repoRoot,
+    remote: app.remote,
+    branch: app.branch,
+    host: app.host,
+    head: plan.sync.before,
+    upstream: plan.sync.upstream,
+    services,
+  };
+}
+
+/** `status [--json]`: one row per service with deployed commit, last outcome and whether it is due. */
+export async function statusCommand(
+  app: App,
+  options: { json: boolean },
+  output: Output,
+): Promise<number> {
+  const document = await statusDocument(app);
+  const { services } = document;
   if (options.json) {
-    output.out(jsonText({
-      repository: app.repoRoot,
-      remote: app.remote,
-      branch: app.branch,
-      host: app.host,
-      head: plan.sync.before,
-      upstream: plan.sync.upstream,
-      services,
-    }));
+    output.out(jsonText(document));
     return 0;
   }
+  const state = app.store.services();
   output.out(
     `${app.repoRoot} at ${
-      shortCommit(plan.sync.before)
-    } (${app.remote}/${app.branch} ${shortCommit(plan.sync.upstream)})\n`,
+      shortCommit(document.head)
+    } (${app.remote}/${app.branch} ${shortCommit(document.upstream)})\n`,
   );
   if (services.length === 0) {
     output.out("no services found\n");

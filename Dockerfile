@@ -1,0 +1,85 @@
+# upstream-watch in a container, for running beside the services it deploys
+# with the host's Docker socket mounted (see examples/compose/compose.yaml).
+#
+#   docker build -t upstream-watch .
+#
+# Stage 1 compiles the standalone binary with `deno task compile`, so the
+# permission flags come from the one list in scripts/permissions.ts, exactly
+# as in the release binaries. `deno compile` downloads Deno's runtime for the
+# target, so the build needs network access (image builds normally have it).
+# The final image holds no Deno and no sources: the binary, git, ssh, the
+# docker CLI with the compose plugin, tini and curl (for the health check).
+
+ARG DENO_VERSION=2.9.6
+ARG DOCKER_CLI_VERSION=28
+
+FROM denoland/deno:${DENO_VERSION} AS build
+WORKDIR /src
+# Dependencies first: this layer is rebuilt only when they change.
+COPY deno.json deno.lock ./
+RUN deno install --frozen
+COPY main.ts ./
+COPY scripts/ scripts/
+COPY src/ src/
+# Compiles for the platform this stage runs on (the target platform of a
+# `docker buildx build --platform …`), i.e. x86_64 or aarch64 Linux.
+RUN set -eu; \
+    target="$(uname -m)-unknown-linux-gnu"; \
+    deno task compile --target "$target"; \
+    install -D -m 0755 "dist/upstream-watch-$target" /out/upstream-watch; \
+    /out/upstream-watch version
+
+# Static docker CLI and compose plugin, multi-arch, from Docker's own image.
+FROM docker:${DOCKER_CLI_VERSION}-cli AS docker-cli
+
+FROM debian:bookworm-slim
+
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends \
+        ca-certificates \
+        curl \
+        git \
+        openssh-client \
+        tini \
+    && rm -rf /var/lib/apt/lists/*
+
+COPY --from=docker-cli /usr/local/bin/docker /usr/local/bin/docker
+COPY --from=docker-cli /usr/local/libexec/docker/cli-plugins/docker-compose /usr/local/libexec/docker/cli-plugins/docker-compose
+COPY --from=build /out/upstream-watch /usr/local/bin/upstream-watch
+
+# The infrastructure repository is bind-mounted from the host and is usually
+# owned by another uid than the container's user; git (>= 2.35.2) refuses to
+# work in such a repository unless it is marked safe. This image runs nothing
+# but upstream-watch on the repository it is given, so every path is trusted.
+# An optional unprivileged user: `user: upstream-watch` in compose, plus
+# `group_add: ["<gid of the host's docker group>"]` for the socket. The image
+# runs as root by default because the docker socket is root-equivalent anyway
+# and its group id differs from host to host.
+ARG UID=1000
+ARG GID=1000
+RUN git config --system --add safe.directory '*' \
+    && groupadd --gid "${GID}" upstream-watch \
+    && useradd --uid "${UID}" --gid upstream-watch --create-home --shell /usr/sbin/nologin upstream-watch \
+    && docker --version \
+    && docker compose version \
+    && upstream-watch version
+
+# Mount the repository here, or better at the same absolute path as on the
+# host and set working_dir to it (see examples/compose/compose.yaml).
+WORKDIR /repo
+
+# Only meaningful with the HTTP endpoint on (`webhook:` in
+# .upstream-watch.yaml, listening on 9000 inside the container): without it
+# the container reports unhealthy. Point UPSTREAM_WATCH_HEALTH_URL elsewhere
+# for another port.
+ENV UPSTREAM_WATCH_HEALTH_URL=http://127.0.0.1:9000/healthz
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+    CMD curl -fsS "$UPSTREAM_WATCH_HEALTH_URL" > /dev/null || exit 1
+
+# tini is PID 1: it forwards SIGTERM to upstream-watch (which lets a running
+# hook finish, SPEC §6) and reaps orphaned grandchildren of hook commands.
+# `-s` registers it as a subreaper too, so it also works under `init: true`
+# or `docker run --init`, where Docker's own init is PID 1.
+ENTRYPOINT ["tini", "-s", "--", "upstream-watch"]
+CMD ["run"]

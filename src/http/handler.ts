@@ -1,0 +1,196 @@
+/** The HTTP endpoint's request handler (SPEC §8), apart from the server so tests need no socket. */
+import type { StatusDocument } from "../cli/commands/status.ts";
+import type { Logger } from "../log/logging.ts";
+import type { CycleRequestResult } from "../reconcile/daemon.ts";
+import type { StateStore } from "../state/store.ts";
+import {
+  renderMessagePage,
+  renderRunPage,
+  renderStatusPage,
+} from "./status_page.ts";
+import type { AgentTelemetry } from "./telemetry.ts";
+import { verifyWebhook, type WebhookSettings } from "./webhook.ts";
+
+/** Runs shown on the status page. */
+export const RECENT_RUNS = 25;
+
+/** What the handler works with; built by `run` from the real adapters. */
+export interface HandlerDeps {
+  /** Undefined: `POST /webhook` answers 404. */
+  webhook?: WebhookSettings;
+  /** Asks the daemon for a cycle now (coalesced). */
+  requestCycle: () => CycleRequestResult;
+  /** The `status --json` document. */
+  statusDocument: () => Promise<StatusDocument>;
+  store: Pick<StateStore, "runs" | "run" | "commands">;
+  /** A commit's subject line ("" when unknown). */
+  commitSubject: (commit: string) => Promise<string>;
+  telemetry: Pick<
+    AgentTelemetry,
+    "health" | "metricsText" | "webhookReceived"
+  >;
+  logger: Logger;
+  version: string;
+  now: () => number;
+}
+
+/** A request handler for `Deno.serve`. */
+export type Handler = (request: Request) => Promise<Response>;
+
+/** Routes `POST /webhook`, `GET /healthz`, `/metrics`, `/api/status`, `/` and `/runs/<id>`. */
+export function createHandler(deps: HandlerDeps): Handler {
+  return async (request) => {
+    try {
+      return await route(request, deps);
+    } catch (error) {
+      deps.logger.error("HTTP {method} {path} failed: {error}", {
+        method: request.method,
+        path: new URL(request.url).pathname,
+        error: error instanceof Error ? error.message : String(error),
+      });
+      return text(500, "internal error; see the agent's log\n");
+    }
+  };
+}
+
+async function route(request: Request, deps: HandlerDeps): Promise<Response> {
+  const { pathname } = new URL(request.url);
+  const method = request.method === "HEAD" ? "GET" : request.method;
+  if (pathname === "/webhook") {
+    if (method !== "POST") return notAllowed("POST");
+    return await webhook(request, deps);
+  }
+  if (method !== "GET") {
+    await request.body?.cancel();
+    return notAllowed("GET, HEAD");
+  }
+  switch (pathname) {
+    case "/healthz": {
+      const health = deps.telemetry.health();
+      return text(health.healthy ? 200 : 503, `${health.reason}\n`);
+    }
+    case "/metrics":
+      return new Response(deps.telemetry.metricsText(), {
+        headers: {
+          "Content-Type": "text/plain; version=0.0.4; charset=utf-8",
+          "Cache-Control": "no-store",
+        },
+      });
+    case "/api/status":
+      return json(200, await deps.statusDocument());
+    case "/":
+      return htmlResponse(200, await statusPage(deps));
+  }
+  const run = /^\/runs\/(\d{1,15})$/.exec(pathname);
+  if (run) {
+    const record = deps.store.run(Number(run[1]));
+    if (!record) {
+      return htmlResponse(
+        404,
+        renderMessagePage("Run not found", `There is no run #${run[1]}.`),
+      );
+    }
+    return htmlResponse(
+      200,
+      renderRunPage(record, deps.store.commands(record.id)),
+    );
+  }
+  return text(404, "not found\n");
+}
+
+async function webhook(request: Request, deps: HandlerDeps): Promise<Response> {
+  if (!deps.webhook) {
+    await request.body?.cancel();
+    return text(404, "webhook is not configured\n");
+  }
+  const verdict = await verifyWebhook(request, deps.webhook);
+  const log = deps.logger;
+  switch (verdict.kind) {
+    case "rejected":
+      deps.telemetry.webhookReceived(`rejected_${verdict.status}`);
+      log.warn("webhook rejected ({status}): {reason}", {
+        status: verdict.status,
+        reason: verdict.reason,
+      });
+      return json(verdict.status, {
+        status: "rejected",
+        reason: verdict.reason,
+      });
+    case "ping":
+      deps.telemetry.webhookReceived("ping");
+      log.info("webhook ping from {provider}", { provider: verdict.provider });
+      return json(200, { status: "ok", reason: "pong" });
+    case "ignored":
+      deps.telemetry.webhookReceived("ignored");
+      log.debug("webhook ignored: {reason}", { reason: verdict.reason });
+      return json(202, { status: "ignored", reason: verdict.reason });
+    case "push": {
+      const cycle = deps.requestCycle();
+      deps.telemetry.webhookReceived("accepted");
+      log.info("webhook push from {provider}: cycle {cycle}", {
+        provider: verdict.provider,
+        cycle,
+        ref: verdict.ref,
+      });
+      return json(202, { status: "accepted", cycle });
+    }
+  }
+}
+
+async function statusPage(deps: HandlerDeps): Promise<string> {
+  const document = await deps.statusDocument();
+  const subjects = new Map<string, string>();
+  for (const service of document.services) {
+    const commit = service.deployedCommit;
+    if (commit && !subjects.has(commit)) {
+      subjects.set(commit, await deps.commitSubject(commit));
+    }
+  }
+  return renderStatusPage({
+    document,
+    subjects,
+    recentRuns: deps.store.runs({ limit: RECENT_RUNS }),
+    health: deps.telemetry.health(),
+    version: deps.version,
+    now: deps.now(),
+  });
+}
+
+function text(status: number, body: string): Response {
+  return new Response(body, {
+    status,
+    headers: { "Content-Type": "text/plain; charset=utf-8" },
+  });
+}
+
+function json(status: number, value: unknown): Response {
+  return new Response(JSON.stringify(value, null, 2) + "\n", {
+    status,
+    headers: {
+      "Content-Type": "application/json; charset=utf-8",
+      "Cache-Control": "no-store",
+    },
+  });
+}
+
+function htmlResponse(status: number, body: string): Response {
+  return new Response(body, {
+    status,
+    headers: {
+      "Content-Type": "text/html; charset=utf-8",
+      "Cache-Control": "no-store",
+      // Everything is inline; nothing may load from elsewhere.
+      "Content-Security-Policy":
+        "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+      "X-Content-Type-Options": "nosniff",
+      "Referrer-Policy": "no-referrer",
+    },
+  });
+}
+
+function notAllowed(allow: string): Response {
+  return new Response("method not allowed\n", {
+    status: 405,
+    headers: { "Content-Type": "text/plain; charset=utf-8", Allow: allow },
+  });
+}

@@ -1,0 +1,286 @@
+/** The notification event document (SPEC §7) and how a finished cycle becomes events. */
+import type { NOTIFY_EVENTS } from "../config/load.ts";
+import { describeReason } from "../reconcile/agent.ts";
+import type { CycleResult, RunSummary } from "../reconcile/agent.ts";
+import type { StateStore } from "../state/store.ts";
+import type { RunRecord, StepName } from "../state/types.ts";
+
+/** An event a notify target may subscribe to. */
+export type NotifyEventName = typeof NOTIFY_EVENTS[number];
+
+/** What `notify test` sends; it reaches every target whatever its `events`. */
+export type TestEventName = "test";
+
+/** Characters of the failing command's output carried by an event. */
+export const OUTPUT_TAIL_CHARS = 2048;
+
+/** One notification, as POSTed by the `json` format and rendered by the others. */
+export interface NotificationEvent {
+  event: NotifyEventName | TestEventName;
+  /** Null for repository-wide events (sync_failed, the sync's recovered, test). */
+  service: string | null;
+  fromCommit: string | null;
+  toCommit: string | null;
+  outcome: "succeeded" | "failed" | null;
+  failedStep: StepName | null;
+  /** The run's error message (failed runs) or the sync error. */
+  error: string | null;
+  /** The last ~2 KiB of the failing command's combined output. */
+  outputTail: string | null;
+  /** Why the run happened, or what the event is about, in words. */
+  reason: string | null;
+  attempt: number | null;
+  runId: number | null;
+  host: string;
+  /** ISO 8601 time the event happened. */
+  time: string;
+  /** A one-line summary (chat title). */
+  title: string;
+  /** A few human-readable lines (chat body), without the output tail. */
+  message: string;
+  /**
+   * An event a target receives instead when it does not subscribe to this one:
+   * `recovered` falls back to `deploy_succeeded`. Not part of the JSON document.
+   */
+  fallback?: NotifyEventName;
+}
+
+/** Where events come from: the state store and the host name. */
+export interface EventContext {
+  store: StateStore;
+  host: string;
+  now: () => number;
+}
+
+/** The events of one finished cycle: failures once per revision, recoveries, removals. */
+export function cycleEvents(
+  result: CycleResult,
+  context: EventContext,
+): { events: NotificationEvent[]; suppressed: RunSummary[] } {
+  const events: NotificationEvent[] = [];
+  const suppressed: RunSummary[] = [];
+  for (const summary of result.runs) {
+    const event = runEvent(summary, context);
+    if (event === "suppressed") suppressed.push(summary);
+    else if (event) events.push(event);
+  }
+  const services = result.removed.length > 0
+    ? context.store.services()
+    : new Map();
+  for (const service of result.removed) {
+    const record = services.get(service);
+    events.push(finish({
+      ...blank(context),
+      event: "service_removed",
+      service,
+      fromCommit: record?.deployedCommit ?? null,
+      toCommit: result.sync.after,
+      reason: "the service folder is no longer in the repository",
+    }));
+  }
+  return { events, suppressed };
+}
+
+/**
+ * The event of one run, or "suppressed" for a repeated failure at the same
+ * revision; skipped and interrupted runs notify nothing (a skipped service's
+ * failed dependency already did).
+ */
+function runEvent(
+  summary: RunSummary,
+  context: EventContext,
+): NotificationEvent | "suppressed" | undefined {
+  if (summary.outcome !== "succeeded" && summary.outcome !== "failed") {
+    return undefined;
+  }
+  const run = context.store.run(summary.runId);
+  if (!run) return undefined;
+  const base = {
+    ...blank(context),
+    service: run.service,
+    fromCommit: run.fromCommit,
+    toCommit: run.toCommit,
+    outcome: summary.outcome,
+    reason: describeReason(run.reason),
+    attempt: run.attempt,
+    runId: run.id,
+    time: new Date(run.finishedAt ?? context.now()).toISOString(),
+  };
+  if (summary.outcome === "failed") {
+    // Attempts count per service revision: only the first failure at a revision notifies.
+    if (run.attempt > 1) return "suppressed";
+    return finish({
+      ...base,
+      event: "deploy_failed",
+      failedStep: run.failedStep,
+      error: run.error,
+      outputTail: failingOutputTail(context.store, run),
+    });
+  }
+  if (previousDecisiveOutcome(context.store, run) === "failed") {
+    return finish({
+      ...base,
+      event: "recovered",
+      fallback: "deploy_succeeded",
+    });
+  }
+  return finish({ ...base, event: "deploy_succeeded" });
+}
+
+/** The `sync_failed` event of a fetch or sync error. */
+export function syncFailedEvent(
+  error: string,
+  context: Omit<EventContext, "store">,
+): NotificationEvent {
+  return finish({
+    ...blank(context),
+    event: "sync_failed",
+    outcome: "failed",
+    error,
+    reason: "the repository could not be synced with its upstream",
+  });
+}
+
+/** The `recovered` event sent when syncing works again after a `sync_failed`. */
+export function syncRecoveredEvent(
+  failingSince: number,
+  context: Omit<EventContext, "store">,
+): NotificationEvent {
+  return finish({
+    ...blank(context),
+    event: "recovered",
+    outcome: "succeeded",
+    reason: `syncing works again (failing since ${
+      new Date(failingSince).toISOString()
+    })`,
+  });
+}
+
+/** The message `notify test` sends to every target. */
+export function testEvent(
+  context: Omit<EventContext, "store">,
+): NotificationEvent {
+  return finish({
+    ...blank(context),
+    event: "test",
+    reason: "a test message sent by `upstream-watch notify test`",
+  });
+}
+
+/** The event as the `json` format POSTs it (without the internal fallback). */
+export function eventDocument(
+  event: NotificationEvent,
+): Omit<NotificationEvent, "fallback"> {
+  const { fallback: _fallback, ...document } = event;
+  return document;
+}
+
+type Draft = Omit<NotificationEvent, "title" | "message">;
+
+function blank(context: Omit<EventContext, "store">): Draft {
+  return {
+    event: "test",
+    service: null,
+    fromCommit: null,
+    toCommit: null,
+    outcome: null,
+    failedStep: null,
+    error: null,
+    outputTail: null,
+    reason: null,
+    attempt: null,
+    runId: null,
+    host: context.host,
+    time: new Date(context.now()).toISOString(),
+  };
+}
+
+function finish(draft: Draft & { fallback?: NotifyEventName }) {
+  return { ...draft, title: eventTitle(draft), message: eventMessage(draft) };
+}
+
+/** A one-line summary of an event, e.g. `api: deploy failed on web-1`. */
+export function eventTitle(event: Draft): string {
+  const service = event.service ?? "";
+  switch (event.event) {
+    case "deploy_succeeded":
+      return `${service}: deployed ${short(event.toCommit)} on ${event.host}`;
+    case "deploy_failed":
+      return `${service}: deploy failed on ${event.host}`;
+    case "recovered":
+      return event.service === null
+        ? `sync recovered on ${event.host}`
+        : `${service}: recovered on ${event.host}`;
+    case "sync_failed":
+      return `sync failed on ${event.host}`;
+    case "service_removed":
+      return `${service}: removed from the repository (${event.host})`;
+    case "test":
+      return `upstream-watch test message from ${event.host}`;
+  }
+}
+
+/** The human-readable lines of an event (without the output tail). */
+export function eventMessage(event: Draft): string {
+  const lines: string[] = [];
+  if (event.service !== null) {
+    const commits = event.fromCommit
+      ? `${short(event.fromCommit)} → ${short(event.toCommit)}`
+      : short(event.toCommit);
+    const verb = event.event === "service_removed" ? "last deployed" : "commit";
+    lines.push(
+      `${verb}: ${
+        event.event === "service_removed" ? short(event.fromCommit) : commits
+      }`,
+    );
+  }
+  if (event.failedStep) {
+    lines.push(
+      `failed step: ${event.failedStep}${
+        event.attempt ? ` (attempt ${event.attempt})` : ""
+      }`,
+    );
+  }
+  if (event.error) lines.push(`error: ${event.error}`);
+  if (event.reason) lines.push(`reason: ${event.reason}`);
+  if (event.runId !== null) lines.push(`run: ${event.runId}`);
+  lines.push(`host: ${event.host}`);
+  return lines.join("\n");
+}
+
+function short(commit: string | null): string {
+  return commit ? commit.slice(0, 12) : "-";
+}
+
+/** The tail of the command that failed: the last one recorded in the failed step. */
+function failingOutputTail(store: StateStore, run: RunRecord): string | null {
+  const commands = store.commands(run.id);
+  const inStep = commands.filter((command) => command.step === run.failedStep);
+  const failing = inStep.at(-1) ?? commands.at(-1);
+  if (!failing || failing.output === "") return null;
+  return tail(failing.output, OUTPUT_TAIL_CHARS);
+}
+
+/** The last `max` characters of `text`, starting at a line boundary when one is near. */
+export function tail(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const cut = text.slice(text.length - max);
+  const newline = cut.indexOf("\n");
+  return newline >= 0 && newline < 200 ? cut.slice(newline + 1) : cut;
+}
+
+/** Outcome of the newest succeeded-or-failed run of the service before `run`. */
+function previousDecisiveOutcome(
+  store: StateStore,
+  run: RunRecord,
+): "succeeded" | "failed" | undefined {
+  // Interrupted and skipped runs decide nothing; look a little further back past them.
+  const previous = store.runs({ service: run.service, limit: 20 });
+  for (const candidate of previous) {
+    if (candidate.id >= run.id) continue;
+    if (candidate.outcome === "succeeded" || candidate.outcome === "failed") {
+      return candidate.outcome;
+    }
+  }
+  return undefined;
+}

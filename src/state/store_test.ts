@@ -1,0 +1,360 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { StateError } from "../errors.ts";
+import { SCHEMA_VERSION } from "./schema.ts";
+import { StateStore } from "./store.ts";
+import type { CommandRecord, StartRunInput } from "./types.ts";
+
+const C1 = "1".repeat(40);
+const C2 = "2".repeat(40);
+const C3 = "3".repeat(40);
+
+/** A temporary directory removed when the test's scope ends. */
+function tempDir(): { path: string } & Disposable {
+  const path = Deno.makeTempDirSync({ prefix: "upstream-watch-store-" });
+  return {
+    path,
+    [Symbol.dispose]: () => Deno.removeSync(path, { recursive: true }),
+  };
+}
+
+/** Opens a store that is closed when the test's scope ends. */
+function openStore(
+  file: string,
+  options: { readOnly?: boolean } = {},
+): StateStore & Disposable {
+  const store = StateStore.open(file, options);
+  return Object.assign(store, { [Symbol.dispose]: () => store.close() });
+}
+
+function pragma(file: string, name: string): unknown {
+  const db = new DatabaseSync(file, { readOnly: true });
+  try {
+    return Object.values(db.prepare(`PRAGMA ${name}`).get() ?? {})[0];
+  } finally {
+    db.close();
+  }
+}
+
+function run(overrides: Partial<StartRunInput> = {}): StartRunInput {
+  return {
+    service: "api",
+    trigger: "poll",
+    fromCommit: null,
+    toCommit: C1,
+    revision: C1,
+    startedAt: 1000,
+    reason: { kind: "first_deploy" },
+    ...overrides,
+  };
+}
+
+function command(seq: number, overrides: Partial<CommandRecord> = {}) {
+  return {
+    seq,
+    step: "update",
+    command: `echo ${seq}`,
+    startedAt: 1000 + seq,
+    finishedAt: 1001 + seq,
+    exitCode: 0,
+    timedOut: false,
+    output: `${seq}\n`,
+    truncated: false,
+    ...overrides,
+  } satisfies CommandRecord;
+}
+
+Deno.test("a new state file is created in WAL mode at the current schema version", () => {
+  using dir = tempDir();
+  const file = join(dir.path, "state.sqlite");
+  {
+    using store = openStore(file);
+    assert.equal(store.file, file);
+    assert.deepEqual([...store.services()], []);
+  }
+  assert.equal(pragma(file, "user_version"), SCHEMA_VERSION);
+  assert.equal(pragma(file, "journal_mode"), "wal");
+});
+
+Deno.test("an empty database at schema version 0 is migrated forward on open", () => {
+  using dir = tempDir();
+  const file = join(dir.path, "state.sqlite");
+  new DatabaseSync(file).close();
+  assert.equal(pragma(file, "user_version"), 0);
+  {
+    using store = openStore(file);
+    store.startRun(run());
+  }
+  assert.equal(pragma(file, "user_version"), SCHEMA_VERSION);
+});
+
+Deno.test("reopening a state file keeps its data and does not migrate again", () => {
+  using dir = tempDir();
+  const file = join(dir.path, "state.sqlite");
+  {
+    using store = openStore(file);
+    const id = store.startRun(run());
+    store.finishRun(id, { outcome: "succeeded", finishedAt: 2000 });
+  }
+  using store = openStore(file);
+  assert.equal(store.services().get("api")?.deployedCommit, C1);
+  assert.equal(store.runs({ limit: 10 }).length, 1);
+  assert.equal(pragma(file, "user_version"), SCHEMA_VERSION);
+});
+
+Deno.test("a state file from a newer build is refused with exit code 2", () => {
+  using dir = tempDir();
+  const file = join(dir.path, "state.sqlite");
+  const db = new DatabaseSync(file);
+  db.exec(`PRAGMA user_version = ${SCHEMA_VERSION + 1}`);
+  db.close();
+  for (const readOnly of [false, true]) {
+    assert.throws(
+      () => StateStore.open(file, { readOnly }),
+      (error) =>
+        error instanceof StateError && error.exitCode === 2 &&
+        error.file === file && /newer/.test(error.message),
+    );
+  }
+});
+
+Deno.test("a corrupt state file gives a StateError with exit code 2", () => {
+  using dir = tempDir();
+  const file = join(dir.path, "state.sqlite");
+  Deno.writeTextFileSync(file, "this is not a database, ".repeat(200));
+  for (const readOnly of [false, true]) {
+    assert.throws(
+      () => StateStore.open(file, { readOnly }),
+      (error) =>
+        error instanceof StateError && error.exitCode === 2 &&
+        error.file === file && error.message.includes(file),
+    );
+  }
+});
+
+Deno.test("opening a missing state file read-only does not create it and reads as empty", () => {
+  using dir = tempDir();
+  const file = join(dir.path, "state.sqlite");
+  {
+    using store = openStore(file, { readOnly: true });
+    assert.deepEqual([...store.services()], []);
+    assert.deepEqual(store.runs({ limit: 10 }), []);
+    assert.equal(store.run(1), undefined);
+  }
+  assert.deepEqual([...Deno.readDirSync(dir.path)], []);
+});
+
+Deno.test("a read-only store sees what a writer committed", () => {
+  using dir = tempDir();
+  const file = join(dir.path, "state.sqlite");
+  using writer = openStore(file);
+  const id = writer.startRun(run());
+  writer.finishRun(id, { outcome: "succeeded", finishedAt: 2000 });
+  using reader = openStore(file, { readOnly: true });
+  assert.equal(reader.services().get("api")?.deployedCommit, C1);
+  assert.equal(reader.run(id)?.outcome, "succeeded");
+});
+
+Deno.test("startRun writes the run as running before any command", () => {
+  using dir = tempDir();
+  using store = openStore(join(dir.path, "state.sqlite"));
+  const reason = {
+    kind: "changed" as const,
+    paths: ["api/compose.yaml"],
+    totalPaths: 1,
+    commits: [{ commit: C2, subject: "bump api" }],
+  };
+  const id = store.startRun(run({
+    fromCommit: C1,
+    toCommit: C2,
+    revision: C2,
+    attempt: 2,
+    trigger: "manual",
+    reason,
+  }));
+  assert.deepEqual(store.run(id), {
+    id,
+    service: "api",
+    trigger: "manual",
+    fromCommit: C1,
+    toCommit: C2,
+    revision: C2,
+    attempt: 2,
+    startedAt: 1000,
+    finishedAt: null,
+    outcome: "running",
+    failedStep: null,
+    error: null,
+    reason,
+  });
+  const service = store.services().get("api");
+  assert.equal(service?.lastRunId, id);
+  assert.equal(service?.lastOutcome, "running");
+  assert.equal(service?.lastRunAt, 1000);
+  assert.equal(service?.deployedCommit, null);
+});
+
+Deno.test("a succeeded run records the deployed commit and its commands in order", () => {
+  using dir = tempDir();
+  using store = openStore(join(dir.path, "state.sqlite"));
+  const id = store.startRun(run({ toCommit: C2 }));
+  store.recordCommand(id, command(0, { step: "pre" }));
+  store.recordCommand(id, command(1));
+  store.finishRun(id, { outcome: "succeeded", finishedAt: 5000 });
+  assert.equal(store.run(id)?.outcome, "succeeded");
+  assert.equal(store.run(id)?.finishedAt, 5000);
+  assert.deepEqual(store.commands(id), [
+    command(0, { step: "pre" }),
+    command(1),
+  ]);
+  const service = store.services().get("api");
+  assert.equal(service?.deployedCommit, C2);
+  assert.equal(service?.deployedAt, 5000);
+  assert.equal(service?.lastOutcome, "succeeded");
+  assert.equal(service?.failedAttempts, 0);
+});
+
+Deno.test("failed runs count attempts per revision and a new revision starts again at one", () => {
+  using dir = tempDir();
+  using store = openStore(join(dir.path, "state.sqlite"));
+  const fail = (revision: string) => {
+    const id = store.startRun(run({ revision, toCommit: revision }));
+    store.finishRun(id, {
+      outcome: "failed",
+      finishedAt: 2000,
+      failedStep: "update",
+      error: "update command failed (exit 1): false",
+    });
+    return id;
+  };
+  const first = fail(C1);
+  assert.equal(store.run(first)?.failedStep, "update");
+  assert.equal(
+    store.run(first)?.error,
+    "update command failed (exit 1): false",
+  );
+  fail(C1);
+  let service = store.services().get("api");
+  assert.equal(service?.failedAttempts, 2);
+  assert.equal(service?.failedRevision, C1);
+  assert.equal(service?.lastFailureAt, 2000);
+  assert.equal(service?.deployedCommit, null);
+
+  fail(C2);
+  service = store.services().get("api");
+  assert.equal(service?.failedAttempts, 1);
+  assert.equal(service?.failedRevision, C2);
+
+  const success = store.startRun(run({ revision: C3, toCommit: C3 }));
+  store.finishRun(success, { outcome: "succeeded", finishedAt: 3000 });
+  service = store.services().get("api");
+  assert.equal(service?.failedAttempts, 0);
+  assert.equal(service?.failedRevision, null);
+  assert.equal(service?.lastFailureAt, null);
+  assert.equal(service?.deployedCommit, C3);
+});
+
+Deno.test("finishing a run prunes the service's history to history_limit", () => {
+  using dir = tempDir();
+  using store = openStore(join(dir.path, "state.sqlite"));
+  const apiRuns: number[] = [];
+  for (let index = 0; index < 5; index++) {
+    const other = store.startRun(run({ service: "web" }));
+    store.recordCommand(other, command(0));
+    store.finishRun(other, { outcome: "succeeded", finishedAt: 2000 });
+    const id = store.startRun(run({ startedAt: 1000 + index }));
+    store.recordCommand(id, command(0));
+    store.finishRun(id, {
+      outcome: "succeeded",
+      finishedAt: 2000,
+      historyLimit: 3,
+    });
+    apiRuns.push(id);
+  }
+  assert.deepEqual(
+    store.runs({ service: "api", limit: 100 }).map((run) => run.id),
+    apiRuns.slice(2).reverse(),
+  );
+  for (const pruned of apiRuns.slice(0, 2)) {
+    assert.equal(store.run(pruned), undefined);
+    assert.deepEqual(store.commands(pruned), []);
+  }
+  assert.equal(store.commands(apiRuns[4]).length, 1);
+  assert.equal(store.runs({ service: "web", limit: 100 }).length, 5);
+});
+
+Deno.test("runs are listed newest first, limited and filtered by service", () => {
+  using dir = tempDir();
+  using store = openStore(join(dir.path, "state.sqlite"));
+  const ids = ["api", "web", "api", "db", "api"].map((service) =>
+    store.startRun(run({ service }))
+  );
+  assert.deepEqual(
+    store.runs({ limit: 100 }).map((run) => run.id),
+    [...ids].reverse(),
+  );
+  assert.deepEqual(store.runs({ limit: 2 }).map((run) => run.id), [
+    ids[4],
+    ids[3],
+  ]);
+  assert.deepEqual(
+    store.runs({ service: "api", limit: 100 }).map((run) => run.id),
+    [ids[4], ids[2], ids[0]],
+  );
+  assert.deepEqual(store.runs({ service: "nope", limit: 100 }), []);
+});
+
+Deno.test("markInterruptedRuns turns running rows into interrupted ones once", () => {
+  using dir = tempDir();
+  using store = openStore(join(dir.path, "state.sqlite"));
+  const done = store.startRun(run({ service: "web" }));
+  store.finishRun(done, { outcome: "succeeded", finishedAt: 2000 });
+  const cutOff = store.startRun(run());
+  const interrupted = store.markInterruptedRuns(9000);
+  assert.deepEqual(interrupted.map((run) => run.id), [cutOff]);
+  assert.equal(interrupted[0].service, "api");
+  const row = store.run(cutOff);
+  assert.equal(row?.outcome, "interrupted");
+  assert.equal(row?.finishedAt, 9000);
+  assert.ok(row?.error);
+  assert.equal(store.services().get("api")?.lastOutcome, "interrupted");
+  assert.equal(store.run(done)?.outcome, "succeeded");
+  assert.equal(store.services().get("web")?.lastOutcome, "succeeded");
+  assert.deepEqual(store.markInterruptedRuns(10_000), []);
+});
+
+Deno.test("an interrupted run is not a failed attempt", () => {
+  using dir = tempDir();
+  using store = openStore(join(dir.path, "state.sqlite"));
+  store.startRun(run());
+  store.markInterruptedRuns(9000);
+  assert.equal(store.services().get("api")?.failedAttempts, 0);
+});
+
+Deno.test("setDeployed marks services as deployed without a run", () => {
+  using dir = tempDir();
+  using store = openStore(join(dir.path, "state.sqlite"));
+  store.setDeployed(["api", "web"], C2, 4000);
+  const services = store.services();
+  assert.deepEqual([...services.keys()], ["api", "web"]);
+  assert.equal(services.get("web")?.deployedCommit, C2);
+  assert.equal(services.get("web")?.deployedAt, 4000);
+  assert.equal(services.get("web")?.lastRunId, null);
+  assert.deepEqual(store.runs({ limit: 10 }), []);
+});
+
+Deno.test("finishing an unknown run throws and changes nothing", () => {
+  using dir = tempDir();
+  using store = openStore(join(dir.path, "state.sqlite"));
+  const id = store.startRun(run());
+  assert.throws(
+    () => store.finishRun(id + 1, { outcome: "succeeded", finishedAt: 2000 }),
+    /does not exist/,
+  );
+  assert.equal(store.run(id)?.outcome, "running");
+  assert.equal(store.services().get("api")?.deployedCommit, null);
+  // The failed transaction was rolled back: the next one can start.
+  store.finishRun(id, { outcome: "succeeded", finishedAt: 2000 });
+  assert.equal(store.services().get("api")?.deployedCommit, C1);
+});

@@ -1,0 +1,73 @@
+import { fileURLToPath } from "node:url";
+import { runCli } from "../../src/cli/program.ts";
+import { resetLogging } from "../../src/log/logging.ts";
+import { GIT_ENV } from "./git_fixture.ts";
+
+/** What one invocation of the CLI produced. */
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
+const DENO_CONFIG = fileURLToPath(new URL("../../deno.json", import.meta.url));
+
+/** Options of {@link spawnCli}. */
+export interface SpawnCliOptions {
+  /** Extra environment on top of {@link GIT_ENV}. */
+  env?: Record<string, string>;
+  /** Working directory of the process (default: the test's). */
+  cwd?: string;
+}
+
+/** Runs the real entry point (`deno run -A main.ts args…`) in its own process, isolated from the user's git config. */
+export async function spawnCli(
+  args: readonly string[],
+  options: SpawnCliOptions = {},
+): Promise<CliResult> {
+  const result = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", "--config", DENO_CONFIG, MAIN, ...args],
+    cwd: options.cwd,
+    env: { ...GIT_ENV, NO_COLOR: "1", ...options.env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: result.code,
+    stdout: decoder.decode(result.stdout),
+    stderr: decoder.decode(result.stderr),
+  };
+}
+
+/**
+ * Git in this process must not read the user's or the system's configuration
+ * either; every test file sets the same values, so parallel files agree.
+ */
+export function isolateGitConfig(): void {
+  for (const [name, value] of Object.entries(GIT_ENV)) {
+    Deno.env.set(name, value);
+  }
+}
+
+/**
+ * Runs the CLI in this process with a capturing output (fast: no new Deno).
+ * Log records go to the real stderr at `error` level only, so they cannot be
+ * asserted on here; spawn the CLI with {@link spawnCli} for that.
+ */
+export async function cli(args: readonly string[]): Promise<CliResult> {
+  isolateGitConfig();
+  let stdout = "";
+  let stderr = "";
+  try {
+    const code = await runCli(["--log-level", "error", ...args], {
+      out: (text) => stdout += text,
+      err: (text) => stderr += text,
+    });
+    return { code, stdout, stderr };
+  } finally {
+    resetLogging();
+  }
+}
