@@ -492,3 +492,20 @@ Deno.test("the delivery queue retries server errors with backoff and gives up at
   assert.equal(refusing.requests.length, 1);
   assert.deepEqual(queue.counts, { delivered: 1, failed: 1 });
 });
+
+Deno.test("a manual deploy notifies its outcome like a cycle does", async () => {
+  await using receiver = Receiver.start();
+  await using fixture = await GitFixture.create({
+    ".upstream-watch.yaml": notifyConfig([{ url: `${receiver.url}/deploys` }]),
+    "api/.update-hooks.yaml": hookFile({ update_commands: ["true"] }),
+  });
+  assert.equal((await cli(["--repo", fixture.clone, "adopt"])).code, 0);
+  assert.equal((await cli(["--repo", fixture.clone, "deploy", "api"])).code, 0);
+
+  const events = receiver.requests.map(jsonBody);
+  assert.deepEqual(events.map((event) => [event.event, event.service]), [[
+    "deploy_succeeded",
+    "api",
+  ]]);
+  assert.equal(events[0].toCommit, await fixture.cloneHead());
+});

@@ -36,7 +36,7 @@ interface StatusService {
   failedAttempts: number;
   due: boolean;
   outOfDate: boolean;
-  hold: { kind: string; attempts?: number; nextAttemptAt?: number } | null;
+  hold: { kind: string; attempts?: number; nextAttemptAt?: string } | null;
   lastRun: (RunJson & { finishedAt: string | null }) | null;
 }
 
@@ -333,7 +333,7 @@ Deno.test("status shows a failing service's attempts and when its next attempt i
   assert.equal(api.due, false);
   assert.equal(api.hold?.kind, "backoff");
   assert.equal(api.hold?.attempts, 1);
-  assert.ok(api.hold!.nextAttemptAt! >= before + 600_000);
+  assert.ok(Date.parse(api.hold!.nextAttemptAt!) >= before + 600_000);
   assert.equal(api.lastRun?.outcome, "failed");
   const table = await runInProcess(["--repo", fixture.clone, "status"]);
   assert.match(table.stdout, /attempt 1\/5/);
@@ -353,7 +353,8 @@ Deno.test("the backoff doubles per failed attempt and is capped at one hour", as
   const delay = async () => {
     const api = (await statusOf(fixture.clone)).get("api")!;
     assert.equal(api.hold?.kind, "backoff");
-    return api.hold!.nextAttemptAt! - Date.parse(api.lastRun!.finishedAt!);
+    return Date.parse(api.hold!.nextAttemptAt!) -
+      Date.parse(api.lastRun!.finishedAt!);
   };
 
   assert.equal((await runOnce(fixture.clone)).code, 1);

@@ -38,12 +38,13 @@ export async function runCli(
   try {
     await program.parseAsync([...args], { from: "user" });
     return exitCode;
-  } catch (error) {
-    if (error instanceof CommanderError) {
+  } catch (thrown) {
+    if (thrown instanceof CommanderError) {
       // Help and version exit 0; every parse error is a usage error (2).
-      return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+      return thrown.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     }
-    if (error instanceof UpstreamWatchError) {
+    const error = expectedError(thrown);
+    if (error) {
       // Log shippers read stderr line by line: in JSON mode the final error is JSON too.
       output.err(
         program.opts<ProgramOptions>().logFormat === "json"
@@ -57,8 +58,23 @@ export async function runCli(
       );
       return error.exitCode;
     }
-    throw error;
+    throw thrown;
   }
+}
+
+/** Domain errors as they are; a missing permission or an unusable file becomes a one-line exit-2 error; bugs stay undefined. */
+function expectedError(error: unknown): UpstreamWatchError | undefined {
+  if (error instanceof UpstreamWatchError) return error;
+  if (
+    error instanceof Deno.errors.NotCapable ||
+    error instanceof Deno.errors.PermissionDenied
+  ) {
+    return new UpstreamWatchError(
+      `${error.message} (a missing Deno permission, or a file upstream-watch may not read or write; see scripts/permissions.ts for the flags it needs)`,
+      { exitCode: ExitCode.usage, cause: error },
+    );
+  }
+  return undefined;
 }
 
 function buildProgram(

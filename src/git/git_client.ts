@@ -1,3 +1,4 @@
+import { join, resolve, sep } from "node:path";
 import { ExitCode, GitError } from "../errors.ts";
 import type { ProcessRunner } from "../process/types.ts";
 import { redactCredentials } from "./redact.ts";
@@ -28,6 +29,8 @@ export interface GitCallOptions {
   stdin?: string;
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** Extra environment for this call only (e.g. `GIT_INDEX_FILE`). */
+  env?: Record<string, string>;
 }
 
 /** Default limit for a network git command, so a stalled remote cannot stall the agent. */
@@ -50,7 +53,12 @@ export class GitClient {
     this.#runner = runner;
     this.#cwd = options.cwd;
     // A credential prompt would hang a daemon forever; fail instead.
-    this.#env = { GIT_TERMINAL_PROMPT: "0", ...options.env };
+    this.#env = {
+      GIT_TERMINAL_PROMPT: "0",
+      // Git Credential Manager (Windows, macOS) may open a dialog despite GIT_TERMINAL_PROMPT.
+      GCM_INTERACTIVE: "never",
+      ...options.env,
+    };
   }
 
   /** Runs `git args…`; returns stdout, or throws a {@link GitError} with redacted stderr. */
@@ -63,7 +71,7 @@ export class GitClient {
       { kind: "argv", argv: ["git", ...args] },
       {
         cwd: this.#cwd,
-        env: this.#env,
+        env: options.env ? { ...this.#env, ...options.env } : this.#env,
         output: "collect",
         stdin: options.stdin,
         timeoutMs: options.timeoutMs ?? LOCAL_TIMEOUT_MS,
@@ -117,10 +125,11 @@ export class GitClient {
       });
     }
     const [root, gitDir, gitCommonDir, branch] = stdout.trimEnd().split("\n");
+    // resolve() turns git's `C:/x` into the platform's own `C:\x` on Windows.
     return {
-      root,
-      gitDir,
-      gitCommonDir,
+      root: resolve(root),
+      gitDir: resolve(gitDir),
+      gitCommonDir: resolve(gitCommonDir),
       branch: branch === "HEAD" ? undefined : branch,
     };
   }
@@ -320,6 +329,24 @@ export class GitClient {
     return stdout.split("\n").slice(0, revs.length).map((line) =>
       line.endsWith(" missing") || line.endsWith(" ambiguous") ? null : line
     );
+  }
+
+  /**
+   * Writes the files of `path` at `commit` under `destination/path`, without
+   * touching the work tree or its index (a throwaway index file is used).
+   */
+  async exportFolder(
+    commit: string,
+    path: string,
+    destination: string,
+  ): Promise<void> {
+    const env = { GIT_INDEX_FILE: join(destination, ".upstream-watch-index") };
+    await this.git(["read-tree", `${commit}:${path}`], { env });
+    await this.git(
+      ["checkout-index", "--all", `--prefix=${join(destination, path)}${sep}`],
+      { env },
+    );
+    await Deno.remove(env.GIT_INDEX_FILE);
   }
 
   /** A file's text at a commit. */

@@ -3,6 +3,7 @@ import type { NotifyTarget } from "../config/types.ts";
 import { ConfigError } from "../errors.ts";
 import type { Logger } from "../log/logging.ts";
 import type { CycleObserver, CycleReport } from "../reconcile/daemon.ts";
+import type { CycleResult } from "../reconcile/agent.ts";
 import type { StateStore } from "../state/store.ts";
 import {
   cycleEvents,
@@ -107,7 +108,14 @@ export class Notifier implements CycleObserver {
       store.clearNotificationState(SYNC_FAILING_KEY);
       this.send(syncRecoveredEvent(Number(failingSince), { host, now }));
     }
-    const { events, suppressed } = cycleEvents(report.result, {
+    this.runsFinished(report.result);
+  }
+
+  /** Queues the events of finished runs (a cycle's, or a manual `deploy`'s, which syncs nothing). */
+  runsFinished(result: CycleResult): void {
+    if (this.#targets.length === 0) return;
+    const { store, logger, host, now } = this.#deps;
+    const { events, suppressed } = cycleEvents(result, {
       store,
       host,
       now,

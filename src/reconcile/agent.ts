@@ -709,21 +709,7 @@ export class Agent {
     });
     const copy = await Deno.makeTempDir({ prefix: "upstream-watch-removed-" });
     try {
-      const archive = join(copy, "service.tar");
-      await git.git([
-        "archive",
-        "--format=tar",
-        "-o",
-        archive,
-        deployed,
-        "--",
-        record.name,
-      ]);
-      const untar = await this.#deps.runner.run(
-        { kind: "argv", argv: ["tar", "-xf", archive, "-C", copy] },
-        { output: "collect" },
-      );
-      if (!untar.success) throw new Error(`tar failed: ${untar.stderr.trim()}`);
+      await git.exportFolder(deployed, record.name, copy);
       const outcome = await runHookSteps({
         service: record.name,
         cwd: join(copy, record.name),
@@ -861,8 +847,20 @@ function logHold(logger: Logger, item: PlanItem): void {
   });
 }
 
+/** A hold as JSON documents show it: times as ISO 8601 strings like every other time. */
+export type HoldJson =
+  | Exclude<Hold, { kind: "backoff" }>
+  | { kind: "backoff"; attempts: number; nextAttemptAt: string };
+
+/** The JSON form of a hold. */
+export function holdJson(hold: Hold): HoldJson {
+  return hold.kind === "backoff"
+    ? { ...hold, nextAttemptAt: new Date(hold.nextAttemptAt).toISOString() }
+    : hold;
+}
+
 /** A short human explanation of why an out-of-date service waits. */
-export function describeHold(hold: Hold): string {
+export function describeHold(hold: Hold | HoldJson): string {
   switch (hold.kind) {
     case "backoff":
       return `failed ${hold.attempts}×, next attempt at ${

@@ -102,9 +102,18 @@ async function loadEntry(
   }
 }
 
-/** True when the service is handled on `host` (no `hosts` list means every host). */
+/**
+ * True when the service is handled on `host` (no `hosts` list means every host).
+ * Names compare case-insensitively, and a listed short name also matches the
+ * host's fully qualified name (`web-1` matches `web-1.example.com`, macOS's `web-1.local`).
+ */
 export function runsOnHost(entry: ServiceEntry, host: string): boolean {
   const hosts = entry.config?.hosts;
-  return hosts === undefined ||
-    hosts.some((name) => name.toLowerCase() === host.toLowerCase());
+  if (hosts === undefined) return true;
+  const full = host.toLowerCase();
+  const short = full.split(".")[0];
+  return hosts.some((name) => {
+    const listed = name.toLowerCase();
+    return listed === full || (!listed.includes(".") && listed === short);
+  });
 }

@@ -1,7 +1,9 @@
 import type { App } from "../../app.ts";
 import { ExitCode, UsageError } from "../../errors.ts";
 import type { Output } from "../output.ts";
+import { createNotifier } from "../../notify/notifier.ts";
 import { listenForShutdown } from "../signals.ts";
+import { NOTIFY_FLUSH_MS } from "./run.ts";
 
 /** `deploy SERVICE... | --all`: runs the update now at HEAD, due or not (trigger `manual`). */
 export async function deployCommand(
@@ -10,12 +12,24 @@ export async function deployCommand(
   output: Output,
 ): Promise<number> {
   const names = selection(options);
-  using shutdown = listenForShutdown(app.logger);
-  const result = await app.agent.deploy(names, {
-    trigger: "manual",
-    stop: shutdown.stop,
-    signal: shutdown.kill,
+  const { notifier, queue } = createNotifier({
+    targets: app.config.notify,
+    store: app.store,
+    logger: app.logger,
+    host: app.host,
   });
+  using shutdown = listenForShutdown(app.logger);
+  let result;
+  try {
+    result = await app.agent.deploy(names, {
+      trigger: "manual",
+      stop: shutdown.stop,
+      signal: shutdown.kill,
+    });
+    notifier.runsFinished(result);
+  } finally {
+    await queue.close(NOTIFY_FLUSH_MS);
+  }
   for (const run of result.runs) {
     output.out(
       `${run.service}: ${run.outcome} (run ${run.runId})${

@@ -1,5 +1,9 @@
 import type { App } from "../../app.ts";
-import { describeHold, describeReason } from "../../reconcile/agent.ts";
+import {
+  describeHold,
+  describeReason,
+  holdJson,
+} from "../../reconcile/agent.ts";
 import { jsonText, type Output, renderTable, shortCommit } from "../output.ts";
 
 /** `plan [--no-fetch] [--json]`: what the next cycle would run and why, changing nothing. */
@@ -19,7 +23,7 @@ export async function planCommand(
         due: item.due,
         deployedCommit: item.deployedCommit,
         reason: item.reason ?? null,
-        hold: item.hold ?? null,
+        hold: item.hold ? holdJson(item.hold) : null,
         configError: item.configError ?? null,
       })),
     }));

@@ -3,6 +3,7 @@ import {
   type Agent,
   describeHold,
   describeReason,
+  holdJson,
 } from "../../reconcile/agent.ts";
 import type { RunRecord } from "../../state/types.ts";
 import {
@@ -64,7 +65,7 @@ async function buildStatusDocument(
       outOfDate: item.outOfDate,
       due: item.due,
       reason: item.reason ?? null,
-      hold: item.hold ?? null,
+      hold: item.hold ? holdJson(item.hold) : null,
       configError: item.configError ?? null,
     };
   });
