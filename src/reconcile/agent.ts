@@ -154,6 +154,11 @@ export class Agent {
         commit === head
           ? Deno.readTextFile(resolve(repoRoot, path))
           : git.showFile(commit, path),
+      onSkippedFolder: (folder) =>
+        this.#deps.logger.debug(
+          "{folder}/ has no {file}: not a service",
+          { folder, file: SERVICE_CONFIG_FILE },
+        ),
     });
     markDependencyErrors(services);
     for (const service of services) {

@@ -28,6 +28,8 @@ export interface DiscoverOptions {
   config: RepoConfig;
   /** Reads a repo-relative file as it is at `commit`. */
   readFile: (path: string) => Promise<string>;
+  /** Told about each top-level folder without a hook file (SPEC §2: logged at debug level). */
+  onSkippedFolder?: (folder: string) => void;
 }
 
 /** SPEC §2: the services of a commit (top-level folders holding a hook file, or the root in single-directory mode). */
@@ -66,6 +68,9 @@ export async function discoverServices(
   );
   const services = folders.filter((_, index) => types[index] === "blob")
     .sort();
+  for (const folder of folders.filter((_, index) => types[index] !== "blob")) {
+    options.onSkippedFolder?.(folder);
+  }
   return await Promise.all(
     services.map((name) => loadEntry(name, name, options)),
   );

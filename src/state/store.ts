@@ -51,8 +51,15 @@ export class StateStore {
     let db: DatabaseSync;
     try {
       // SQLite silently falls back to read-only on a file it cannot write; fail up front instead.
-      if (!readOnly && fileExists(file)) {
+      const existed = fileExists(file);
+      if (!readOnly && existed) {
         Deno.openSync(file, { read: true, write: true }).close();
+      }
+      if (!readOnly && !existed && Deno.build.os !== "windows") {
+        // Runs hold command output: only the agent's user may read them. SQLite
+        // gives the -wal and -shm files the same mode as the database file.
+        Deno.openSync(file, { write: true, createNew: true, mode: 0o600 })
+          .close();
       }
       db = new DatabaseSync(file, { readOnly, timeout: 5000 });
     } catch (error) {

@@ -77,6 +77,22 @@ Deno.test("a new state file is created in WAL mode at the current schema version
   assert.equal(pragma(file, "journal_mode"), "wal");
 });
 
+Deno.test({
+  name: "a new state file and its WAL files are readable by their owner only",
+  ignore: Deno.build.os === "windows",
+  fn: () => {
+    using dir = tempDir();
+    const file = join(dir.path, "state.sqlite");
+    {
+      using store = openStore(file);
+      store.setDeployed(["api"], "c1", 1);
+      for (const path of [file, `${file}-wal`, `${file}-shm`]) {
+        assert.equal(Deno.statSync(path).mode! & 0o777, 0o600, path);
+      }
+    }
+  },
+});
+
 Deno.test("an empty database at schema version 0 is migrated forward on open", () => {
   using dir = tempDir();
   const file = join(dir.path, "state.sqlite");

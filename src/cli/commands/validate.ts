@@ -1,5 +1,6 @@
 import type { App } from "../../app.ts";
-import { ExitCode } from "../../errors.ts";
+import { ConfigError, ExitCode } from "../../errors.ts";
+import { resolveTargets } from "../../notify/target.ts";
 import type { Output } from "../output.ts";
 
 /** `validate`: checks the repository config and every service's hook file at HEAD. */
@@ -11,11 +12,27 @@ export async function validateCommand(
   const services = await app.agent.services(head, head);
   const broken = services.filter((service) => service.error);
   for (const service of broken) output.err(`${service.error!.message}\n`);
+  const notifyError = notifyTargetsError(app);
+  if (notifyError) output.err(`${notifyError.message}\n`);
   const warnings = app.configWarnings.length +
     services.reduce((count, service) => count + service.warnings.length, 0);
   output.out(
     `${services.length - broken.length} of ${services.length} services valid` +
       (warnings > 0 ? `, ${warnings} warning(s)` : "") + "\n",
   );
-  return broken.length > 0 ? ExitCode.usage : ExitCode.ok;
+  return broken.length > 0 || notifyError ? ExitCode.usage : ExitCode.ok;
+}
+
+/**
+ * Checks notify targets as `run` resolves them (scheme, format, shape), with
+ * every `${VAR}` standing in as set: validating needs no secrets on this machine.
+ */
+function notifyTargetsError(app: App): ConfigError | undefined {
+  try {
+    resolveTargets(app.config.notify, { env: () => "placeholder" });
+    return undefined;
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
 }
