@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { cli, spawnCli } from "./helpers/cli.ts";
+import { runOnce, spawnCli } from "./helpers/cli.ts";
 import { git, GitFixture } from "./helpers/git_fixture.ts";
 import {
   appendingHooks,
@@ -26,10 +26,6 @@ async function servicesFixture(
   return { fixture, log };
 }
 
-function runOnce(fixture: GitFixture) {
-  return cli(["--repo", fixture.clone, "run", "--once"]);
-}
-
 /** Lines appended since `before` lines were there, sorted. */
 async function newLines(log: string, before: number): Promise<string[]> {
   return (await readLines(log)).slice(before).sort();
@@ -39,7 +35,7 @@ Deno.test("the first start deploys every service at HEAD", async () => {
   const { fixture, log } = await servicesFixture(["api", "db", "web"]);
   await using _ = fixture;
 
-  const result = await runOnce(fixture);
+  const result = await runOnce(fixture.clone);
 
   assert.equal(result.code, 0, result.stderr);
   assert.deepEqual(await newLines(log, 0), ["api", "db", "web"]);
@@ -60,13 +56,13 @@ Deno.test("the first start deploys every service at HEAD", async () => {
 Deno.test("two commits pushed between polls update both services they touched", async () => {
   const { fixture, log } = await servicesFixture(["a", "b", "c"]);
   await using _ = fixture;
-  assert.equal((await runOnce(fixture)).code, 0);
+  assert.equal((await runOnce(fixture.clone)).code, 0);
   const deployed = await fixture.cloneHead();
   const state = stateFileOf(fixture.clone);
 
   const touchA = await fixture.push({ "a/compose.yaml": "v2\n" }, "bump a");
   await fixture.push({ "b/compose.yaml": "v2\n" }, "bump b");
-  const result = await runOnce(fixture);
+  const result = await runOnce(fixture.clone);
 
   assert.equal(result.code, 0, result.stderr);
   assert.deepEqual(await newLines(log, 3), ["a", "b"]);
@@ -85,7 +81,7 @@ Deno.test("two commits pushed between polls update both services they touched", 
   assert.deepEqual(reason.commits, [{ commit: touchA, subject: "bump a" }]);
 
   await fixture.push({ "c/compose.yaml": "v2\n" }, "bump c");
-  const third = await runOnce(fixture);
+  const third = await runOnce(fixture.clone);
 
   assert.equal(third.code, 0, third.stderr);
   assert.deepEqual(await newLines(log, 5), ["c"]);
@@ -99,10 +95,10 @@ Deno.test("two commits pushed between polls update both services they touched", 
 Deno.test("a change in api-gateway/ does not make api due", async () => {
   const { fixture, log } = await servicesFixture(["api", "api-gateway"]);
   await using _ = fixture;
-  assert.equal((await runOnce(fixture)).code, 0);
+  assert.equal((await runOnce(fixture.clone)).code, 0);
 
   await fixture.push({ "api-gateway/compose.yaml": "v2\n" });
-  const result = await runOnce(fixture);
+  const result = await runOnce(fixture.clone);
 
   assert.equal(result.code, 0, result.stderr);
   assert.deepEqual(await newLines(log, 2), ["api-gateway"]);
@@ -113,10 +109,10 @@ Deno.test("a file moved from one service folder to another makes both due", asyn
     "a/shared.env": "KEY=value\n",
   });
   await using _ = fixture;
-  assert.equal((await runOnce(fixture)).code, 0);
+  assert.equal((await runOnce(fixture.clone)).code, 0);
 
   await fixture.push({ "a/shared.env": null, "b/shared.env": "KEY=value\n" });
-  const result = await runOnce(fixture);
+  const result = await runOnce(fixture.clone);
 
   assert.equal(result.code, 0, result.stderr);
   assert.deepEqual(await newLines(log, 3), ["a", "b"]);
@@ -136,18 +132,18 @@ Deno.test("a change to a service's watch_paths makes it due", async () => {
     }),
     "web/.update-hooks.yaml": appendingHooks(log),
   });
-  assert.equal((await runOnce(fixture)).code, 0);
+  assert.equal((await runOnce(fixture.clone)).code, 0);
 
   await fixture.push({ "shared/other.yml": "v2\n" });
-  assert.equal((await runOnce(fixture)).code, 0);
+  assert.equal((await runOnce(fixture.clone)).code, 0);
   assert.deepEqual(await newLines(log, 2), [], "an unwatched file");
 
   await fixture.push({ "shared/config.yml": "v2\n" });
-  assert.equal((await runOnce(fixture)).code, 0);
+  assert.equal((await runOnce(fixture.clone)).code, 0);
   assert.deepEqual(await newLines(log, 2), ["api"], "a watched file");
 
   await fixture.push({ "lib/util/strings.sh": "v2\n" });
-  assert.equal((await runOnce(fixture)).code, 0);
+  assert.equal((await runOnce(fixture.clone)).code, 0);
   assert.deepEqual(
     await newLines(log, 3),
     ["api"],
@@ -161,7 +157,7 @@ Deno.test("a deployed commit removed by a force-push makes its services due as h
   });
   await using _ = fixture;
   const rewritten = await fixture.push({ "a/compose.yaml": "v2\n" }, "bump a");
-  assert.equal((await runOnce(fixture)).code, 0);
+  assert.equal((await runOnce(fixture.clone)).code, 0);
   const state = stateFileOf(fixture.clone);
   assert.equal(serviceRow(state, "a")?.deployed_commit, rewritten);
 
@@ -202,11 +198,11 @@ Deno.test("service folders with spaces and non-ASCII names are detected and upda
     "plain",
   ]);
   await using _ = fixture;
-  assert.equal((await runOnce(fixture)).code, 0);
+  assert.equal((await runOnce(fixture.clone)).code, 0);
   assert.deepEqual(await newLines(log, 0), ["café", "my service", "plain"]);
 
   await fixture.push({ "café/menu.txt": "v2\n", "my service/a file": "v2\n" });
-  const result = await runOnce(fixture);
+  const result = await runOnce(fixture.clone);
 
   assert.equal(result.code, 0, result.stderr);
   assert.deepEqual(await newLines(log, 3), ["café", "my service"]);

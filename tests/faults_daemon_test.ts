@@ -1,63 +1,37 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import {
-  agentCommandArgs,
-  agentEnv,
-  AgentProcess,
-  runAgentProcess,
-  waitUntil,
-} from "./helpers/agent_process.ts";
+import { AgentProcess, waitUntil } from "./helpers/agent_process.ts";
+import { agentCommandArgs, cli, spawnCli } from "./helpers/cli.ts";
 import { git, GitFixture } from "./helpers/git_fixture.ts";
 import {
-  appendTo,
-  linesOf,
+  appendingHooks,
+  appendLine,
+  hangsTheFirstTime,
+  hookFile,
+  hookPid,
+  killGroup,
   pathExists,
-  runInProcess,
-  runsOf,
-  serviceOf,
-  shellQuote,
-  yamlKeys,
-} from "./helpers/operations.ts";
-
-/** Kills a hook's process group left behind on purpose (its agent was killed with SIGKILL). */
-function killGroup(pgid: number | undefined): void {
-  if (pgid === undefined) return;
-  try {
-    Deno.kill(-pgid, "SIGKILL");
-  } catch {
-    // Already gone.
-  }
-}
-
-/** Reads the pid a hook wrote with `echo $$ > file`, once it is complete. */
-async function hookPid(file: string): Promise<number> {
-  return await waitUntil(async () => {
-    const text = await Deno.readTextFile(file).catch(() => "");
-    return text.endsWith("\n") ? Number.parseInt(text, 10) : undefined;
-  }, { message: `the hook wrote its pid to ${file}` });
-}
-
-/** Update commands that hang on their first run (writing the hook's pid) and append `again` to `log` later. */
-function hangsTheFirstTime(pidFile: string, log: string): string[] {
-  return [
-    `if [ -f ${shellQuote(pidFile)} ]; then ${
-      appendTo(log, "again $UPSTREAM_WATCH_COMMIT")
-    }; else echo $$ > ${shellQuote(pidFile)}; sleep 30; fi`,
-  ];
-}
+  readLines,
+} from "./helpers/hooks.ts";
+import { runRows, serviceRow, stateFileOf } from "./helpers/state_db.ts";
 
 Deno.test("kill -9 of the daemon during a hook leaves the run running; the next start marks it interrupted and runs the service again", async () => {
   await using fixture = await GitFixture.create({});
+  const state = stateFileOf(fixture.clone);
   const pidFile = join(fixture.root, "hook.pid");
   const log = join(fixture.root, "ran.log");
   await fixture.push({
-    "api/.update-hooks.yaml": yamlKeys({
-      update_commands: hangsTheFirstTime(pidFile, log),
+    "api/.update-hooks.yaml": hookFile({
+      update_commands: hangsTheFirstTime(
+        pidFile,
+        log,
+        "again $UPSTREAM_WATCH_COMMIT",
+      ),
     }),
-    "web/.update-hooks.yaml": yamlKeys({ update_commands: [appendTo(log)] }),
+    "web/.update-hooks.yaml": appendingHooks(log),
   });
   await git(fixture.clone, "pull", "--quiet");
-  const adopted = await runInProcess(["--repo", fixture.clone, "adopt"]);
+  const adopted = await cli(["--repo", fixture.clone, "adopt"]);
   assert.match(adopted.stdout, /adopted at \w+: api, web/);
   const head = await fixture.push({ "api/compose.yaml": "v2\n" });
   let pgid: number | undefined;
@@ -73,17 +47,12 @@ Deno.test("kill -9 of the daemon during a hook leaves the run running; the next 
     killGroup(pgid);
   }
 
-  const [cutOff] = runsOf(fixture.clone, "api");
+  const [cutOff] = runRows(state, "api");
   assert.equal(cutOff.outcome, "running");
-  assert.equal(serviceOf(fixture.clone, "api")?.last_outcome, "running");
-  assert.notEqual(serviceOf(fixture.clone, "api")?.deployed_commit, head);
+  assert.equal(serviceRow(state, "api")?.last_outcome, "running");
+  assert.notEqual(serviceRow(state, "api")?.deployed_commit, head);
 
-  const restart = await runAgentProcess([
-    "--repo",
-    fixture.clone,
-    "run",
-    "--once",
-  ]);
+  const restart = await spawnCli(["--repo", fixture.clone, "run", "--once"]);
 
   assert.equal(restart.code, 0, restart.stderr);
   assert.match(
@@ -96,30 +65,32 @@ Deno.test("kill -9 of the daemon during a hook leaves the run running; the next 
     restart.stderr,
     new RegExp(`took over the lock left by pid ${daemonPid}`),
   );
-  const runs = runsOf(fixture.clone, "api");
+  const runs = runRows(state, "api");
   assert.deepEqual(runs.map((run) => run.outcome), [
     "interrupted",
     "succeeded",
   ]);
-  assert.deepEqual(await linesOf(log), [`again ${head}`]);
-  assert.equal(serviceOf(fixture.clone, "api")?.deployed_commit, head);
-  assert.equal(runsOf(fixture.clone, "web").length, 0, "nothing else ran");
+  assert.deepEqual(await readLines(log), [`again ${head}`]);
+  assert.equal(serviceRow(state, "api")?.deployed_commit, head);
+  assert.equal(runRows(state, "web").length, 0, "nothing else ran");
 });
 
 Deno.test("kill -9 during a manual deploy of an up-to-date service: the next cycle runs it again because it was interrupted", async () => {
   await using fixture = await GitFixture.create({});
+  const state = stateFileOf(fixture.clone);
   const pidFile = join(fixture.root, "hook.pid");
   const log = join(fixture.root, "ran.log");
   const head = await fixture.push({
-    "api/.update-hooks.yaml": yamlKeys({
-      update_commands: hangsTheFirstTime(pidFile, log),
+    "api/.update-hooks.yaml": hookFile({
+      update_commands: hangsTheFirstTime(
+        pidFile,
+        log,
+        "again $UPSTREAM_WATCH_COMMIT",
+      ),
     }),
   });
   await git(fixture.clone, "pull", "--quiet");
-  assert.equal(
-    (await runInProcess(["--repo", fixture.clone, "adopt"])).code,
-    0,
-  );
+  assert.equal((await cli(["--repo", fixture.clone, "adopt"])).code, 0);
 
   let pgid: number | undefined;
   try {
@@ -132,37 +103,32 @@ Deno.test("kill -9 during a manual deploy of an up-to-date service: the next cyc
   } finally {
     killGroup(pgid);
   }
-  assert.equal(runsOf(fixture.clone, "api")[0].outcome, "running");
+  assert.equal(runRows(state, "api")[0].outcome, "running");
 
-  const next = await runAgentProcess([
-    "--repo",
-    fixture.clone,
-    "run",
-    "--once",
-  ]);
+  const next = await spawnCli(["--repo", fixture.clone, "run", "--once"]);
 
   assert.equal(next.code, 0, next.stderr);
-  const runs = runsOf(fixture.clone, "api");
+  const runs = runRows(state, "api");
   assert.deepEqual(runs.map((run) => run.outcome), [
     "interrupted",
     "succeeded",
   ]);
   assert.equal(JSON.parse(String(runs[1].reason)).kind, "interrupted");
-  assert.deepEqual(await linesOf(log), [`again ${head}`]);
+  assert.deepEqual(await readLines(log), [`again ${head}`]);
 });
 
 Deno.test("the upstream unreachable for several cycles: the daemon keeps running and then deploys what was pushed meanwhile", async () => {
   await using fixture = await GitFixture.create({});
   const log = join(fixture.root, "ran.log");
   await fixture.push({
-    "api/.update-hooks.yaml": yamlKeys({
+    "api/.update-hooks.yaml": hookFile({
       update_commands: [
-        appendTo(log, "$UPSTREAM_WATCH_SERVICE $UPSTREAM_WATCH_COMMIT"),
+        appendLine(log, "$UPSTREAM_WATCH_SERVICE $UPSTREAM_WATCH_COMMIT"),
       ],
     }),
   });
   await using agent = AgentProcess.start(fixture.clone);
-  await waitUntil(async () => (await linesOf(log)).length === 1, {
+  await waitUntil(async () => (await readLines(log)).length === 1, {
     message: "the first deploy",
   });
 
@@ -178,11 +144,11 @@ Deno.test("the upstream unreachable for several cycles: the daemon keeps running
   const failures = agent.countLines(/sync failed/);
   await agent.waitForLog(/sync failed/, failures + 2);
   assert.equal(agent.status, undefined, "still running");
-  assert.equal((await linesOf(log)).length, 1);
+  assert.equal((await readLines(log)).length, 1);
 
   await Deno.rename(away, fixture.upstream);
   await waitUntil(
-    async () => (await linesOf(log)).includes(`api ${pushed}`),
+    async () => (await readLines(log)).includes(`api ${pushed}`),
     { message: "the commit pushed meanwhile is deployed" },
   );
 
@@ -190,7 +156,7 @@ Deno.test("the upstream unreachable for several cycles: the daemon keeps running
   assert.equal((await agent.exited()).code, 0, agent.stderr);
   assert.equal(await fixture.cloneHead(), pushed);
   assert.deepEqual(
-    runsOf(fixture.clone).map((run) => run.outcome),
+    runRows(stateFileOf(fixture.clone)).map((run) => run.outcome),
     ["succeeded", "succeeded"],
   );
 });
@@ -198,20 +164,18 @@ Deno.test("the upstream unreachable for several cycles: the daemon keeps running
 Deno.test("two agents on one repository: run, deploy and adopt exit 4 naming the daemon's pid; a lock left by kill -9 is taken over", async () => {
   await using fixture = await GitFixture.create({});
   const log = join(fixture.root, "ran.log");
-  await fixture.push({
-    "api/.update-hooks.yaml": yamlKeys({ update_commands: [appendTo(log)] }),
-  });
+  await fixture.push({ "api/.update-hooks.yaml": appendingHooks(log) });
   const repo = ["--repo", fixture.clone];
   let daemonPid: number;
   {
     await using agent = AgentProcess.start(fixture.clone);
     daemonPid = agent.pid;
-    await waitUntil(async () => (await linesOf(log)).length === 1, {
+    await waitUntil(async () => (await readLines(log)).length === 1, {
       message: "the daemon deployed api",
     });
 
     for (const command of [["run", "--once"], ["deploy", "api"], ["adopt"]]) {
-      const result = await runInProcess([...repo, ...command]);
+      const result = await cli([...repo, ...command]);
       assert.equal(result.code, 4, `${command.join(" ")}: ${result.stderr}`);
       assert.match(
         result.stderr,
@@ -221,20 +185,11 @@ Deno.test("two agents on one repository: run, deploy and adopt exit 4 naming the
       );
     }
     // A second daemon process too.
-    const second = await new Deno.Command(Deno.execPath(), {
-      args: agentCommandArgs([...repo, "run", "--interval", "0.2"]),
-      env: agentEnv(),
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
+    const second = await spawnCli([...repo, "run", "--interval", "0.2"]);
     assert.equal(second.code, 4);
-    assert.match(
-      new TextDecoder().decode(second.stderr),
-      new RegExp(`pid ${agent.pid}`),
-    );
+    assert.match(second.stderr, new RegExp(`pid ${agent.pid}`));
     assert.equal(agent.status, undefined, "the first one keeps running");
-    assert.deepEqual(await linesOf(log), ["api"], "nothing ran twice");
+    assert.deepEqual(await readLines(log), ["api"], "nothing ran twice");
 
     agent.kill("SIGKILL");
     await agent.exited();
@@ -243,7 +198,7 @@ Deno.test("two agents on one repository: run, deploy and adopt exit 4 naming the
   assert.ok(await pathExists(pidFile), "kill -9 leaves the pid file behind");
 
   await fixture.push({ "api/compose.yaml": "v2\n" });
-  const next = await runAgentProcess([...repo, "run", "--once"]);
+  const next = await spawnCli([...repo, "run", "--once"]);
 
   assert.equal(next.code, 0, next.stderr);
   assert.match(
@@ -252,6 +207,6 @@ Deno.test("two agents on one repository: run, deploy and adopt exit 4 naming the
       `WRN took over the lock left by pid ${daemonPid}, which is no longer running`,
     ),
   );
-  assert.deepEqual(await linesOf(log), ["api", "api"]);
+  assert.deepEqual(await readLines(log), ["api", "api"]);
   assert.equal(await pathExists(pidFile), false, "released on exit");
 });

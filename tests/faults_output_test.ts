@@ -1,14 +1,16 @@
 import assert from "node:assert/strict";
-import { runAgentProcessMeasured } from "./helpers/agent_process.ts";
+import { spawnCliMeasured } from "./helpers/agent_process.ts";
 import { GitFixture } from "./helpers/git_fixture.ts";
-import { query, runsOf, statePath, yamlKeys } from "./helpers/operations.ts";
+import { hookFile } from "./helpers/hooks.ts";
+import { queryState, runRows, stateFileOf } from "./helpers/state_db.ts";
 
 // Apart from the other fault tests: the slowest one, so it runs in parallel with them.
 
 Deno.test("a hook writing 50 MB of output is recorded with only the last 64 KiB, in bounded memory", async () => {
   await using fixture = await GitFixture.create({});
+  const state = stateFileOf(fixture.clone);
   await fixture.push({
-    "noisy/.update-hooks.yaml": yamlKeys({
+    "noisy/.update-hooks.yaml": hookFile({
       update_commands: [
         "yes 'a line of output from a very chatty hook' | head -c 52428800; echo; echo THE-LAST-LINE",
       ],
@@ -17,7 +19,7 @@ Deno.test("a hook writing 50 MB of output is recorded with only the last 64 KiB,
 
   // The V8 heap is capped below the output's size (as a JS string it would be 100 MB):
   // keeping the whole output would crash the agent.
-  const result = await runAgentProcessMeasured(
+  const result = await spawnCliMeasured(
     ["--repo", fixture.clone, "--log-level", "warn", "run", "--once"],
     { v8Flags: "--max-old-space-size=48" },
   );
@@ -31,10 +33,10 @@ Deno.test("a hook writing 50 MB of output is recorded with only the last 64 KiB,
       `peak RSS ${Math.round(result.peakRssBytes / 1048576)} MiB`,
     );
   }
-  const [run] = runsOf(fixture.clone, "noisy");
+  const [run] = runRows(state, "noisy");
   assert.equal(run.outcome, "succeeded");
-  const [command] = query(
-    statePath(fixture.clone),
+  const [command] = queryState(
+    state,
     "SELECT output, truncated FROM run_commands WHERE run_id = ?",
     run.id,
   );

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { cli } from "./helpers/cli.ts";
+import { cli, runOnce } from "./helpers/cli.ts";
 import { GitFixture, shellQuote } from "./helpers/git_fixture.ts";
 import { appendLine, hookFile, readLines } from "./helpers/hooks.ts";
 import {
@@ -9,10 +9,6 @@ import {
   serviceRow,
   stateFileOf,
 } from "./helpers/state_db.ts";
-
-function runOnce(fixture: GitFixture) {
-  return cli(["--repo", fixture.clone, "run", "--once"]);
-}
 
 /** True when no live process has this pid; a zombie (state Z) has exited and counts as dead. */
 async function processIsGone(pid: number): Promise<boolean> {
@@ -54,7 +50,7 @@ Deno.test("a failing command stops the sequence and the run is recorded failed w
     }),
   });
 
-  const result = await runOnce(fixture);
+  const result = await runOnce(fixture.clone);
 
   assert.equal(result.code, 1, "run --once exits 1 when a service failed");
   assert.deepEqual(await readLines(log), ["pre", "update-1", "web"]);
@@ -106,7 +102,7 @@ Deno.test("a command that exceeds its timeout is killed together with its childr
     }),
   });
 
-  const result = await runOnce(fixture);
+  const result = await runOnce(fixture.clone);
 
   assert.equal(result.code, 1);
   const pid = Number((await Deno.readTextFile(pidFile)).trim());
@@ -144,7 +140,7 @@ Deno.test("commands get the UPSTREAM_WATCH_* variables, the service's env and th
   });
   const root = await Deno.realPath(fixture.clone);
 
-  assert.equal((await runOnce(fixture)).code, 0);
+  assert.equal((await runOnce(fixture.clone)).code, 0);
   const first = await fixture.cloneHead();
   const expected = (label: string, previous: string, commit: string) =>
     `${label} service=api commit=${commit} previous=${previous} repo=${root} step=${label} greeting=hello world cwd=${root}/api`;
@@ -155,7 +151,7 @@ Deno.test("commands get the UPSTREAM_WATCH_* variables, the service's env and th
   ]);
 
   const second = await fixture.push({ "api/compose.yaml": "v2\n" });
-  assert.equal((await runOnce(fixture)).code, 0);
+  assert.equal((await runOnce(fixture.clone)).code, 0);
   assert.deepEqual((await readLines(out)).slice(3), [
     expected("pre", first, second),
     expected("update", first, second),
@@ -171,7 +167,7 @@ Deno.test("a list command runs without a shell", async () => {
     }),
   });
 
-  assert.equal((await runOnce(fixture)).code, 0);
+  assert.equal((await runOnce(fixture.clone)).code, 0);
 
   const state = stateFileOf(fixture.clone);
   const [command] = queryState(
@@ -195,7 +191,7 @@ Deno.test("only the last 64 KiB of a command's output is kept, and logs says it 
     }),
   });
 
-  assert.equal((await runOnce(fixture)).code, 0);
+  assert.equal((await runOnce(fixture.clone)).code, 0);
 
   const state = stateFileOf(fixture.clone);
   const [command] = queryState(

@@ -12,8 +12,9 @@ import type {
   RunRecord,
   ServiceRecord,
 } from "../src/state/types.ts";
+import { waitUntil } from "./helpers/agent_process.ts";
 import { cli } from "./helpers/cli.ts";
-import { DaemonProcess, eventually } from "./helpers/daemon_process.ts";
+import { DaemonProcess } from "./helpers/daemon_process.ts";
 import { GitFixture } from "./helpers/git_fixture.ts";
 import { hookFile, readLines } from "./helpers/hooks.ts";
 import { freePort } from "./helpers/http_receiver.ts";
@@ -670,10 +671,9 @@ Deno.test("a signed push deploys at once with trigger webhook, well before the n
   });
   await fixture.push({ "api/.update-hooks.yaml": hooks });
   await using daemon = await startDaemon(fixture);
-  await eventually(
-    "the first deploy",
-    async () => (await readLines(log)).length === 1 ? true : undefined,
-  );
+  await waitUntil(async () => (await readLines(log)).length === 1, {
+    message: "the first deploy",
+  });
 
   const latencies: number[] = [];
   for (let round = 1; round <= 3; round++) {
@@ -685,13 +685,10 @@ Deno.test("a signed push deploys at once with trigger webhook, well before the n
       status: "accepted",
       cycle: "started",
     });
-    const lines = await eventually(
-      `deploy ${round}`,
-      async () => {
-        const lines = await readLines(log);
-        return lines.length === round + 1 ? lines : undefined;
-      },
-    );
+    const lines = await waitUntil(async () => {
+      const lines = await readLines(log);
+      return lines.length === round + 1 ? lines : undefined;
+    }, { message: `deploy ${round}` });
     latencies.push(Number(lines.at(-1)) - sentAt);
     const last = runRows(stateFileOf(fixture.clone)).at(-1)!;
     assert.equal(last.trigger, "webhook");
@@ -723,7 +720,7 @@ Deno.test("a burst of 100 signed pushes runs at most two cycles", async () => {
     runRows(stateFileOf(fixture.clone)).filter((row) =>
       row.outcome === "succeeded"
     ).length;
-  await eventually("the first deploy", () => succeeded() === 1 || undefined);
+  await waitUntil(() => succeeded() === 1, { message: "the first deploy" });
   const commit = await fixture.push({ "api/app.conf": "burst\n" });
 
   const senders: Sender[] = ["github", "gitea", "gitlab", "bearer"];
@@ -743,10 +740,9 @@ Deno.test("a burst of 100 signed pushes runs at most two cycles", async () => {
   const starting = answers.filter((cycle) => cycle !== "coalesced");
   assert.ok(starting.length >= 1 && starting.length <= 2, starting.join());
 
-  await eventually(
-    "the pushed commit deployed",
-    () => succeeded() === 2 || undefined,
-  );
+  await waitUntil(() => succeeded() === 2, {
+    message: "the pushed commit deployed",
+  });
   // Give a queued cycle time to run (it finds nothing to do).
   await new Promise((resolve) => setTimeout(resolve, 1_000));
   const samples = await metrics(daemon);
@@ -772,27 +768,24 @@ Deno.test("/healthz turns 503 with the reason when the upstream disappears, and 
     const response = await fetch(`${daemon.url}/healthz`);
     return { status: response.status, body: await response.text() };
   };
-  await eventually("healthy", async () => {
+  await waitUntil(async () => {
     const { status, body } = await health();
-    return status === 200 && /last successful sync/.test(body)
-      ? true
-      : undefined;
-  });
+    return status === 200 && /last successful sync/.test(body);
+  }, { message: "healthy" });
 
   const moved = `${fixture.upstream}.gone`;
   await Deno.rename(fixture.upstream, moved);
-  const down = await eventually("unhealthy", async () => {
+  const down = await waitUntil(async () => {
     const result = await health();
     return result.status === 503 ? result : undefined;
-  });
+  }, { message: "unhealthy" });
   assert.match(down.body, /more than 3 intervals of 0\.3 s/);
   assert.match(down.body, /cannot fetch main from origin/);
 
   await Deno.rename(moved, fixture.upstream);
-  await eventually(
-    "healthy again",
-    async () => (await health()).status === 200 ? true : undefined,
-  );
+  await waitUntil(async () => (await health()).status === 200, {
+    message: "healthy again",
+  });
   const samples = await metrics(daemon);
   assert.ok(
     (samples.get(
@@ -810,12 +803,12 @@ Deno.test("GET /api/status serves the status --json document and /metrics counts
     "web/.update-hooks.yaml": hookFile({ update_commands: ["exit 3"] }),
   });
   await using daemon = await startDaemon(fixture);
-  await eventually(
-    "both services ran",
+  await waitUntil(
     () =>
       runRows(stateFileOf(fixture.clone)).filter((row) =>
-          row.outcome !== "running"
-        ).length === 2 || undefined,
+        row.outcome !== "running"
+      ).length === 2,
+    { message: "both services ran" },
   );
 
   const served = await (await fetch(`${daemon.url}/api/status`)).json();

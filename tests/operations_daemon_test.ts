@@ -2,19 +2,23 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { AgentProcess, waitUntil } from "./helpers/agent_process.ts";
-import { GitFixture } from "./helpers/git_fixture.ts";
+import { cli } from "./helpers/cli.ts";
+import { GitFixture, shellQuote } from "./helpers/git_fixture.ts";
 import {
-  appendTo,
-  linesOf,
+  appendLine,
+  hangsTheFirstTime,
+  hookFile,
+  hookPid,
+  killGroup,
   pathExists,
-  query,
-  runInProcess,
-  runsOf,
-  serviceOf,
-  shellQuote,
-  statePath,
-  yamlKeys,
-} from "./helpers/operations.ts";
+  readLines,
+} from "./helpers/hooks.ts";
+import {
+  queryState,
+  runRows,
+  serviceRow,
+  stateFileOf,
+} from "./helpers/state_db.ts";
 
 /** True while a process group exists. */
 function groupAlive(pgid: number): boolean {
@@ -26,54 +30,34 @@ function groupAlive(pgid: number): boolean {
   }
 }
 
-/** Kills a hook's process group left behind on purpose by a test (kill -9 of its agent). */
-function killGroup(pgid: number | undefined): void {
-  if (pgid === undefined) return;
-  try {
-    Deno.kill(-pgid, "SIGKILL");
-  } catch {
-    // Already gone.
-  }
-}
-
-/** Reads the pid a hook wrote with `echo $$ > file`, once it is complete. */
-async function hookPid(file: string): Promise<number> {
-  return await waitUntil(async () => {
-    const text = await Deno.readTextFile(file).catch(() => "");
-    return text.endsWith("\n") ? Number.parseInt(text, 10) : undefined;
-  }, { message: `the hook wrote its pid to ${file}` });
-}
-
 // ---------------------------------------------------------------- item 7
 
 Deno.test("a removed service is reported once, keeps its state and runs its last deployed on_remove_commands from a copy of its files", async () => {
   await using fixture = await GitFixture.create({});
+  const state = stateFileOf(fixture.clone);
   const removedLog = join(fixture.root, "removed.log");
   const cwdLog = join(fixture.root, "cwd.log");
   const onRemove = (version: string) => [
     `cat docker-compose.yml >> ${shellQuote(removedLog)}`,
-    appendTo(
+    appendLine(
       removedLog,
       `${version} $UPSTREAM_WATCH_SERVICE $UPSTREAM_WATCH_STEP`,
     ),
     `pwd -P >> ${shellQuote(cwdLog)}`,
   ];
   const deployedCommit = await fixture.push({
-    "api/.update-hooks.yaml": yamlKeys({
+    "api/.update-hooks.yaml": hookFile({
       update_commands: ["true"],
       on_remove_commands: onRemove("deployed"),
     }),
     "api/docker-compose.yml": "services: { api: { image: api:1 } }\n",
-    "web/.update-hooks.yaml": yamlKeys({ update_commands: ["true"] }),
-    "keep/.update-hooks.yaml": yamlKeys({ update_commands: ["true"] }),
+    "web/.update-hooks.yaml": hookFile({ update_commands: ["true"] }),
+    "keep/.update-hooks.yaml": hookFile({ update_commands: ["true"] }),
   });
-  assert.equal(
-    (await runInProcess(["--repo", fixture.clone, "run", "--once"])).code,
-    0,
-  );
+  assert.equal((await cli(["--repo", fixture.clone, "run", "--once"])).code, 0);
   // A hook file version that was never deployed, then the removal: the deployed one counts.
   await fixture.push({
-    "api/.update-hooks.yaml": yamlKeys({
+    "api/.update-hooks.yaml": hookFile({
       update_commands: ["true"],
       on_remove_commands: onRemove("never-deployed"),
     }),
@@ -94,20 +78,17 @@ Deno.test("a removed service is reported once, keeps its state and runs its last
   assert.equal(agent.countLines(/service_removed: api/), 1, agent.stderr);
   assert.equal(agent.countLines(/service_removed: web/), 1, agent.stderr);
   assert.equal(agent.countLines(/service_removed: keep/), 0);
-  assert.deepEqual(await linesOf(removedLog), [
+  assert.deepEqual(await readLines(removedLog), [
     "services: { api: { image: api:1 } }",
     "deployed api on_remove",
   ]);
-  const [copyDir] = await linesOf(cwdLog);
+  const [copyDir] = await readLines(cwdLog);
   assert.ok(!copyDir.startsWith(fixture.root), copyDir);
   assert.equal(await pathExists(copyDir), false, "the copy is cleaned up");
 
-  assert.ok(serviceOf(fixture.clone, "api"), "api's state is kept");
-  assert.equal(
-    serviceOf(fixture.clone, "web")?.deployed_commit,
-    deployedCommit,
-  );
-  const removalRuns = runsOf(fixture.clone).filter((run) =>
+  assert.ok(serviceRow(state, "api"), "api's state is kept");
+  assert.equal(serviceRow(state, "web")?.deployed_commit, deployedCommit);
+  const removalRuns = runRows(state).filter((run) =>
     JSON.parse(String(run.reason)).kind === "removed"
   );
   assert.deepEqual(removalRuns.map((run) => [run.service, run.outcome]), [[
@@ -121,22 +102,20 @@ Deno.test({
     "running on_remove_commands keeps the removed service's last deployed commit",
   async fn() {
     await using fixture = await GitFixture.create({});
+    const state = stateFileOf(fixture.clone);
     const deployedCommit = await fixture.push({
-      "api/.update-hooks.yaml": yamlKeys({
+      "api/.update-hooks.yaml": hookFile({
         update_commands: ["true"],
         on_remove_commands: ["true"],
       }),
     });
     const repo = ["--repo", fixture.clone];
-    assert.equal((await runInProcess([...repo, "run", "--once"])).code, 0);
+    assert.equal((await cli([...repo, "run", "--once"])).code, 0);
     await fixture.push({ "api": null });
-    assert.equal((await runInProcess([...repo, "run", "--once"])).code, 0);
+    assert.equal((await cli([...repo, "run", "--once"])).code, 0);
 
-    assert.equal(runsOf(fixture.clone, "api").at(-1)?.outcome, "succeeded");
-    assert.equal(
-      serviceOf(fixture.clone, "api")?.deployed_commit,
-      deployedCommit,
-    );
+    assert.equal(runRows(state, "api").at(-1)?.outcome, "succeeded");
+    assert.equal(serviceRow(state, "api")?.deployed_commit, deployedCommit);
   },
 });
 
@@ -144,10 +123,11 @@ Deno.test({
 
 Deno.test("SIGTERM lets the running hook finish, records the run succeeded and exits 0", async () => {
   await using fixture = await GitFixture.create({});
+  const state = stateFileOf(fixture.clone);
   const started = join(fixture.root, "started");
   const finished = join(fixture.root, "finished");
   await fixture.push({
-    "api/.update-hooks.yaml": yamlKeys({
+    "api/.update-hooks.yaml": hookFile({
       update_commands: [
         `touch ${shellQuote(started)}; sleep 2; touch ${shellQuote(finished)}`,
       ],
@@ -162,13 +142,13 @@ Deno.test("SIGTERM lets the running hook finish, records the run succeeded and e
   assert.equal(code, 0, agent.stderr);
   assert.ok(await pathExists(finished), "the hook ran to its end");
   assert.match(agent.stderr, /stopping: no new cycles/);
-  const runs = runsOf(fixture.clone);
+  const runs = runRows(state);
   assert.deepEqual(runs.map((run) => [run.service, run.outcome]), [[
     "api",
     "succeeded",
   ]]);
   assert.equal(
-    serviceOf(fixture.clone, "api")?.deployed_commit,
+    serviceRow(state, "api")?.deployed_commit,
     await fixture.cloneHead(),
   );
 });
@@ -177,10 +157,11 @@ Deno.test({
   name: "SIGTERM during a cycle starts no further service",
   async fn() {
     await using fixture = await GitFixture.create({});
+    const state = stateFileOf(fixture.clone);
     const markers = join(fixture.root, "markers");
     await Deno.mkdir(markers);
     const slowHook = (name: string) =>
-      yamlKeys({
+      hookFile({
         update_commands: [
           `touch ${shellQuote(join(markers, `${name}.started`))}; sleep 1`,
         ],
@@ -200,7 +181,7 @@ Deno.test({
     assert.equal(code, 0, agent.stderr);
     assert.equal(await pathExists(join(markers, "bravo.started")), false);
     assert.deepEqual(
-      runsOf(fixture.clone).map((run) => [run.service, run.outcome]),
+      runRows(state).map((run) => [run.service, run.outcome]),
       [["alpha", "succeeded"]],
     );
   },
@@ -208,15 +189,12 @@ Deno.test({
 
 Deno.test("a second SIGTERM kills the running hook with its children, records the run interrupted, and the next start runs it again", async () => {
   await using fixture = await GitFixture.create({});
+  const state = stateFileOf(fixture.clone);
   const pidFile = join(fixture.root, "hook.pid");
   const log = join(fixture.root, "ran.log");
   await fixture.push({
-    "api/.update-hooks.yaml": yamlKeys({
-      update_commands: [
-        `if [ -f ${shellQuote(pidFile)} ]; then ${
-          appendTo(log, "again")
-        }; else echo $$ > ${shellQuote(pidFile)}; sleep 30; fi`,
-      ],
+    "api/.update-hooks.yaml": hookFile({
+      update_commands: hangsTheFirstTime(pidFile, log, "again"),
     }),
   });
   let pgid: number | undefined;
@@ -233,17 +211,17 @@ Deno.test("a second SIGTERM kills the running hook with its children, records th
     await waitUntil(() => !groupAlive(pgid!), {
       message: "the hook's process group is gone",
     });
-    const [run] = runsOf(fixture.clone, "api");
+    const [run] = runRows(state, "api");
     assert.equal(run.outcome, "interrupted");
     assert.equal(run.failed_step, "update");
   } finally {
     killGroup(pgid);
   }
 
-  const next = await runInProcess(["--repo", fixture.clone, "run", "--once"]);
+  const next = await cli(["--repo", fixture.clone, "run", "--once"]);
   assert.equal(next.code, 0, next.stderr);
-  assert.deepEqual(await linesOf(log), ["again"]);
-  assert.equal(runsOf(fixture.clone, "api").at(-1)?.outcome, "succeeded");
+  assert.deepEqual(await readLines(log), ["again"]);
+  assert.equal(runRows(state, "api").at(-1)?.outcome, "succeeded");
 });
 
 Deno.test("after the grace period a stop signal kills the running command (listenForShutdown with a short grace)", async () => {
@@ -274,14 +252,14 @@ Deno.test("read-only commands work while the daemon runs a hook", async () => {
   const started = join(fixture.root, "started");
   const release = join(fixture.root, "release");
   await fixture.push({
-    "api/.update-hooks.yaml": yamlKeys({
+    "api/.update-hooks.yaml": hookFile({
       update_commands: [
         `touch ${shellQuote(started)}; i=0; while [ ! -f ${
           shellQuote(release)
         } ] && [ $i -lt 400 ]; do i=$((i+1)); sleep 0.05; done`,
       ],
     }),
-    "web/.update-hooks.yaml": yamlKeys({ update_commands: ["echo web"] }),
+    "web/.update-hooks.yaml": hookFile({ update_commands: ["echo web"] }),
   });
   await using agent = AgentProcess.start(fixture.clone);
   await waitUntil(() => pathExists(started), { message: "the hook started" });
@@ -296,10 +274,10 @@ Deno.test("read-only commands work while the daemon runs a hook", async () => {
       ["validate"],
     ]
   ) {
-    const result = await runInProcess([...repo, ...command]);
+    const result = await cli([...repo, ...command]);
     assert.equal(result.code, 0, `${command.join(" ")}: ${result.stderr}`);
   }
-  const history = await runInProcess([...repo, "history", "--json"]);
+  const history = await cli([...repo, "history", "--json"]);
   const runs = JSON.parse(history.stdout).runs as {
     id: number;
     service: string;
@@ -307,15 +285,15 @@ Deno.test("read-only commands work while the daemon runs a hook", async () => {
   }[];
   const running = runs.find((run) => run.service === "api");
   assert.equal(running?.outcome, "running", "read while the writer is mid-run");
-  const logs = await runInProcess([...repo, "logs", String(running!.id)]);
+  const logs = await cli([...repo, "logs", String(running!.id)]);
   assert.equal(logs.code, 0, logs.stderr);
   assert.match(logs.stdout, /run \d+ of api: running/);
 
   await Deno.writeTextFile(release, "");
   await waitUntil(
     () =>
-      query(
-        statePath(fixture.clone),
+      queryState(
+        stateFileOf(fixture.clone),
         "SELECT outcome FROM runs WHERE service = 'api'",
       )[0]?.outcome === "succeeded",
     { message: "the daemon finished the run" },

@@ -1,22 +1,28 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { runAgentProcess } from "./helpers/agent_process.ts";
-import { git, GitFixture } from "./helpers/git_fixture.ts";
+import { pause } from "./helpers/agent_process.ts";
 import {
-  appendTo,
-  linesOf,
+  cli,
+  type CliResult,
   parseJson,
+  runOnce,
+  spawnCli,
+} from "./helpers/cli.ts";
+import { git, GitFixture, shellQuote } from "./helpers/git_fixture.ts";
+import {
+  appendingHooks,
+  appendLine,
+  hookFile,
   pathExists,
-  pause,
-  query,
-  runInProcess,
-  runsOf,
-  serviceOf,
-  shellQuote,
-  statePath,
-  yamlKeys,
-} from "./helpers/operations.ts";
+  readLines,
+} from "./helpers/hooks.ts";
+import {
+  queryState,
+  runRows,
+  serviceRow,
+  stateFileOf,
+} from "./helpers/state_db.ts";
 
 interface RunJson {
   id: number;
@@ -44,20 +50,14 @@ async function statusOf(
   repo: string,
   globals: string[] = [],
 ): Promise<Map<string, StatusService>> {
-  const result = await runInProcess([
-    "--repo",
-    repo,
-    ...globals,
-    "status",
-    "--json",
-  ]);
+  const result = await cli(["--repo", repo, ...globals, "status", "--json"]);
   assert.equal(result.code, 0, result.stderr);
   const { services } = parseJson<{ services: StatusService[] }>(result);
   return new Map(services.map((service) => [service.name, service]));
 }
 
 async function historyOf(repo: string, service?: string): Promise<RunJson[]> {
-  const result = await runInProcess([
+  const result = await cli([
     "--repo",
     repo,
     "history",
@@ -70,29 +70,25 @@ async function historyOf(repo: string, service?: string): Promise<RunJson[]> {
   return parseJson<{ runs: RunJson[] }>(result).runs;
 }
 
-function runOnce(repo: string, globals: string[] = []) {
-  return runInProcess(["--repo", repo, ...globals, "run", "--once"]);
-}
-
 // ---------------------------------------------------------------- item 1
 
 Deno.test("deploy runs named services at HEAD even when they are not due, recorded as manual", async () => {
   await using fixture = await GitFixture.create({ "README.md": "infra\n" });
   const log = join(fixture.root, "ran.log");
   const head = await fixture.push({
-    "api/.update-hooks.yaml": yamlKeys({
+    "api/.update-hooks.yaml": hookFile({
       update_commands: [
-        appendTo(
+        appendLine(
           log,
           "$UPSTREAM_WATCH_SERVICE $UPSTREAM_WATCH_COMMIT $UPSTREAM_WATCH_TRIGGER",
         ),
       ],
     }),
-    "web/.update-hooks.yaml": yamlKeys({ update_commands: [appendTo(log)] }),
+    "web/.update-hooks.yaml": appendingHooks(log),
   });
   assert.equal((await runOnce(fixture.clone)).code, 0);
-  assert.equal((await linesOf(log)).length, 2);
-  const plan = await runInProcess([
+  assert.equal((await readLines(log)).length, 2);
+  const plan = await cli([
     "--repo",
     fixture.clone,
     "plan",
@@ -106,26 +102,21 @@ Deno.test("deploy runs named services at HEAD even when they are not due, record
     "nothing is due before the manual deploy",
   );
 
-  const deployed = await runInProcess([
-    "--repo",
-    fixture.clone,
-    "deploy",
-    "api",
-  ]);
+  const deployed = await cli(["--repo", fixture.clone, "deploy", "api"]);
 
   assert.equal(deployed.code, 0, deployed.stderr);
   assert.match(deployed.stdout, /^api: succeeded \(run \d+\)/m);
-  assert.deepEqual((await linesOf(log)).slice(2), [`api ${head} manual`]);
+  assert.deepEqual((await readLines(log)).slice(2), [`api ${head} manual`]);
   const [newest] = await historyOf(fixture.clone, "api");
   assert.equal(newest.trigger, "manual");
   assert.equal(newest.outcome, "succeeded");
   assert.equal(newest.toCommit, head);
   assert.equal(newest.reason.kind, "manual");
 
-  const all = await runInProcess(["--repo", fixture.clone, "deploy", "--all"]);
+  const all = await cli(["--repo", fixture.clone, "deploy", "--all"]);
   assert.equal(all.code, 0, all.stderr);
   assert.deepEqual(
-    (await linesOf(log)).slice(3).map((line) => line.split(" ")[0]).sort(),
+    (await readLines(log)).slice(3).map((line) => line.split(" ")[0]).sort(),
     ["api", "web"],
   );
   const manual = (await historyOf(fixture.clone)).filter((run) =>
@@ -138,99 +129,97 @@ Deno.test("deploy and adopt of unknown services exit 2 listing the known ones, r
   await using fixture = await GitFixture.create({});
   const log = join(fixture.root, "ran.log");
   await fixture.push({
-    "api/.update-hooks.yaml": yamlKeys({ update_commands: [appendTo(log)] }),
-    "web/.update-hooks.yaml": yamlKeys({ update_commands: [appendTo(log)] }),
+    "api/.update-hooks.yaml": appendingHooks(log),
+    "web/.update-hooks.yaml": appendingHooks(log),
   });
   await git(fixture.clone, "pull", "--quiet");
 
   for (const command of [["deploy", "api", "nope"], ["adopt", "ghost"]]) {
-    const result = await runInProcess(["--repo", fixture.clone, ...command]);
+    const result = await cli(["--repo", fixture.clone, ...command]);
     assert.equal(result.code, 2, command.join(" "));
     assert.match(result.stderr, /unknown service (nope|ghost)/);
     assert.match(result.stderr, /known services on this host: api, web/);
   }
-  const usage = await runInProcess(["--repo", fixture.clone, "deploy"]);
+  const usage = await cli(["--repo", fixture.clone, "deploy"]);
   assert.equal(usage.code, 2);
-  assert.deepEqual(await linesOf(log), []);
-  assert.deepEqual(runsOf(fixture.clone), []);
+  assert.deepEqual(await readLines(log), []);
+  assert.deepEqual(runRows(stateFileOf(fixture.clone)), []);
 });
 
 Deno.test("adopt records services as deployed at HEAD without running hooks; the next run --once runs nothing", async () => {
   await using fixture = await GitFixture.create({});
+  const state = stateFileOf(fixture.clone);
   const log = join(fixture.root, "ran.log");
   const head = await fixture.push({
-    "api/.update-hooks.yaml": yamlKeys({ update_commands: [appendTo(log)] }),
-    "web/.update-hooks.yaml": yamlKeys({ update_commands: [appendTo(log)] }),
-    "db/.update-hooks.yaml": yamlKeys({ update_commands: [appendTo(log)] }),
+    "api/.update-hooks.yaml": appendingHooks(log),
+    "web/.update-hooks.yaml": appendingHooks(log),
+    "db/.update-hooks.yaml": appendingHooks(log),
   });
   await git(fixture.clone, "pull", "--quiet");
 
-  const some = await runInProcess([
-    "--repo",
-    fixture.clone,
-    "adopt",
-    "api",
-    "web",
-  ]);
+  const some = await cli(["--repo", fixture.clone, "adopt", "api", "web"]);
   assert.equal(some.code, 0, some.stderr);
   assert.match(
     some.stdout,
     new RegExp(`adopted at ${head.slice(0, 12)}: api, web`),
   );
-  assert.equal(serviceOf(fixture.clone, "api")?.deployed_commit, head);
-  assert.equal(serviceOf(fixture.clone, "db"), undefined);
-  assert.deepEqual(await linesOf(log), []);
-  assert.deepEqual(runsOf(fixture.clone), [], "adopt records no run");
+  assert.equal(serviceRow(state, "api")?.deployed_commit, head);
+  assert.equal(serviceRow(state, "db"), undefined);
+  assert.deepEqual(await readLines(log), []);
+  assert.deepEqual(runRows(state), [], "adopt records no run");
 
-  const all = await runInProcess(["--repo", fixture.clone, "adopt"]);
+  const all = await cli(["--repo", fixture.clone, "adopt"]);
   assert.equal(all.code, 0, all.stderr);
-  assert.equal(serviceOf(fixture.clone, "db")?.deployed_commit, head);
+  assert.equal(serviceRow(state, "db")?.deployed_commit, head);
 
   const result = await runOnce(fixture.clone);
   assert.equal(result.code, 0, result.stderr);
-  assert.deepEqual(await linesOf(log), []);
-  assert.deepEqual(runsOf(fixture.clone), []);
+  assert.deepEqual(await readLines(log), []);
+  assert.deepEqual(runRows(state), []);
 });
 
 // ---------------------------------------------------------------- item 2
 
 Deno.test("on_failure_commands run after a failed step with UPSTREAM_WATCH_FAILED_STEP; their own failure never replaces the original error", async () => {
   await using fixture = await GitFixture.create({});
+  const state = stateFileOf(fixture.clone);
   const marker = join(fixture.root, "on_failure.log");
   await fixture.push({
-    "api/.update-hooks.yaml": yamlKeys({
+    "api/.update-hooks.yaml": hookFile({
       pre_update_commands: ["true"],
       update_commands: [
         "echo about to fail",
         "exit 3",
-        appendTo(marker, "never"),
+        appendLine(marker, "never"),
       ],
-      post_update_commands: [appendTo(marker, "post never runs")],
+      post_update_commands: [appendLine(marker, "post never runs")],
       on_failure_commands: [
-        appendTo(marker, "$UPSTREAM_WATCH_STEP $UPSTREAM_WATCH_FAILED_STEP"),
+        appendLine(marker, "$UPSTREAM_WATCH_STEP $UPSTREAM_WATCH_FAILED_STEP"),
         "exit 9",
-        appendTo(marker, "after the failing rollback"),
+        appendLine(marker, "after the failing rollback"),
       ],
     }),
-    "db/.update-hooks.yaml": yamlKeys({
+    "db/.update-hooks.yaml": hookFile({
       pre_update_commands: ["exit 1"],
-      on_failure_commands: [appendTo(marker, "db $UPSTREAM_WATCH_FAILED_STEP")],
+      on_failure_commands: [
+        appendLine(marker, "db $UPSTREAM_WATCH_FAILED_STEP"),
+      ],
     }),
   });
 
   const result = await runOnce(fixture.clone);
 
   assert.equal(result.code, 1);
-  assert.deepEqual((await linesOf(marker)).sort(), [
+  assert.deepEqual((await readLines(marker)).sort(), [
     "db pre",
     "on_failure update",
   ]);
-  const [run] = runsOf(fixture.clone, "api");
+  const [run] = runRows(state, "api");
   assert.equal(run.outcome, "failed");
   assert.equal(run.failed_step, "update");
   assert.match(String(run.error), /update command failed \(exit 3\): exit 3/);
-  const commands = query(
-    statePath(fixture.clone),
+  const commands = queryState(
+    state,
     "SELECT step, command, exit_code FROM run_commands WHERE run_id = ? ORDER BY seq",
     run.id,
   );
@@ -242,27 +231,29 @@ Deno.test("on_failure_commands run after a failed step with UPSTREAM_WATCH_FAILE
     ]],
     "the failing on_failure command is recorded, the rest of that list is not run",
   );
-  const [dbRun] = runsOf(fixture.clone, "db");
+  const [dbRun] = runRows(state, "db");
   assert.equal(dbRun.failed_step, "pre");
 });
 
 Deno.test("a failing service is retried with backoff up to max_attempts, then waits for a new revision or a manual deploy", async () => {
   await using fixture = await GitFixture.create({
-    ".upstream-watch.yaml": yamlKeys({ max_attempts: 3, retry_backoff: 0.2 }),
+    ".upstream-watch.yaml": hookFile({ max_attempts: 3, retry_backoff: 0.2 }),
   });
+  const state = stateFileOf(fixture.clone);
   const log = join(fixture.root, "ran.log");
   await fixture.push({
-    "api/.update-hooks.yaml": yamlKeys({
-      update_commands: [appendTo(log, "api $UPSTREAM_WATCH_COMMIT"), "exit 1"],
+    "api/.update-hooks.yaml": hookFile({
+      update_commands: [
+        appendLine(log, "api $UPSTREAM_WATCH_COMMIT"),
+        "exit 1",
+      ],
     }),
-    "web/.update-hooks.yaml": yamlKeys({
-      update_commands: [appendTo(log, "web")],
+    "web/.update-hooks.yaml": hookFile({
+      update_commands: [appendLine(log, "web")],
     }),
   });
   const attempts = async () =>
-    await pathExists(statePath(fixture.clone))
-      ? runsOf(fixture.clone, "api").length
-      : 0;
+    await pathExists(state) ? runRows(state, "api").length : 0;
 
   // Cycles keep coming; the service is tried again only once its backoff elapsed, three times in all.
   const deadline = Date.now() + 20_000;
@@ -273,11 +264,11 @@ Deno.test("a failing service is retried with backoff up to max_attempts, then wa
     await pause(100);
   }
   assert.deepEqual(
-    runsOf(fixture.clone, "api").map((run) => [run.attempt, run.outcome]),
+    runRows(state, "api").map((run) => [run.attempt, run.outcome]),
     [[1, "failed"], [2, "failed"], [3, "failed"]],
   );
   // Each retry waited at least its backoff: 0.2 s, then twice that.
-  const [first, second, third] = runsOf(fixture.clone, "api");
+  const [first, second, third] = runRows(state, "api");
   assert.ok(Number(second.started_at) - Number(first.finished_at) >= 200);
   assert.ok(Number(third.started_at) - Number(second.finished_at) >= 400);
   const exhausted = (await statusOf(fixture.clone)).get("api")!;
@@ -301,15 +292,15 @@ Deno.test("a failing service is retried with backoff up to max_attempts, then wa
   );
 
   // A manual deploy runs it whatever the attempts.
-  const manual = await runInProcess(["--repo", fixture.clone, "deploy", "api"]);
+  const manual = await cli(["--repo", fixture.clone, "deploy", "api"]);
   assert.equal(manual.code, 1);
   assert.equal(await attempts(), 4);
-  assert.equal(runsOf(fixture.clone, "api")[3].trigger, "manual");
+  assert.equal(runRows(state, "api")[3].trigger, "manual");
 
   // A new commit touching it starts again at attempt 1.
   const fixCommit = await fixture.push({ "api/compose.yaml": "v2\n" });
   assert.equal((await runOnce(fixture.clone)).code, 1);
-  const latest = runsOf(fixture.clone, "api").at(-1)!;
+  const latest = runRows(state, "api").at(-1)!;
   assert.equal(latest.attempt, 1);
   assert.equal(latest.revision, fixCommit);
   assert.equal((await statusOf(fixture.clone)).get("api")!.failedAttempts, 1);
@@ -317,12 +308,12 @@ Deno.test("a failing service is retried with backoff up to max_attempts, then wa
 
 Deno.test("status shows a failing service's attempts and when its next attempt is due; it does not run before", async () => {
   await using fixture = await GitFixture.create({
-    ".upstream-watch.yaml": yamlKeys({ max_attempts: 5, retry_backoff: 600 }),
+    ".upstream-watch.yaml": hookFile({ max_attempts: 5, retry_backoff: 600 }),
   });
   const log = join(fixture.root, "ran.log");
   await fixture.push({
-    "api/.update-hooks.yaml": yamlKeys({
-      update_commands: [appendTo(log), "exit 1"],
+    "api/.update-hooks.yaml": hookFile({
+      update_commands: [appendLine(log), "exit 1"],
     }),
   });
   const before = Date.now();
@@ -335,20 +326,20 @@ Deno.test("status shows a failing service's attempts and when its next attempt i
   assert.equal(api.hold?.attempts, 1);
   assert.ok(Date.parse(api.hold!.nextAttemptAt!) >= before + 600_000);
   assert.equal(api.lastRun?.outcome, "failed");
-  const table = await runInProcess(["--repo", fixture.clone, "status"]);
+  const table = await cli(["--repo", fixture.clone, "status"]);
   assert.match(table.stdout, /attempt 1\/5/);
   assert.match(table.stdout, /waiting: failed 1×, next attempt at /);
 
   assert.equal((await runOnce(fixture.clone)).code, 0);
-  assert.deepEqual(await linesOf(log), ["api"], "held back by its backoff");
+  assert.deepEqual(await readLines(log), ["api"], "held back by its backoff");
 });
 
 Deno.test("the backoff doubles per failed attempt and is capped at one hour", async () => {
   await using fixture = await GitFixture.create({
-    ".upstream-watch.yaml": yamlKeys({ max_attempts: 5, retry_backoff: 1000 }),
+    ".upstream-watch.yaml": hookFile({ max_attempts: 5, retry_backoff: 1000 }),
   });
   await fixture.push({
-    "api/.update-hooks.yaml": yamlKeys({ update_commands: ["exit 1"] }),
+    "api/.update-hooks.yaml": hookFile({ update_commands: ["exit 1"] }),
   });
   const delay = async () => {
     const api = (await statusOf(fixture.clone)).get("api")!;
@@ -361,9 +352,9 @@ Deno.test("the backoff doubles per failed attempt and is capped at one hour", as
   assert.equal(await delay(), 1000_000);
   // Manual deploys count as attempts at the same revision too.
   const deploy = ["--repo", fixture.clone, "deploy", "api"];
-  assert.equal((await runInProcess(deploy)).code, 1);
+  assert.equal((await cli(deploy)).code, 1);
   assert.equal(await delay(), 2000_000);
-  assert.equal((await runInProcess(deploy)).code, 1);
+  assert.equal((await cli(deploy)).code, 1);
   assert.equal(await delay(), 3600_000, "4000 s capped at 1 h");
   assert.equal((await statusOf(fixture.clone)).get("api")!.failedAttempts, 3);
 });
@@ -374,45 +365,31 @@ Deno.test("depends_on runs services after their dependencies, then by name", asy
   await using fixture = await GitFixture.create({});
   const log = join(fixture.root, "order.log");
   await fixture.push({
-    "app/.update-hooks.yaml": yamlKeys({
-      depends_on: ["db"],
-      update_commands: [appendTo(log)],
-    }),
-    "db/.update-hooks.yaml": yamlKeys({
-      depends_on: ["zcache"],
-      update_commands: [appendTo(log)],
-    }),
-    "zcache/.update-hooks.yaml": yamlKeys({ update_commands: [appendTo(log)] }),
-    "beta/.update-hooks.yaml": yamlKeys({ update_commands: [appendTo(log)] }),
+    "app/.update-hooks.yaml": appendingHooks(log, { depends_on: ["db"] }),
+    "db/.update-hooks.yaml": appendingHooks(log, { depends_on: ["zcache"] }),
+    "zcache/.update-hooks.yaml": appendingHooks(log),
+    "beta/.update-hooks.yaml": appendingHooks(log),
   });
 
   const result = await runOnce(fixture.clone);
 
   assert.equal(result.code, 0, result.stderr);
-  assert.deepEqual(await linesOf(log), ["beta", "zcache", "db", "app"]);
+  assert.deepEqual(await readLines(log), ["beta", "zcache", "db", "app"]);
 });
 
 Deno.test("a dependency cycle or an unknown dependency is a config error of those services; the others still deploy", async () => {
   await using fixture = await GitFixture.create({});
+  const state = stateFileOf(fixture.clone);
   const log = join(fixture.root, "ran.log");
   await fixture.push({
-    "alpha/.update-hooks.yaml": yamlKeys({
-      depends_on: ["bravo"],
-      update_commands: [appendTo(log)],
-    }),
-    "bravo/.update-hooks.yaml": yamlKeys({
-      depends_on: ["alpha"],
-      update_commands: [appendTo(log)],
-    }),
-    "delta/.update-hooks.yaml": yamlKeys({
-      depends_on: ["ghost"],
-      update_commands: [appendTo(log)],
-    }),
-    "web/.update-hooks.yaml": yamlKeys({ update_commands: [appendTo(log)] }),
+    "alpha/.update-hooks.yaml": appendingHooks(log, { depends_on: ["bravo"] }),
+    "bravo/.update-hooks.yaml": appendingHooks(log, { depends_on: ["alpha"] }),
+    "delta/.update-hooks.yaml": appendingHooks(log, { depends_on: ["ghost"] }),
+    "web/.update-hooks.yaml": appendingHooks(log),
   });
   await git(fixture.clone, "pull", "--quiet");
 
-  const validate = await runInProcess(["--repo", fixture.clone, "validate"]);
+  const validate = await cli(["--repo", fixture.clone, "validate"]);
   assert.equal(validate.code, 2);
   assert.match(
     validate.stderr,
@@ -431,9 +408,9 @@ Deno.test("a dependency cycle or an unknown dependency is a config error of thos
   const result = await runOnce(fixture.clone);
 
   assert.equal(result.code, 1);
-  assert.deepEqual(await linesOf(log), ["web"]);
+  assert.deepEqual(await readLines(log), ["web"]);
   const outcomes = Object.fromEntries(
-    runsOf(fixture.clone).map((run) => [
+    runRows(state).map((run) => [
       run.service,
       [run.outcome, run.failed_step],
     ]),
@@ -445,48 +422,46 @@ Deno.test("a dependency cycle or an unknown dependency is a config error of thos
     web: ["succeeded", null],
   });
   assert.match(
-    String(runsOf(fixture.clone, "alpha")[0].error),
+    String(runRows(state, "alpha")[0].error),
     /dependency cycle: alpha → bravo → alpha/,
   );
   assert.match(
-    String(runsOf(fixture.clone, "delta")[0].error),
+    String(runRows(state, "delta")[0].error),
     /unknown service ghost/,
   );
 });
 
 Deno.test("a failed dependency marks its dependents skipped; both run again once it succeeds", async () => {
   await using fixture = await GitFixture.create({
-    ".upstream-watch.yaml": yamlKeys({ retry_backoff: 0.2 }),
+    ".upstream-watch.yaml": hookFile({ retry_backoff: 0.2 }),
   });
+  const state = stateFileOf(fixture.clone);
   const log = join(fixture.root, "ran.log");
   const healthy = join(fixture.root, "db-healthy");
   await fixture.push({
-    "db/.update-hooks.yaml": yamlKeys({
-      update_commands: [`test -f ${shellQuote(healthy)}`, appendTo(log)],
+    "db/.update-hooks.yaml": hookFile({
+      update_commands: [`test -f ${shellQuote(healthy)}`, appendLine(log)],
     }),
-    "app/.update-hooks.yaml": yamlKeys({
-      depends_on: ["db"],
-      update_commands: [appendTo(log)],
-    }),
-    "web/.update-hooks.yaml": yamlKeys({ update_commands: [appendTo(log)] }),
+    "app/.update-hooks.yaml": appendingHooks(log, { depends_on: ["db"] }),
+    "web/.update-hooks.yaml": appendingHooks(log),
   });
 
   const first = await runOnce(fixture.clone);
 
   assert.equal(first.code, 1);
-  assert.deepEqual(await linesOf(log), ["web"]);
-  const [skipped] = runsOf(fixture.clone, "app");
+  assert.deepEqual(await readLines(log), ["web"]);
+  const [skipped] = runRows(state, "app");
   assert.equal(skipped.outcome, "skipped");
   assert.match(String(skipped.error), /dependency db did not succeed/);
-  assert.equal(serviceOf(fixture.clone, "app")?.deployed_commit, null);
+  assert.equal(serviceRow(state, "app")?.deployed_commit, null);
 
   await Deno.writeTextFile(healthy, "");
   await pause(300);
   const second = await runOnce(fixture.clone);
 
   assert.equal(second.code, 0, second.stderr);
-  assert.deepEqual(await linesOf(log), ["web", "db", "app"]);
-  assert.equal(runsOf(fixture.clone, "app").at(-1)?.outcome, "succeeded");
+  assert.deepEqual(await readLines(log), ["web", "db", "app"]);
+  assert.equal(runRows(state, "app").at(-1)?.outcome, "succeeded");
 });
 
 /** A hook that marks its start, then waits (at most ~10 s, else fails) for `other` to have started. */
@@ -498,15 +473,15 @@ function rendezvous(dir: string, self: string, other: string): string {
 
 Deno.test("parallel: 2 runs two independent services at the same time", async () => {
   await using fixture = await GitFixture.create({
-    ".upstream-watch.yaml": yamlKeys({ parallel: 2 }),
+    ".upstream-watch.yaml": hookFile({ parallel: 2 }),
   });
   const markers = join(fixture.root, "markers");
   await Deno.mkdir(markers);
   await fixture.push({
-    "one/.update-hooks.yaml": yamlKeys({
+    "one/.update-hooks.yaml": hookFile({
       update_commands: [rendezvous(markers, "one", "two")],
     }),
-    "two/.update-hooks.yaml": yamlKeys({
+    "two/.update-hooks.yaml": hookFile({
       update_commands: [rendezvous(markers, "two", "one")],
     }),
   });
@@ -515,20 +490,20 @@ Deno.test("parallel: 2 runs two independent services at the same time", async ()
 
   assert.equal(result.code, 0, result.stderr);
   assert.deepEqual(
-    runsOf(fixture.clone).map((run) => run.outcome),
+    runRows(stateFileOf(fixture.clone)).map((run) => run.outcome),
     ["succeeded", "succeeded"],
   );
 });
 
 Deno.test("parallel never starts a service before its dependency finished", async () => {
   await using fixture = await GitFixture.create({
-    ".upstream-watch.yaml": yamlKeys({ parallel: 3 }),
+    ".upstream-watch.yaml": hookFile({ parallel: 3 }),
   });
   const markers = join(fixture.root, "markers");
   await Deno.mkdir(markers);
   const baseDone = shellQuote(join(markers, "base.done"));
   const needsBase = (self: string, other: string) =>
-    yamlKeys({
+    hookFile({
       depends_on: ["base"],
       update_commands: [
         `test -f ${baseDone}`,
@@ -536,7 +511,7 @@ Deno.test("parallel never starts a service before its dependency finished", asyn
       ],
     });
   await fixture.push({
-    "base/.update-hooks.yaml": yamlKeys({
+    "base/.update-hooks.yaml": hookFile({
       update_commands: [`sleep 0.5; touch ${baseDone}`],
     }),
     "xapp/.update-hooks.yaml": needsBase("xapp", "yapp"),
@@ -546,7 +521,7 @@ Deno.test("parallel never starts a service before its dependency finished", asyn
   const result = await runOnce(fixture.clone);
 
   assert.equal(result.code, 0, result.stderr);
-  const runs = runsOf(fixture.clone);
+  const runs = runRows(stateFileOf(fixture.clone));
   assert.deepEqual(runs.map((run) => [run.service, run.outcome]), [
     ["base", "succeeded"],
     ["xapp", "succeeded"],
@@ -566,24 +541,21 @@ Deno.test("a change under a service's watch_paths makes it due; path components 
   await fixture.push({
     "shared/settings.env": "A=1\n",
     "shared-other/settings.env": "A=1\n",
-    "api/.update-hooks.yaml": yamlKeys({
-      watch_paths: ["shared"],
-      update_commands: [appendTo(log)],
-    }),
-    "web/.update-hooks.yaml": yamlKeys({ update_commands: [appendTo(log)] }),
+    "api/.update-hooks.yaml": appendingHooks(log, { watch_paths: ["shared"] }),
+    "web/.update-hooks.yaml": appendingHooks(log),
   });
   assert.equal((await runOnce(fixture.clone)).code, 0);
-  assert.equal((await linesOf(log)).length, 2);
+  assert.equal((await readLines(log)).length, 2);
 
   await fixture.push({ "shared-other/settings.env": "A=2\n" });
   assert.equal((await runOnce(fixture.clone)).code, 0);
-  assert.equal((await linesOf(log)).length, 2, "shared-other is not shared");
+  assert.equal((await readLines(log)).length, 2, "shared-other is not shared");
 
   await fixture.push({ "shared/settings.env": "A=2\n" });
   const result = await runOnce(fixture.clone);
 
   assert.equal(result.code, 0, result.stderr);
-  assert.deepEqual((await linesOf(log)).slice(2), ["api"]);
+  assert.deepEqual((await readLines(log)).slice(2), ["api"]);
   const [newest] = await historyOf(fixture.clone, "api");
   assert.equal(newest.reason.kind, "changed");
   assert.deepEqual(newest.reason.paths, ["shared/settings.env"]);
@@ -593,18 +565,15 @@ Deno.test("a service for other hosts is neither run nor listed; --host selects i
   await using fixture = await GitFixture.create({});
   const log = join(fixture.root, "ran.log");
   await fixture.push({
-    "edge/.update-hooks.yaml": yamlKeys({
-      hosts: ["other"],
-      update_commands: [appendTo(log)],
-    }),
-    "api/.update-hooks.yaml": yamlKeys({ update_commands: [appendTo(log)] }),
+    "edge/.update-hooks.yaml": appendingHooks(log, { hosts: ["other"] }),
+    "api/.update-hooks.yaml": appendingHooks(log),
   });
   const here = ["--host", "this-machine"];
 
   assert.equal((await runOnce(fixture.clone, here)).code, 0);
-  assert.deepEqual(await linesOf(log), ["api"]);
+  assert.deepEqual(await readLines(log), ["api"]);
   assert.deepEqual([...(await statusOf(fixture.clone, here)).keys()], ["api"]);
-  const plan = await runInProcess([
+  const plan = await cli([
     "--repo",
     fixture.clone,
     ...here,
@@ -618,7 +587,7 @@ Deno.test("a service for other hosts is neither run nor listed; --host selects i
     ),
     ["api"],
   );
-  const deploy = await runInProcess([
+  const deploy = await cli([
     "--repo",
     fixture.clone,
     ...here,
@@ -630,7 +599,7 @@ Deno.test("a service for other hosts is neither run nor listed; --host selects i
 
   const other = await runOnce(fixture.clone, ["--host", "OTHER"]);
   assert.equal(other.code, 0, other.stderr);
-  assert.deepEqual(await linesOf(log), ["api", "edge"]);
+  assert.deepEqual(await readLines(log), ["api", "edge"]);
   assert.deepEqual(
     [...(await statusOf(fixture.clone, ["--host", "other"])).keys()],
     ["api", "edge"],
@@ -641,18 +610,12 @@ Deno.test("UPSTREAM_WATCH_HOST selects the host; --host wins over it", async () 
   await using fixture = await GitFixture.create({});
   const log = join(fixture.root, "ran.log");
   await fixture.push({
-    "edge/.update-hooks.yaml": yamlKeys({
-      hosts: ["edge-1"],
-      update_commands: [appendTo(log)],
-    }),
-    "core/.update-hooks.yaml": yamlKeys({
-      hosts: ["core-1"],
-      update_commands: [appendTo(log)],
-    }),
+    "edge/.update-hooks.yaml": appendingHooks(log, { hosts: ["edge-1"] }),
+    "core/.update-hooks.yaml": appendingHooks(log, { hosts: ["core-1"] }),
   });
   await git(fixture.clone, "pull", "--quiet");
 
-  const byEnv = await runAgentProcess(
+  const byEnv = await spawnCli(
     ["--repo", fixture.clone, "status", "--json"],
     { env: { UPSTREAM_WATCH_HOST: "edge-1" } },
   );
@@ -663,12 +626,12 @@ Deno.test("UPSTREAM_WATCH_HOST selects the host; --host wins over it", async () 
   assert.equal(status.host, "edge-1");
   assert.deepEqual(status.services.map((s) => s.name), ["edge"]);
 
-  const run = await runAgentProcess(
+  const run = await spawnCli(
     ["--repo", fixture.clone, "--host", "core-1", "run", "--once"],
     { env: { UPSTREAM_WATCH_HOST: "edge-1" } },
   );
   assert.equal(run.code, 0, run.stderr);
-  assert.deepEqual(await linesOf(log), ["core"]);
+  assert.deepEqual(await readLines(log), ["core"]);
 });
 
 // ---------------------------------------------------------------- item 8
@@ -679,17 +642,18 @@ const GO_TOOL_SCHEMA =
 
 Deno.test("the Go tool's state file is imported on first start: services at existing commits count as deployed", async () => {
   await using fixture = await GitFixture.create({});
+  const state = stateFileOf(fixture.clone);
   const log = join(fixture.root, "ran.log");
   const old = await fixture.push({
-    "api/.update-hooks.yaml": yamlKeys({ update_commands: [appendTo(log)] }),
-    "web/.update-hooks.yaml": yamlKeys({ update_commands: [appendTo(log)] }),
-    "db/.update-hooks.yaml": yamlKeys({ update_commands: [appendTo(log)] }),
-    "cache/.update-hooks.yaml": yamlKeys({ update_commands: [appendTo(log)] }),
+    "api/.update-hooks.yaml": appendingHooks(log),
+    "web/.update-hooks.yaml": appendingHooks(log),
+    "db/.update-hooks.yaml": appendingHooks(log),
+    "cache/.update-hooks.yaml": appendingHooks(log),
   });
   const head = await fixture.push({ "api/compose.yaml": "v2\n" });
   await git(fixture.clone, "pull", "--quiet");
   const missing = "0123456789abcdef0123456789abcdef01234567";
-  const legacy = new DatabaseSync(statePath(fixture.clone));
+  const legacy = new DatabaseSync(state);
   legacy.exec(GO_TOOL_SCHEMA);
   const insert = legacy.prepare(
     "INSERT INTO modules (name, git_commit, updated) VALUES (?, ?, ?)",
@@ -702,12 +666,7 @@ Deno.test("the Go tool's state file is imported on first start: services at exis
   insert.run("db", missing, 1);
   legacy.close();
 
-  const result = await runAgentProcess([
-    "--repo",
-    fixture.clone,
-    "run",
-    "--once",
-  ]);
+  const result = await spawnCli(["--repo", fixture.clone, "run", "--once"]);
 
   assert.equal(result.code, 0, result.stderr);
   assert.match(
@@ -719,68 +678,50 @@ Deno.test("the Go tool's state file is imported on first start: services at exis
     new RegExp(`imported web as deployed at ${old.slice(0, 12)}`),
   );
   // api changed since its imported commit, db's commit is unknown: both run; web and cache do not.
-  assert.deepEqual((await linesOf(log)).sort(), ["api", "db"]);
-  assert.equal(serviceOf(fixture.clone, "web")?.deployed_commit, old);
-  assert.equal(serviceOf(fixture.clone, "cache")?.deployed_commit, head);
-  assert.equal(serviceOf(fixture.clone, "api")?.deployed_commit, head);
-  assert.equal(runsOf(fixture.clone, "api")[0].reason !== null, true);
+  assert.deepEqual((await readLines(log)).sort(), ["api", "db"]);
+  assert.equal(serviceRow(state, "web")?.deployed_commit, old);
+  assert.equal(serviceRow(state, "cache")?.deployed_commit, head);
+  assert.equal(serviceRow(state, "api")?.deployed_commit, head);
+  assert.equal(runRows(state, "api")[0].reason !== null, true);
   assert.equal(
-    JSON.parse(String(runsOf(fixture.clone, "api")[0].reason)).kind,
+    JSON.parse(String(runRows(state, "api")[0].reason)).kind,
     "changed",
   );
-  const [{ user_version }] = query(
-    statePath(fixture.clone),
-    "PRAGMA user_version",
-  );
+  const [{ user_version }] = queryState(state, "PRAGMA user_version");
   assert.ok(Number(user_version) >= 1);
 
-  const again = await runAgentProcess([
-    "--repo",
-    fixture.clone,
-    "run",
-    "--once",
-  ]);
+  const again = await spawnCli(["--repo", fixture.clone, "run", "--once"]);
   assert.equal(again.code, 0, again.stderr);
   assert.doesNotMatch(again.stderr, /migrated/, "imported once");
-  assert.equal((await linesOf(log)).length, 2);
+  assert.equal((await readLines(log)).length, 2);
 });
 
 // ---------------------------------------------------------------- item 9
 
 Deno.test("history_limit keeps only the newest runs of a service and their output", async () => {
   await using fixture = await GitFixture.create({
-    ".upstream-watch.yaml": yamlKeys({ history_limit: 3 }),
+    ".upstream-watch.yaml": hookFile({ history_limit: 3 }),
   });
+  const state = stateFileOf(fixture.clone);
   await fixture.push({
-    "api/.update-hooks.yaml": yamlKeys({
+    "api/.update-hooks.yaml": hookFile({
       update_commands: ["echo one", "echo two"],
     }),
-    "web/.update-hooks.yaml": yamlKeys({ update_commands: ["true"] }),
+    "web/.update-hooks.yaml": hookFile({ update_commands: ["true"] }),
   });
   assert.equal((await runOnce(fixture.clone)).code, 0);
   for (let i = 0; i < 4; i++) {
-    const result = await runInProcess([
-      "--repo",
-      fixture.clone,
-      "deploy",
-      "api",
-    ]);
+    const result = await cli(["--repo", fixture.clone, "deploy", "api"]);
     assert.equal(result.code, 0, result.stderr);
   }
 
-  const apiRuns = runsOf(fixture.clone, "api");
+  const apiRuns = runRows(state, "api");
   assert.equal(apiRuns.length, 3);
   const kept = apiRuns.map((run) => Number(run.id));
-  const all = query(
-    statePath(fixture.clone),
-    "SELECT id FROM runs WHERE service = 'api'",
-  );
+  const all = queryState(state, "SELECT id FROM runs WHERE service = 'api'");
   assert.equal(all.length, 3);
-  const commands = query(
-    statePath(fixture.clone),
-    "SELECT run_id FROM run_commands",
-  );
-  const webRun = Number(runsOf(fixture.clone, "web")[0].id);
+  const commands = queryState(state, "SELECT run_id FROM run_commands");
+  const webRun = Number(runRows(state, "web")[0].id);
   assert.deepEqual(
     [...new Set(commands.map((row) => Number(row.run_id)))].sort((a, b) =>
       a - b
@@ -789,44 +730,44 @@ Deno.test("history_limit keeps only the newest runs of a service and their outpu
     "commands of pruned runs are gone too",
   );
   assert.equal(commands.length, 3 * 2 + 1);
-  assert.equal(Math.max(...kept), Number(runsOf(fixture.clone).at(-1)!.id));
-  assert.equal(
-    runsOf(fixture.clone, "web").length,
-    1,
-    "other services keep theirs",
-  );
+  assert.equal(Math.max(...kept), Number(runRows(state).at(-1)!.id));
+  assert.equal(runRows(state, "web").length, 1, "other services keep theirs");
 });
 
 // ---------------------------------------------------------------- item 10
 
+/** `run --once` in its own process, logging JSON lines to stderr. */
+function runOnceLoggingJson(repo: string): Promise<CliResult> {
+  return spawnCli(["--repo", repo, "--log-format", "json", "run", "--once"]);
+}
+
+/** The records of the non-empty lines of a JSON log (fails on any other line). */
+function jsonRecords(stderr: string) {
+  return stderr.split("\n").filter((line) => line !== "").map((line) =>
+    JSON.parse(line)
+  );
+}
+
 Deno.test("--log-format json writes one JSON object per stderr line; run lines carry service, runId and commit", async () => {
   await using fixture = await GitFixture.create({});
   await fixture.push({
-    "api/.update-hooks.yaml": yamlKeys({
+    "api/.update-hooks.yaml": hookFile({
       update_commands: ["echo hello from the hook"],
     }),
   });
 
-  const result = await runAgentProcess([
-    "--repo",
-    fixture.clone,
-    "--log-format",
-    "json",
-    "run",
-    "--once",
-  ]);
+  const result = await runOnceLoggingJson(fixture.clone);
 
   assert.equal(result.code, 0, result.stderr);
-  const lines = result.stderr.split("\n").filter((line) => line !== "");
-  assert.ok(lines.length > 2);
-  const records = lines.map((line) => JSON.parse(line));
+  const records = jsonRecords(result.stderr);
+  assert.ok(records.length > 2);
   for (const record of records) {
     assert.equal(typeof record.time, "string");
     assert.ok(!Number.isNaN(Date.parse(record.time)), record.time);
     assert.match(record.level, /^(debug|info|warn|error)$/);
     assert.equal(typeof record.message, "string");
   }
-  const [run] = runsOf(fixture.clone, "api");
+  const [run] = runRows(stateFileOf(fixture.clone), "api");
   const head = await fixture.cloneHead();
   for (const pattern of [/^updating /, /^deployed /]) {
     const record = records.find((record) => pattern.test(record.message));
@@ -841,22 +782,14 @@ Deno.test({
   async fn() {
     await using fixture = await GitFixture.create({});
     await fixture.push({
-      "api/.update-hooks.yaml": yamlKeys({
+      "api/.update-hooks.yaml": hookFile({
         update_commands: ["echo hello from the hook"],
       }),
     });
-    const result = await runAgentProcess([
-      "--repo",
-      fixture.clone,
-      "--log-format",
-      "json",
-      "run",
-      "--once",
-    ]);
+    const result = await runOnceLoggingJson(fixture.clone);
     assert.equal(result.code, 0, result.stderr);
-    const records = result.stderr.split("\n").filter((line) => line !== "")
-      .map((line) => JSON.parse(line));
-    const [run] = runsOf(fixture.clone, "api");
+    const records = jsonRecords(result.stderr);
+    const [run] = runRows(stateFileOf(fixture.clone), "api");
     const hookLines = records.filter((record) =>
       /hello from the hook/.test(record.message)
     );
@@ -878,22 +811,14 @@ Deno.test({
   async fn() {
     await using fixture = await GitFixture.create({});
     await fixture.push({
-      "api/.update-hooks.yaml": yamlKeys({ update_commands: ["true"] }),
+      "api/.update-hooks.yaml": hookFile({ update_commands: ["true"] }),
     });
     await git(fixture.clone, "commit", "--quiet", "--allow-empty", "-m", "x");
 
-    const result = await runAgentProcess([
-      "--repo",
-      fixture.clone,
-      "--log-format",
-      "json",
-      "run",
-      "--once",
-    ]);
+    const result = await runOnceLoggingJson(fixture.clone);
 
     assert.equal(result.code, 3);
-    for (const line of result.stderr.split("\n").filter((line) => line)) {
-      const record = JSON.parse(line);
+    for (const record of jsonRecords(result.stderr)) {
       assert.equal(typeof record.message, "string");
     }
     assert.match(result.stderr, /diverged/);

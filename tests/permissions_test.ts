@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import denoJson from "../deno.json" with { type: "json" };
 import { compileArgs, TARGETS } from "../scripts/compile.ts";
 import { PERMISSION_FLAGS } from "../scripts/permissions.ts";
+import type { CliResult } from "./helpers/cli.ts";
 import { GIT_ENV, GitFixture } from "./helpers/git_fixture.ts";
 import { freePort, Receiver } from "./helpers/http_receiver.ts";
 
@@ -21,13 +22,6 @@ function permissionDenial(flag: string): RegExp {
   return new RegExp(
     `(NotCapable|PermissionDenied|Requires \\S+ access).*${flag}`,
   );
-}
-
-/** What one run of the entry point produced. */
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
 }
 
 /**
@@ -78,7 +72,7 @@ async function runAgent(
   flags: readonly string[],
   args: readonly string[],
   cwd: string,
-): Promise<Outcome> {
+): Promise<CliResult> {
   const child = agentCommand(flags, args, cwd).spawn();
   const timer = setTimeout(() => child.kill("SIGKILL"), COMMAND_TIMEOUT_MS);
   let result: Deno.CommandOutput;
@@ -100,7 +94,7 @@ function without(flag: string): string[] {
   return PERMISSION_FLAGS.filter((candidate) => candidate !== flag);
 }
 
-function describe(outcome: Outcome): string {
+function describe(outcome: CliResult): string {
   return `exit ${outcome.code}\nstdout:\n${outcome.stdout}\nstderr:\n${outcome.stderr}`;
 }
 

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { resolve } from "node:path";
+import { waitUntil } from "./helpers/agent_process.ts";
 import { runChromium } from "./helpers/chromium.ts";
-import { DaemonProcess, eventually } from "./helpers/daemon_process.ts";
+import { DaemonProcess } from "./helpers/daemon_process.ts";
 import { GitFixture } from "./helpers/git_fixture.ts";
 import { hookFile } from "./helpers/hooks.ts";
 import { freePort } from "./helpers/http_receiver.ts";
@@ -34,11 +35,10 @@ Deno.test("the status page, rendered by headless Chromium, lists failing service
     "run",
   ]);
   const state = stateFileOf(fixture.clone);
-  await eventually(
-    "all three services ran",
+  await waitUntil(
     () =>
-      runRows(state).filter((row) => row.outcome !== "running").length === 3 ||
-      undefined,
+      runRows(state).filter((row) => row.outcome !== "running").length === 3,
+    { message: "all three services ran" },
   );
   const failed = runRows(state).find((row) => row.service === "web")!;
   assert.equal(failed.outcome, "failed");

@@ -1,13 +1,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { cli } from "./helpers/cli.ts";
+import { cli, runOnce } from "./helpers/cli.ts";
 import { git, GitFixture } from "./helpers/git_fixture.ts";
-import { appendingHooks, exists, readLines } from "./helpers/hooks.ts";
+import { appendingHooks, pathExists, readLines } from "./helpers/hooks.ts";
 import { runRows, stateFileOf } from "./helpers/state_db.ts";
-
-function runOnce(fixture: GitFixture) {
-  return cli(["--repo", fixture.clone, "run", "--once"]);
-}
 
 /** A fixture whose services `api` and `web` append their name to `ran.log`; `repoConfig` becomes `.upstream-watch.yaml`. */
 async function deployedFixture(
@@ -21,7 +17,7 @@ async function deployedFixture(
     "api/compose.yaml": "image: api:1\n",
     "web/.update-hooks.yaml": appendingHooks(log),
   });
-  const result = await runOnce(fixture);
+  const result = await runOnce(fixture.clone);
   assert.equal(result.code, 0, result.stderr);
   assert.equal((await readLines(log)).length, 2);
   return { fixture, log };
@@ -37,7 +33,7 @@ Deno.test("sync: ff-only refuses a work tree with modified tracked files and exi
   );
   await fixture.push({ "web/compose.yaml": "v2\n" });
 
-  const result = await runOnce(fixture);
+  const result = await runOnce(fixture.clone);
 
   assert.equal(result.code, 3);
   assert.match(result.stderr, /uncommitted changes/);
@@ -65,7 +61,7 @@ Deno.test("sync: ff-only refuses a clone that has diverged from the upstream and
     "HEAD:main",
   );
 
-  const result = await runOnce(fixture);
+  const result = await runOnce(fixture.clone);
 
   assert.equal(result.code, 3);
   assert.match(result.stderr, /diverged/);
@@ -82,7 +78,7 @@ Deno.test("sync: reset discards local edits to tracked files, keeps untracked on
   await Deno.writeTextFile(join(fixture.clone, "api/.env"), "SECRET=s3cr3t\n");
   await fixture.push({ "api/compose.yaml": "image: api:2\n" });
 
-  const result = await runOnce(fixture);
+  const result = await runOnce(fixture.clone);
 
   assert.equal(result.code, 0, result.stderr);
   assert.equal(await fixture.cloneHead(), await fixture.pusherHead());
@@ -103,7 +99,7 @@ Deno.test("sync: reset follows a force-pushed upstream", async () => {
   await git(fixture.pusher, "commit", "--quiet", "--amend", "-m", "rewritten");
   await fixture.push({ "web/compose.yaml": "v2\n" });
 
-  const result = await runOnce(fixture);
+  const result = await runOnce(fixture.clone);
 
   assert.equal(result.code, 0, result.stderr);
   assert.equal(await fixture.cloneHead(), await fixture.pusherHead());
@@ -117,12 +113,12 @@ Deno.test("an unreachable upstream exits 3, names the remote and runs no command
   const missing = join(fixture.root, "no-such-upstream.git");
   await git(fixture.clone, "remote", "set-url", "origin", missing);
 
-  const result = await runOnce(fixture);
+  const result = await runOnce(fixture.clone);
 
   assert.equal(result.code, 3);
   assert.match(result.stderr, /origin/);
   assert.deepEqual(await readLines(log), []);
-  if (await exists(stateFileOf(fixture.clone))) {
+  if (await pathExists(stateFileOf(fixture.clone))) {
     assert.deepEqual(runRows(stateFileOf(fixture.clone)), []);
   }
 });
@@ -134,9 +130,9 @@ Deno.test("the state file never shows up in git status of the clone", async () =
   assert.equal((await cli(["--repo", fixture.clone, "status"])).code, 0);
   assert.equal((await cli(["--repo", fixture.clone, "history"])).code, 0);
   await fixture.push({ "api/compose.yaml": "image: api:2\n" });
-  assert.equal((await runOnce(fixture)).code, 0);
+  assert.equal((await runOnce(fixture.clone)).code, 0);
 
-  assert.ok(await exists(stateFileOf(fixture.clone)));
+  assert.ok(await pathExists(stateFileOf(fixture.clone)));
   assert.equal(
     await git(
       fixture.clone,
@@ -166,7 +162,7 @@ Deno.test("credentials in the remote URL never reach the error output", async ()
     `https://deploy:s3cr3t-t0ken@127.0.0.1:${port}/infra.git`,
   );
 
-  const result = await runOnce(fixture);
+  const result = await runOnce(fixture.clone);
   listener.close();
   await hangUp.catch(() => {});
 
@@ -186,10 +182,10 @@ Deno.test("a stale index.lock left by a crash is removed and the update goes ahe
   await Deno.utime(lock, aMinuteAgo, aMinuteAgo);
   await Deno.writeTextFile(join(fixture.clone, ".env"), "SECRET=1\n");
 
-  const result = await runOnce(fixture);
+  const result = await runOnce(fixture.clone);
 
   assert.equal(result.code, 0, result.stderr);
-  assert.equal(await exists(lock), false);
+  assert.equal(await pathExists(lock), false);
   assert.deepEqual(await readLines(log), ["api"]);
   assert.equal(await fixture.cloneHead(), await fixture.pusherHead());
   assert.equal(

@@ -1,71 +1,16 @@
-import { fileURLToPath } from "node:url";
-import { GIT_ENV } from "./git_fixture.ts";
-
-const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
-const DENO_CONFIG = fileURLToPath(new URL("../../deno.json", import.meta.url));
+import { agentCommandArgs, agentEnv, type CliResult } from "./cli.ts";
 
 /** Generous upper bound for anything a test waits for: behaviour is checked, not timing. */
 export const WAIT_MS = 20_000;
 
-/** The command line that starts the real entry point with `args`. */
-export function agentCommandArgs(
-  args: readonly string[],
-  options: { v8Flags?: string } = {},
-): string[] {
-  return [
-    "run",
-    "-A",
-    "--quiet",
-    ...(options.v8Flags ? [`--v8-flags=${options.v8Flags}`] : []),
-    "--config",
-    DENO_CONFIG,
-    MAIN,
-    ...args,
-  ];
-}
-
-/** The environment every spawned agent gets: git isolated from the user's configuration, no colour. */
-export function agentEnv(
-  extra: Record<string, string> = {},
-): Record<string, string> {
-  return { ...GIT_ENV, NO_COLOR: "1", ...extra };
-}
-
-/** What one finished agent process produced. */
-export interface AgentResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the CLI once as its own process (for process-level effects: the lock, stderr logs, exit codes). */
-export async function runAgentProcess(
-  args: readonly string[],
-  options: { env?: Record<string, string>; v8Flags?: string } = {},
-): Promise<AgentResult> {
-  const result = await new Deno.Command(Deno.execPath(), {
-    args: agentCommandArgs(args, options),
-    env: agentEnv(options.env),
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: result.code,
-    stdout: decoder.decode(result.stdout),
-    stderr: decoder.decode(result.stderr),
-  };
-}
-
 /**
- * Like {@link runAgentProcess}, and also samples the process's peak resident
+ * Like `spawnCli` (./cli.ts), and also samples the process's peak resident
  * memory (`VmHWM` of /proc/PID/status, Linux only; undefined elsewhere).
  */
-export async function runAgentProcessMeasured(
+export async function spawnCliMeasured(
   args: readonly string[],
   options: { env?: Record<string, string>; v8Flags?: string } = {},
-): Promise<AgentResult & { peakRssBytes?: number }> {
+): Promise<CliResult & { peakRssBytes?: number }> {
   await using agent = AgentProcess.startArgs(
     agentCommandArgs(args, options),
     options,
@@ -82,7 +27,7 @@ export async function runAgentProcessMeasured(
   };
   while (!agent.status) {
     await sample();
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await pause(20);
   }
   const result = await agent.exited();
   return {
@@ -103,10 +48,13 @@ export async function waitUntil<T>(
     if (Date.now() > deadline) {
       throw new Error(`timed out waiting until ${options.message}`);
     }
-    await new Promise((resolve) =>
-      setTimeout(resolve, options.intervalMs ?? 50)
-    );
+    await pause(options.intervalMs ?? 50);
   }
+}
+
+/** Resolves after `ms` milliseconds. */
+export function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /**
@@ -152,14 +100,7 @@ export class AgentProcess implements AsyncDisposable {
       "--interval",
       String(options.interval ?? 0.2),
     ];
-    const child = new Deno.Command(Deno.execPath(), {
-      args: agentCommandArgs(args),
-      env: agentEnv(options.env),
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    return new AgentProcess(child);
+    return AgentProcess.startArgs(agentCommandArgs(args), options);
   }
 
   /** Starts `deno ARGS…` with the agent's environment. */
@@ -179,14 +120,7 @@ export class AgentProcess implements AsyncDisposable {
 
   /** Starts any Deno program (`deno run -A SCRIPT args…`) the same way, e.g. a test probe. */
   static startScript(script: string, args: readonly string[]): AgentProcess {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--quiet", "--config", DENO_CONFIG, script, ...args],
-      env: agentEnv(),
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    return new AgentProcess(child);
+    return AgentProcess.startArgs(agentCommandArgs(args, { script }));
   }
 
   /** Waits until the process printed `text` on stdout; fails if it exits first. */
@@ -241,22 +175,32 @@ export class AgentProcess implements AsyncDisposable {
     this.#child.kill(signal);
   }
 
+  /** Stops it like systemd does (SIGTERM, unless it already ended) and waits for it to end. */
+  stop(): Promise<CliResult> {
+    return this.#end("SIGTERM");
+  }
+
   /** Waits for the process to end and its output to be read completely. */
-  async exited(): Promise<AgentResult> {
+  async exited(): Promise<CliResult> {
     const status = await this.#exited;
     await Promise.all(this.#reading);
     return { code: status.code, stdout: this.#stdout, stderr: this.#stderr };
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
+    await this.#end("SIGKILL");
+  }
+
+  /** Sends `signal` unless the process already ended, then waits for its end. */
+  async #end(signal: Deno.Signal): Promise<CliResult> {
     if (!this.#status) {
       try {
-        this.#child.kill("SIGKILL");
+        this.#child.kill(signal);
       } catch {
         // It ended between the check and the kill.
       }
     }
-    await this.exited();
+    return await this.exited();
   }
 }
 

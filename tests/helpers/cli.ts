@@ -13,23 +13,56 @@ export interface CliResult {
 const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 const DENO_CONFIG = fileURLToPath(new URL("../../deno.json", import.meta.url));
 
+/**
+ * The `deno` command line that runs the real entry point (or another Deno
+ * `script`, e.g. a test probe) with `args`.
+ */
+export function agentCommandArgs(
+  args: readonly string[],
+  options: { v8Flags?: string; script?: string } = {},
+): string[] {
+  return [
+    "run",
+    "-A",
+    "--quiet",
+    ...(options.v8Flags ? [`--v8-flags=${options.v8Flags}`] : []),
+    "--config",
+    DENO_CONFIG,
+    options.script ?? MAIN,
+    ...args,
+  ];
+}
+
+/** The environment every spawned agent gets: git isolated from the user's configuration, no colour. */
+export function agentEnv(
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return { ...GIT_ENV, NO_COLOR: "1", ...extra };
+}
+
 /** Options of {@link spawnCli}. */
 export interface SpawnCliOptions {
   /** Extra environment on top of {@link GIT_ENV}. */
   env?: Record<string, string>;
   /** Working directory of the process (default: the test's). */
   cwd?: string;
+  /** Passed to `deno run --v8-flags=…`. */
+  v8Flags?: string;
 }
 
-/** Runs the real entry point (`deno run -A main.ts args…`) in its own process, isolated from the user's git config. */
+/**
+ * Runs the real entry point (`deno run -A main.ts args…`) once in its own
+ * process, isolated from the user's git config (for process-level effects:
+ * the lock, stderr logs, exit codes).
+ */
 export async function spawnCli(
   args: readonly string[],
   options: SpawnCliOptions = {},
 ): Promise<CliResult> {
   const result = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", "--config", DENO_CONFIG, MAIN, ...args],
+    args: agentCommandArgs(args, options),
     cwd: options.cwd,
-    env: { ...GIT_ENV, NO_COLOR: "1", ...options.env },
+    env: agentEnv(options.env),
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -69,5 +102,25 @@ export async function cli(args: readonly string[]): Promise<CliResult> {
     return { code, stdout, stderr };
   } finally {
     resetLogging();
+  }
+}
+
+/** `--repo REPO [globals…] run --once` in this process (see {@link cli}). */
+export function runOnce(
+  repo: string,
+  globals: readonly string[] = [],
+): Promise<CliResult> {
+  return cli(["--repo", repo, ...globals, "run", "--once"]);
+}
+
+/** Parses the stdout of a `--json` command. */
+export function parseJson<T = Record<string, unknown>>(result: CliResult): T {
+  try {
+    return JSON.parse(result.stdout) as T;
+  } catch (error) {
+    throw new Error(
+      `not JSON (exit ${result.code}): ${result.stdout}\n${result.stderr}`,
+      { cause: error },
+    );
   }
 }

@@ -1,9 +1,13 @@
+import { waitUntil } from "./agent_process.ts";
 import { shellQuote } from "./git_fixture.ts";
 
-/** Keys of a `.update-hooks.yaml`, written as given (snake_case, like the file). */
+/** Keys of a `.update-hooks.yaml` or `.upstream-watch.yaml`, written as given (snake_case, like the file). */
 export type HookFileKeys = Record<string, unknown>;
 
-/** A `.update-hooks.yaml` with one `key: value` line per entry (values as JSON, which YAML reads as flow style). */
+/**
+ * A `.update-hooks.yaml` (or `.upstream-watch.yaml`) with one `key: value`
+ * line per entry (values as JSON, which YAML reads as flow style).
+ */
 export function hookFile(keys: HookFileKeys): string {
   return Object.entries(keys).map(([key, value]) =>
     `${key}: ${JSON.stringify(value)}\n`
@@ -11,16 +15,35 @@ export function hookFile(keys: HookFileKeys): string {
 }
 
 /** A shell command appending `text` (shell-expanded inside double quotes) as one line to `file`. */
-export function appendLine(file: string, text: string): string {
-  return `echo "${text}" >> ${shellQuote(file)}`;
-}
-
-/** A hook file whose only update command appends `text` to `file`. */
-export function appendingHooks(
+export function appendLine(
   file: string,
   text = "$UPSTREAM_WATCH_SERVICE",
 ): string {
-  return hookFile({ update_commands: [appendLine(file, text)] });
+  return `echo "${text}" >> ${shellQuote(file)}`;
+}
+
+/** A hook file with the `extra` keys whose only update command appends the service's name to `file`. */
+export function appendingHooks(
+  file: string,
+  extra: HookFileKeys = {},
+): string {
+  return hookFile({ ...extra, update_commands: [appendLine(file)] });
+}
+
+/**
+ * Update commands that hang on their first run (writing the hook's pid to
+ * `pidFile`, see {@link hookPid}) and append `text` to `log` on later runs.
+ */
+export function hangsTheFirstTime(
+  pidFile: string,
+  log: string,
+  text: string,
+): string[] {
+  return [
+    `if [ -f ${shellQuote(pidFile)} ]; then ${
+      appendLine(log, text)
+    }; else echo $$ > ${shellQuote(pidFile)}; sleep 30; fi`,
+  ];
 }
 
 /** Lines of a file a hook appended to; none when no hook wrote it. */
@@ -34,13 +57,31 @@ export async function readLines(file: string): Promise<string[]> {
   }
 }
 
-/** True when the file exists. */
-export async function exists(path: string): Promise<boolean> {
+/** True when `path` exists. */
+export async function pathExists(path: string): Promise<boolean> {
   try {
     await Deno.lstat(path);
     return true;
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return false;
     throw error;
+  }
+}
+
+/** Reads the pid a hook wrote with `echo $$ > file`, once it is complete. */
+export async function hookPid(file: string): Promise<number> {
+  return await waitUntil(async () => {
+    const text = await Deno.readTextFile(file).catch(() => "");
+    return text.endsWith("\n") ? Number.parseInt(text, 10) : undefined;
+  }, { message: `the hook wrote its pid to ${file}` });
+}
+
+/** Kills a hook's process group left behind on purpose by a test (kill -9 of its agent). */
+export function killGroup(pgid: number | undefined): void {
+  if (pgid === undefined) return;
+  try {
+    Deno.kill(-pgid, "SIGKILL");
+  } catch {
+    // Already gone.
   }
 }

@@ -26,9 +26,15 @@ export function queryState(
   }
 }
 
-/** Every run row, oldest first. */
-export function runRows(file: string): StateRow[] {
-  return queryState(file, "SELECT * FROM runs ORDER BY id");
+/** Every run row, oldest first; only those of `service` when given. */
+export function runRows(file: string, service?: string): StateRow[] {
+  return service === undefined
+    ? queryState(file, "SELECT * FROM runs ORDER BY id")
+    : queryState(
+      file,
+      "SELECT * FROM runs WHERE service = ? ORDER BY id",
+      service,
+    );
 }
 
 /** The service row of `name`, if the state knows it. */
