@@ -2,12 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { cli, runOnce } from "./helpers/cli.ts";
 import { GitFixture } from "./helpers/git_fixture.ts";
-import {
-  appendingHooks,
-  appendLine,
-  hookFile,
-  readLines,
-} from "./helpers/hooks.ts";
+import { appendingHooks, readLines } from "./helpers/hooks.ts";
 import {
   queryState,
   runRows,
