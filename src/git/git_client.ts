@@ -319,6 +319,33 @@ export class GitClient {
     return stdout.split("\0").filter((name) => name !== "");
   }
 
+  /** Top-level folders of a commit's tree with their tree ids (so that lookups inside them need not re-read the root tree). */
+  async topLevelTrees(
+    commit: string,
+  ): Promise<{ name: string; tree: string }[]> {
+    const { stdout } = await this.git(["ls-tree", "-z", "-d", commit]);
+    return stdout.split("\0").filter((entry) => entry !== "").map((entry) => {
+      const tab = entry.indexOf("\t");
+      return {
+        name: entry.slice(tab + 1),
+        tree: entry.slice(0, tab).split(" ")[2],
+      };
+    });
+  }
+
+  /** Object id of each revision that names a blob, else null; one process. */
+  async blobIds(revs: readonly string[]): Promise<(string | null)[]> {
+    if (revs.length === 0) return [];
+    const { stdout } = await this.git(
+      ["cat-file", "--batch-check=%(objectname) %(objecttype)"],
+      { stdin: revs.map((rev) => `${rev}\n`).join("") },
+    );
+    return stdout.split("\n").slice(0, revs.length).map((line) => {
+      const [id, type] = line.split(" ");
+      return type === "blob" ? id : null;
+    });
+  }
+
   /** Object type (`blob`, `tree`, `commit`) of each revision, or null when it does not exist; one process. */
   async objectTypes(revs: readonly string[]): Promise<(string | null)[]> {
     if (revs.length === 0) return [];

@@ -26,7 +26,12 @@ import {
 } from "./due.ts";
 import { dependencyOrder, dependencyProblems } from "./order.ts";
 import { type RetryHold, retryHold } from "./retry.ts";
-import { discoverServices, runsOnHost, type ServiceEntry } from "./services.ts";
+import {
+  discoverServices,
+  type ParsedHookFile,
+  runsOnHost,
+  type ServiceEntry,
+} from "./services.ts";
 import { syncRepository, type SyncResult } from "./sync.ts";
 
 /** Commits listed per run as "what made it due". */
@@ -126,6 +131,8 @@ export class Agent {
   readonly #deps: AgentDeps;
   #config: RepoConfig;
   #servicesAt?: { commit: string; services: ServiceEntry[] };
+  /** Parsed hook files by blob id and path: a HEAD move re-parses only the hook files it changed. */
+  #parsed = new Map<string, ParsedHookFile>();
   /** Diffs and revisions never change for a given pair of commits; kept for the current target only. */
   #gitCache = {
     head: "",
@@ -150,6 +157,7 @@ export class Agent {
     const services = await discoverServices(git, {
       commit,
       config: this.#config,
+      parsed: this.#parsed,
       readFile: (path) =>
         commit === head
           ? Deno.readTextFile(resolve(repoRoot, path))
@@ -822,6 +830,7 @@ function markDependencyErrors(services: ServiceEntry[]): void {
 
 /** A service whose dependency is out of date but held back waits too (nothing is recorded). */
 function holdDependents(items: PlanItem[]): void {
+  if (!items.some((item) => item.due)) return;
   const byName = new Map(items.map((item) => [item.service, item]));
   const order = dependencyOrder(
     items.map((item) => item.service),

@@ -53,26 +53,78 @@ export function dependencyOrder(
   dependsOn: (name: string) => readonly string[],
 ): string[] {
   const included = new Set(names);
-  const remaining = new Map(
-    names.map((name) => [
-      name,
-      new Set(dependsOn(name).filter((dependency) => included.has(dependency))),
-    ]),
-  );
-  const order: string[] = [];
-  while (remaining.size > 0) {
-    // Kahn's algorithm taking the alphabetically first ready service each time.
-    const next = [...remaining].filter(([, deps]) => deps.size === 0).map((
-      [name],
-    ) => name).sort()[0];
-    if (next === undefined) {
-      throw new Error(
-        `dependency cycle among ${[...remaining.keys()].join(", ")}`,
-      );
+  const waitingOn = new Map<string, number>();
+  const dependents = new Map<string, string[]>();
+  for (const name of names) {
+    const dependencies = new Set(
+      dependsOn(name).filter((dependency) => included.has(dependency)),
+    );
+    waitingOn.set(name, dependencies.size);
+    for (const dependency of dependencies) {
+      const list = dependents.get(dependency);
+      if (list) list.push(name);
+      else dependents.set(dependency, [name]);
     }
-    remaining.delete(next);
+  }
+  // Kahn's algorithm taking the alphabetically first ready service each time (a min-heap).
+  const ready = new MinHeap();
+  for (const [name, count] of waitingOn) if (count === 0) ready.push(name);
+  const order: string[] = [];
+  for (let next = ready.pop(); next !== undefined; next = ready.pop()) {
     order.push(next);
-    for (const deps of remaining.values()) deps.delete(next);
+    for (const dependent of dependents.get(next) ?? []) {
+      const count = waitingOn.get(dependent)! - 1;
+      waitingOn.set(dependent, count);
+      if (count === 0) ready.push(dependent);
+    }
+  }
+  if (order.length < waitingOn.size) {
+    const placed = new Set(order);
+    throw new Error(
+      `dependency cycle among ${
+        [...waitingOn.keys()].filter((name) => !placed.has(name)).join(", ")
+      }`,
+    );
   }
   return order;
+}
+
+class MinHeap {
+  readonly #items: string[] = [];
+  push(item: string): void {
+    const items = this.#items;
+    items.push(item);
+    let index = items.length - 1;
+    while (index > 0) {
+      const parent = (index - 1) >> 1;
+      if (items[parent] <= items[index]) break;
+      [items[parent], items[index]] = [items[index], items[parent]];
+      index = parent;
+    }
+  }
+  pop(): string | undefined {
+    const items = this.#items;
+    if (items.length === 0) return undefined;
+    const top = items[0];
+    const last = items.pop()!;
+    if (items.length > 0) {
+      items[0] = last;
+      let index = 0;
+      while (true) {
+        const left = 2 * index + 1;
+        const right = left + 1;
+        let smallest = index;
+        if (left < items.length && items[left] < items[smallest]) {
+          smallest = left;
+        }
+        if (right < items.length && items[right] < items[smallest]) {
+          smallest = right;
+        }
+        if (smallest === index) break;
+        [items[smallest], items[index]] = [items[index], items[smallest]];
+        index = smallest;
+      }
+    }
+    return top;
+  }
 }

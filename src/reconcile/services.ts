@@ -30,7 +30,15 @@ export interface DiscoverOptions {
   readFile: (path: string) => Promise<string>;
   /** Told about each top-level folder without a hook file (SPEC §2: logged at debug level). */
   onSkippedFolder?: (folder: string) => void;
+  /** Hook files parsed before, by `blob:path`; updated to hold exactly this commit's. */
+  parsed?: Map<string, ParsedHookFile>;
 }
+
+/** What parsing one hook file gave. */
+export type ParsedHookFile = Pick<
+  ServiceEntry,
+  "config" | "error" | "warnings"
+>;
 
 /** SPEC §2: the services of a commit (top-level folders holding a hook file, or the root in single-directory mode). */
 export async function discoverServices(
@@ -58,22 +66,45 @@ export async function discoverServices(
     ];
   }
   const ignored = new Set(options.config.ignoreFolders);
-  const folders = (await git.topLevelFolders(options.commit)).filter((name) =>
-    !ignored.has(name)
+  // `<tree>:file` reads one small tree; `<commit>:folder/file` re-reads the
+  // root tree for every folder (O(N²): 170–380 ms at 1,000 services).
+  const folders = (await git.topLevelTrees(options.commit)).filter((folder) =>
+    !ignored.has(folder.name)
   );
-  const types = await git.objectTypes(
-    folders.map((folder) =>
-      `${options.commit}:${folder}/${SERVICE_CONFIG_FILE}`
-    ),
+  const blobs = await git.blobIds(
+    folders.map((folder) => `${folder.tree}:${SERVICE_CONFIG_FILE}`),
   );
-  const services = folders.filter((_, index) => types[index] === "blob")
-    .sort();
-  for (const folder of folders.filter((_, index) => types[index] !== "blob")) {
-    options.onSkippedFolder?.(folder);
+  const services = folders.flatMap((folder, index) =>
+    blobs[index] === null ? [] : [{ name: folder.name, blob: blobs[index]! }]
+  ).sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  folders.forEach((folder, index) => {
+    if (blobs[index] === null) options.onSkippedFolder?.(folder.name);
+  });
+  const previous = options.parsed ?? new Map<string, ParsedHookFile>();
+  const current = new Map<string, ParsedHookFile>();
+  const entries = await Promise.all(services.map(async ({ name, blob }) => {
+    const key = `${blob}:${name}`;
+    const cached = previous.get(key);
+    const entry: ServiceEntry = cached
+      ? {
+        name,
+        dir: name,
+        configFile: `${name}/${SERVICE_CONFIG_FILE}`,
+        ...cached,
+      }
+      : await loadEntry(name, name, options);
+    current.set(key, {
+      config: entry.config,
+      error: entry.error,
+      warnings: entry.warnings,
+    });
+    return entry;
+  }));
+  if (options.parsed) {
+    options.parsed.clear();
+    for (const [key, value] of current) options.parsed.set(key, value);
   }
-  return await Promise.all(
-    services.map((name) => loadEntry(name, name, options)),
-  );
+  return entries;
 }
 
 async function loadEntry(

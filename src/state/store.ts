@@ -34,6 +34,13 @@ export class StateStore {
   legacyModules: LegacyModule[] = [];
   readonly #db: DatabaseSync;
   readonly #statements = new Map<string, StatementSync>();
+  /** Commits made through this connection (data_version does not count them). */
+  #commits = 0;
+  #servicesCache?: {
+    version: number;
+    commits: number;
+    services: ReadonlyMap<string, ServiceRecord>;
+  };
 
   private constructor(file: string, db: DatabaseSync) {
     this.file = file;
@@ -192,6 +199,7 @@ export class StateStore {
     try {
       const result = work();
       this.#db.exec("COMMIT");
+      this.#commits++;
       return result;
     } catch (error) {
       this.#db.exec("ROLLBACK");
@@ -219,10 +227,25 @@ export class StateStore {
   }
 
   /** Every service the state knows, by name. */
-  services(): Map<string, ServiceRecord> {
+  services(): ReadonlyMap<string, ServiceRecord> {
+    // An idle cycle asks every poll; rows change only by a commit, ours (counted) or another connection's (data_version).
+    const version = Number(
+      (this.#stmt("PRAGMA data_version").get() as { data_version: number })
+        .data_version,
+    );
+    const cached = this.#servicesCache;
+    if (
+      cached && cached.version === version && cached.commits === this.#commits
+    ) {
+      return cached.services;
+    }
     const rows = this.#stmt("SELECT * FROM services ORDER BY name")
       .all() as Row[];
-    return new Map(rows.map((row) => [String(row.name), toServiceRecord(row)]));
+    const services = new Map(
+      rows.map((row) => [String(row.name), toServiceRecord(row)]),
+    );
+    this.#servicesCache = { version, commits: this.#commits, services };
+    return services;
   }
 
   /** Writes a run as `running` before its first command; returns its id. */
