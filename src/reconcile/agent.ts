@@ -27,11 +27,14 @@ import {
 import { dependencyOrder, dependencyProblems } from "./order.ts";
 import { type RetryHold, retryHold } from "./retry.ts";
 import {
+  deserializeParsedHookFile,
   discoverServices,
   type ParsedHookFile,
   runsOnHost,
+  serializeParsedHookFile,
   type ServiceEntry,
 } from "./services.ts";
+import { VERSION } from "../version.ts";
 import { syncRepository, type SyncResult } from "./sync.ts";
 
 /** Commits listed per run as "what made it due". */
@@ -133,6 +136,7 @@ export class Agent {
   #servicesAt?: { commit: string; services: ServiceEntry[] };
   /** Parsed hook files by blob id and path: a HEAD move re-parses only the hook files it changed. */
   #parsed = new Map<string, ParsedHookFile>();
+  #parsedLoaded = false;
   /** Diffs and revisions never change for a given pair of commits; kept for the current target only. */
   #gitCache = {
     head: "",
@@ -153,7 +157,15 @@ export class Agent {
   /** Services at `commit`, parsed once per commit: an idle cycle reads no file and starts no extra git process. */
   async services(commit: string, head: string): Promise<ServiceEntry[]> {
     if (this.#servicesAt?.commit === commit) return this.#servicesAt.services;
-    const { git, repoRoot } = this.#deps;
+    const { git, repoRoot, store } = this.#deps;
+    if (!this.#parsedLoaded) {
+      // What a writer parsed before: `status` at 1,000 services need not parse 1,000 YAML files.
+      for (const [key, text] of store.parsedHookFiles(VERSION)) {
+        this.#parsed.set(key, deserializeParsedHookFile(text));
+      }
+      this.#parsedLoaded = true;
+    }
+    const known = new Set(this.#parsed.keys());
     const services = await discoverServices(git, {
       commit,
       config: this.#config,
@@ -168,6 +180,18 @@ export class Agent {
           { folder, file: SERVICE_CONFIG_FILE },
         ),
     });
+    const changed = this.#parsed.size !== known.size ||
+      [...this.#parsed.keys()].some((key) => !known.has(key));
+    if (changed && !store.readOnly) {
+      store.saveParsedHookFiles(
+        VERSION,
+        new Map(
+          [...this.#parsed].map((
+            [key, parsed],
+          ) => [key, serializeParsedHookFile(parsed)]),
+        ),
+      );
+    }
     markDependencyErrors(services);
     for (const service of services) {
       for (const warning of service.warnings) {

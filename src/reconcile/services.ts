@@ -40,6 +40,27 @@ export type ParsedHookFile = Pick<
   "config" | "error" | "warnings"
 >;
 
+/** A parsed hook file as JSON, for the state database's cache. */
+export function serializeParsedHookFile(parsed: ParsedHookFile): string {
+  return JSON.stringify({
+    config: parsed.config,
+    error: parsed.error
+      ? { reason: parsed.error.reason, location: parsed.error.location }
+      : undefined,
+    warnings: parsed.warnings,
+  });
+}
+
+/** The inverse of {@link serializeParsedHookFile}. */
+export function deserializeParsedHookFile(text: string): ParsedHookFile {
+  const { config, error, warnings } = JSON.parse(text);
+  return {
+    config,
+    error: error ? new ConfigError(error.reason, error.location) : undefined,
+    warnings,
+  };
+}
+
 /** SPEC §2: the services of a commit (top-level folders holding a hook file, or the root in single-directory mode). */
 export async function discoverServices(
   git: GitClient,

@@ -52,6 +52,14 @@ export const MIGRATIONS: readonly string[] = [
     updated_at INTEGER NOT NULL
   );
   `,
+  // Parsed hook files by blob, so read-only commands need not parse YAML again.
+  `
+  CREATE TABLE hook_files (
+    key TEXT PRIMARY KEY,
+    parser TEXT NOT NULL,
+    parsed TEXT NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /** The schema version this build writes. */

@@ -42,16 +42,20 @@ export class StateStore {
     services: ReadonlyMap<string, ServiceRecord>;
   };
 
-  private constructor(file: string, db: DatabaseSync) {
+  /** True when this store never writes (read-only commands). */
+  readonly readOnly: boolean;
+
+  private constructor(file: string, db: DatabaseSync, readOnly: boolean) {
     this.file = file;
     this.#db = db;
+    this.readOnly = readOnly;
   }
 
   /** Opens (creating and migrating unless read-only) the state database at `file`. */
   static open(file: string, options: OpenStateOptions = {}): StateStore {
     const readOnly = options.readOnly ?? false;
     if (readOnly && !fileExists(file)) {
-      const store = new StateStore(file, new DatabaseSync(":memory:"));
+      const store = new StateStore(file, new DatabaseSync(":memory:"), true);
       store.#migrate();
       return store;
     }
@@ -75,7 +79,7 @@ export class StateStore {
         { file, cause: error },
       );
     }
-    let store = new StateStore(file, db);
+    let store = new StateStore(file, db, readOnly);
     try {
       if (!readOnly) {
         db.exec("PRAGMA journal_mode = WAL");
@@ -87,7 +91,7 @@ export class StateStore {
         if (store.#userVersion() < SCHEMA_VERSION) {
           // Not yet migrated (e.g. the Go tool's file): reads as empty until `run` migrates it.
           db.close();
-          store = new StateStore(file, new DatabaseSync(":memory:"));
+          store = new StateStore(file, new DatabaseSync(":memory:"), true);
           store.#migrate();
         }
       }
@@ -420,6 +424,28 @@ export class StateStore {
   clearNotificationState(key: string): void {
     this.transaction(() => {
       this.#stmt("DELETE FROM notification_state WHERE key = ?").run(key);
+    });
+  }
+
+  /** Parsed hook files saved by `parser` (this build's version), by key. */
+  parsedHookFiles(parser: string): Map<string, string> {
+    const rows = this.#stmt(
+      "SELECT key, parsed FROM hook_files WHERE parser = ?",
+    ).all(parser) as { key: string; parsed: string }[];
+    return new Map(rows.map((row) => [row.key, row.parsed]));
+  }
+
+  /** Replaces the saved parsed hook files with `files` (called only when HEAD brought new ones). */
+  saveParsedHookFiles(
+    parser: string,
+    files: ReadonlyMap<string, string>,
+  ): void {
+    this.transaction(() => {
+      this.#stmt("DELETE FROM hook_files").run();
+      const insert = this.#stmt(
+        "INSERT INTO hook_files (key, parser, parsed) VALUES (?, ?, ?)",
+      );
+      for (const [key, parsed] of files) insert.run(key, parser, parsed);
     });
   }
 
