@@ -8,6 +8,7 @@
  *   deno task bench --quick         # N = 10, 100, fewer repetitions, under a minute
  *   deno task bench --only idle,changed --reps 15 --keep
  */
+import { V8_FLAGS } from "../scripts/permissions.ts";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
@@ -92,7 +93,9 @@ function settingsFrom(args: string[]): BenchSettings {
     floodBytes: quick ? 5 * 2 ** 20 : 50 * 2 ** 20,
     scenarios,
     keep: values.keep,
-    daemonFlags: values["daemon-flags"]?.split(" ").filter(Boolean) ?? [],
+    // By default the daemon runs as `deno task start` and the binaries do.
+    daemonFlags: values["daemon-flags"]?.split(" ").filter(Boolean) ??
+      [V8_FLAGS],
   };
 }
 

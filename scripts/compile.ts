@@ -9,7 +9,7 @@
 import { createHash } from "node:crypto";
 import { basename, dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { PERMISSION_FLAGS } from "./permissions.ts";
+import { PERMISSION_FLAGS, V8_FLAGS } from "./permissions.ts";
 
 /** Every target a release ships (SPEC §9). */
 export const TARGETS: readonly string[] = [
@@ -37,6 +37,7 @@ export function compileArgs(target: string, output: string): string[] {
     "--output",
     output,
     ...PERMISSION_FLAGS,
+    V8_FLAGS,
     join(PROJECT_ROOT, "main.ts"),
   ];
 }

@@ -21,3 +21,12 @@ export const PERMISSION_FLAGS: readonly string[] = [
   "--allow-sys",
   "--allow-net",
 ];
+
+/**
+ * V8 flags baked into the binaries and used by `deno task start`, for a
+ * daemon's memory: `--expose-gc` lets the poll loop collect between cycles
+ * (src/reconcile/daemon.ts) so RSS stays flat over thousands of idle cycles,
+ * and a 1 MB semi-space keeps the young generation small while a hook floods
+ * output. Measured by `deno task bench` (README, Performance).
+ */
+export const V8_FLAGS = "--v8-flags=--expose-gc,--max-semi-space-size=1";

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import denoJson from "../deno.json" with { type: "json" };
 import { compileArgs, TARGETS } from "../scripts/compile.ts";
-import { PERMISSION_FLAGS } from "../scripts/permissions.ts";
+import { PERMISSION_FLAGS, V8_FLAGS } from "../scripts/permissions.ts";
 import type { CliResult } from "./helpers/cli.ts";
 import { GIT_ENV, GitFixture } from "./helpers/git_fixture.ts";
 import { freePort, Receiver } from "./helpers/http_receiver.ts";
@@ -202,10 +202,15 @@ Deno.test("the start and demo tasks and deno compile use exactly PERMISSION_FLAG
       `deno task ${task}: ${denoJson.tasks[task]}`,
     );
   }
+  assert.ok(
+    denoJson.tasks.start.split(/\s+/).includes(V8_FLAGS),
+    "deno task start runs with the daemon's V8 flags",
+  );
   for (const target of TARGETS) {
     const args = compileArgs(target, "out");
     const flags = args.filter((arg) => PERMISSION_FLAG.test(arg));
     assert.deepEqual(flags, [...PERMISSION_FLAGS]);
+    assert.ok(args.includes(V8_FLAGS), "binaries carry the daemon's V8 flags");
     assert.ok(!args.includes("-A") && !args.includes("--allow-all"));
   }
   for (const flag of PERMISSION_FLAGS) {
