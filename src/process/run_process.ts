@@ -1,3 +1,4 @@
+import { collectGarbage } from "./memory.ts";
 import type {
   ProcessResult,
   ProcessRunner,
@@ -261,18 +262,28 @@ interface Transfer {
   cancel(): Promise<void>;
 }
 
+/** Output read between two garbage collections while a command floods output. */
+const COLLECT_EVERY_BYTES = 8 * 1024 * 1024;
+
 function readInto(
   stream: ReadableStream<Uint8Array>,
   onChunk: (chunk: Uint8Array) => void,
 ): Transfer {
   const reader = stream.getReader();
   let failure: unknown;
+  let sinceCollection = 0;
   const done = (async () => {
     try {
       while (true) {
         const { done, value } = await reader.read();
         if (done) return;
         onChunk(value);
+        // A flood of output leaves read buffers behind faster than V8 frees them.
+        sinceCollection += value.byteLength;
+        if (sinceCollection >= COLLECT_EVERY_BYTES) {
+          sinceCollection = 0;
+          collectGarbage();
+        }
       }
     } catch (error) {
       failure = error;

@@ -1,6 +1,7 @@
 import { GitError, SyncError } from "../errors.ts";
 import type { Logger } from "../log/logging.ts";
 import type { Trigger } from "../state/types.ts";
+import { collectGarbage } from "../process/memory.ts";
 import type { Agent, CycleResult } from "./agent.ts";
 
 /** How one cycle ended, as observers (notifications, metrics, health) see it. */
@@ -59,18 +60,6 @@ export async function runDaemon(
     const seconds = options.intervalSeconds ?? agent.config.retryInterval;
     trigger = await requests.next(seconds * 1000, options.stop);
   }
-}
-
-/**
- * A full garbage collection between cycles, when V8 exposes it
- * (`--v8-flags=--expose-gc`, which the start task and the compiled binaries
- * set). Each spawned process leaves buffers that only a major GC frees; V8
- * alone lets them pile up to its heap limit, so a daemon's RSS would creep up
- * for thousands of cycles. Between cycles the heap is a few MB: the
- * collection takes a millisecond and never delays a deploy.
- */
-function collectGarbage(): void {
-  (globalThis as { gc?: () => void }).gc?.();
 }
 
 /** Options of {@link runObservedCycle}. */
