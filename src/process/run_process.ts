@@ -263,7 +263,7 @@ interface Transfer {
 }
 
 /** Output read between two garbage collections while a command floods output. */
-const COLLECT_EVERY_BYTES = 8 * 1024 * 1024;
+const COLLECT_EVERY_BYTES = 2 * 1024 * 1024;
 
 function readInto(
   stream: ReadableStream<Uint8Array>,
