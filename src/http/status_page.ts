@@ -1,7 +1,7 @@
 /** Server-rendered HTML pages: the status overview (`GET /`) and one run's output (`GET /runs/<id>`). */
 import type { ServiceStatus, StatusDocument } from "../cli/commands/status.ts";
 import { formatDuration, shortCommit as short } from "../cli/output.ts";
-import { describeHold, describeReason } from "../reconcile/agent.ts";
+import { describeHold, describeReason } from "../reconcile/describe.ts";
 import type { CommandRecord, RunRecord } from "../state/types.ts";
 import type { Health } from "./telemetry.ts";
 

@@ -1,31 +1,19 @@
 import { join, resolve } from "node:path";
-import { loadRepoConfig, parseServiceConfig } from "../config/load.ts";
-import {
-  type HookCommand,
-  type RepoConfig,
-  SERVICE_CONFIG_FILE,
-} from "../config/types.ts";
+import { loadRepoConfig } from "../config/load.ts";
+import { type RepoConfig, SERVICE_CONFIG_FILE } from "../config/types.ts";
 import { ConfigError, UsageError } from "../errors.ts";
 import type { GitClient } from "../git/git_client.ts";
 import { runHookSteps, type StepsOutcome } from "../hooks/run_steps.ts";
 import type { Logger } from "../log/logging.ts";
 import type { ProcessRunner } from "../process/types.ts";
 import type { StateStore } from "../state/store.ts";
-import type {
-  RunOutcome,
-  RunReason,
-  ServiceRecord,
-  StepName,
-  Trigger,
-} from "../state/types.ts";
-import {
-  decideDue,
-  diffBases,
-  type DueReason,
-  type ServiceTarget,
-} from "./due.ts";
-import { dependencyOrder, dependencyProblems } from "./order.ts";
-import { type RetryHold, retryHold } from "./retry.ts";
+import type { RunReason, ServiceRecord, Trigger } from "../state/types.ts";
+import { decideDue, diffBases, type ServiceTarget } from "./due.ts";
+import { holdDependents, markDependencyErrors } from "./dependencies.ts";
+import { describeHold, describeReason } from "./describe.ts";
+import { retryHold } from "./retry.ts";
+import { reportRemoved } from "./removed.ts";
+import { runScheduled, type ScheduledRun } from "./schedule.ts";
 import {
   deserializeParsedHookFile,
   discoverServices,
@@ -35,7 +23,7 @@ import {
   type ServiceEntry,
 } from "./services.ts";
 import { VERSION } from "../version.ts";
-import { syncRepository, type SyncResult } from "./sync.ts";
+import { syncRepository } from "./sync.ts";
 
 /** Commits listed per run as "what made it due". */
 const MAX_RECORDED_COMMITS = 20;
@@ -61,73 +49,22 @@ export interface AgentDeps {
   branch: string;
 }
 
-/** Why an out-of-date service does not run in this cycle. */
-export type Hold = RetryHold | { kind: "dependency"; dependency: string };
-
-/** One service's line in a plan. */
-export interface PlanItem {
-  service: string;
-  dir: string;
-  deployedCommit: string | null;
-  /** Its deployed commit is not the target (or it never ran, or was interrupted). */
-  outOfDate: boolean;
-  /** Out of date and allowed to run now: the next cycle runs it. */
-  due: boolean;
-  reason?: DueReason;
-  /** Set when out of date but held back. */
-  hold?: Hold;
-  /** The service's hook file is invalid: it would fail with this message. */
-  configError?: string;
-  dependsOn: string[];
-}
-
-/** What a cycle would do at `head`. */
-export interface CyclePlan {
-  sync: SyncResult;
-  /** The commit services are compared against. */
-  head: string;
-  items: PlanItem[];
-  /** Services of this host at `head`. */
-  services: ServiceEntry[];
-  /** Services with state that no longer exist at `head` and were not yet reported. */
-  removed: ServiceRecord[];
-}
-
-/** How one service's run ended. */
-export interface RunSummary {
-  service: string;
-  runId: number;
-  outcome: Exclude<RunOutcome, "running">;
-  reason: RunReason;
-  failedStep?: StepName;
-  error?: string;
-}
-
-/** The structured result of one cycle (or `deploy`). */
-export interface CycleResult {
-  trigger: Trigger;
-  sync: SyncResult;
-  runs: RunSummary[];
-  /** Services reported removed in this cycle. */
-  removed: string[];
-  /** True when at least one service failed (exit code 1). */
-  failed: boolean;
-}
-
-/** Options of {@link Agent.runCycle} and {@link Agent.deploy}. */
-export interface CycleOptions {
-  trigger: Trigger;
-  /** Aborted: start no further service (a graceful stop). */
-  stop?: AbortSignal;
-  /** Aborted: kill the running command (with its children) and record it `interrupted`. */
-  signal?: AbortSignal;
-}
-
-interface ScheduledRun {
-  entry: ServiceEntry;
-  reason: RunReason;
-  deployedCommit: string | null;
-}
+export type {
+  CycleOptions,
+  CyclePlan,
+  CycleResult,
+  Hold,
+  PlanItem,
+  RunSummary,
+} from "./cycle_types.ts";
+import type {
+  CycleOptions,
+  CyclePlan,
+  CycleResult,
+  Hold,
+  PlanItem,
+  RunSummary,
+} from "./cycle_types.ts";
 
 /** The update cycle of SPEC §4: sync, work out what is due, run it, record it. */
 export class Agent {
@@ -486,96 +423,32 @@ export class Agent {
     return [...new Set(names)].map((name) => byName.get(name)!);
   }
 
-  /** Runs services in dependency order, up to `parallel` at once; a failed dependency skips its dependents. */
-  async #runScheduled(
+  /** The scheduler with this agent's store, clock, logger and current limits; each run goes through {@link Agent.runService}. */
+  #runScheduled(
     scheduled: readonly ScheduledRun[],
     head: string,
     options: CycleOptions,
   ): Promise<RunSummary[]> {
-    const byName = new Map(scheduled.map((run) => [run.entry.name, run]));
-    const dependencies = (name: string) =>
-      (byName.get(name)?.entry.config?.dependsOn ?? []).filter((dependency) =>
-        byName.has(dependency)
-      );
-    const order = dependencyOrder([...byName.keys()], dependencies);
-    const slots = new Semaphore(Math.max(1, this.#config.parallel));
-    const results = new Map<string, Promise<RunSummary | undefined>>();
-    for (const name of order) {
-      const run = byName.get(name)!;
-      const waitFor = dependencies(name).map((dependency) =>
-        results.get(dependency)!
-      );
-      results.set(
-        name,
-        (async () => {
-          const finished = await Promise.all(waitFor);
-          if (finished.some((result) => result === undefined)) return undefined;
-          const failed = finished.find((result) =>
-            result!.outcome !== "succeeded"
-          );
-          if (failed) {
-            return this.#recordSkipped(run, head, options, failed.service);
-          }
-          await slots.acquire();
-          try {
-            if (options.stop?.aborted || options.signal?.aborted) {
-              return undefined;
-            }
-            return await this.runService(run.entry, {
-              head,
-              reason: run.reason,
-              deployedCommit: run.deployedCommit,
-              trigger: options.trigger,
-              signal: options.signal,
-            });
-          } finally {
-            slots.release();
-          }
-        })(),
-      );
-    }
-    const summaries = await Promise.all(
-      order.map((name) => results.get(name)!),
-    );
-    return summaries.filter((summary): summary is RunSummary =>
-      summary !== undefined
-    );
-  }
-
-  #recordSkipped(
-    run: ScheduledRun,
-    head: string,
-    options: CycleOptions,
-    dependency: string,
-  ): RunSummary {
-    const { store, now } = this.#deps;
-    const error = `dependency ${dependency} did not succeed`;
-    const runId = store.startRun({
-      service: run.entry.name,
+    const { store, logger, now } = this.#deps;
+    return runScheduled(scheduled, {
+      head,
       trigger: options.trigger,
-      fromCommit: run.deployedCommit,
-      toCommit: head,
-      startedAt: now(),
-      reason: run.reason,
-    });
-    store.finishRun(runId, {
-      outcome: "skipped",
-      finishedAt: now(),
-      error,
+      stop: options.stop,
+      signal: options.signal,
+      parallel: this.#config.parallel,
       historyLimit: this.#config.historyLimit,
+      store,
+      logger,
+      now,
+      runService: (run) =>
+        this.runService(run.entry, {
+          head,
+          reason: run.reason,
+          deployedCommit: run.deployedCommit,
+          trigger: options.trigger,
+          signal: options.signal,
+        }),
     });
-    this.#deps.logger.warn("skipped: {error}", {
-      service: run.entry.name,
-      runId,
-      error,
-    });
-    return {
-      service: run.entry.name,
-      runId,
-      outcome: "skipped",
-      reason: run.reason,
-      error,
-    };
   }
 
   /** Runs one service's steps at `head` and records the run from start to finish. */
@@ -718,99 +591,26 @@ export class Agent {
     return { service, runId, reason, ...finished };
   }
 
-  /** SPEC §4: a removed service is reported once; its `on_remove_commands` run from a copy of its last deployed files. */
-  async #reportRemoved(
+  /** Hands a removed service to {@link reportRemoved} with this agent's dependencies, environment and finish path. */
+  #reportRemoved(
     record: ServiceRecord,
     head: string,
     options: CycleOptions,
   ): Promise<void> {
-    const { git, store, logger, now } = this.#deps;
-    const deployed = record.deployedCommit!;
-    logger.warn(
-      "service_removed: {service} is no longer in the repository (last deployed {commit}); its state is kept",
-      { service: record.name, commit: deployed.slice(0, 12) },
-    );
-    const commands = await this.#removeCommands(record.name, deployed);
-    if (commands.length === 0) {
-      store.markRemoved(record.name, now());
-      return;
-    }
-    const reason: RunReason = { kind: "removed", deployedCommit: deployed };
-    const runId = store.startRun({
-      service: record.name,
+    const { git, store, runner, logger, now } = this.#deps;
+    return reportRemoved(record, {
+      head,
       trigger: options.trigger,
-      fromCommit: deployed,
-      toCommit: head,
-      startedAt: now(),
-      reason,
+      signal: options.signal,
+      git,
+      store,
+      runner,
+      logger,
+      now,
+      config: this.#config,
+      agentEnv: (...args) => this.#agentEnv(...args),
+      finish: (...args) => this.#finish(...args),
     });
-    const copy = await Deno.makeTempDir({ prefix: "upstream-watch-removed-" });
-    try {
-      await git.exportFolder(deployed, record.name, copy);
-      const outcome = await runHookSteps({
-        service: record.name,
-        cwd: join(copy, record.name),
-        config: {
-          preUpdateCommands: [],
-          updateCommands: [],
-          postUpdateCommands: [],
-          onFailureCommands: [],
-          onRemoveCommands: commands,
-          dependsOn: [],
-          watchPaths: [],
-          env: {},
-        },
-        steps: [{ step: "on_remove", commands }],
-        agentEnv: this.#agentEnv(record.name, head, deployed, {
-          trigger: options.trigger,
-          runId,
-        }),
-        timeoutMs: this.#config.commandTimeout * 1000,
-        signal: options.signal,
-        runner: this.#deps.runner,
-        logger,
-        now,
-        onCommandFinished: (command) => store.recordCommand(runId, command),
-      });
-      this.#finish(runId, record.name, reason, outcome);
-    } catch (error) {
-      this.#finish(runId, record.name, reason, {
-        kind: "failed",
-        step: "on_remove",
-        command: "",
-        exitCode: null,
-        timedOut: false,
-        message: `cannot prepare the removed service's files: ${
-          error instanceof Error ? error.message : String(error)
-        }`,
-      });
-    } finally {
-      await Deno.remove(copy, { recursive: true });
-    }
-    store.markRemoved(record.name, now());
-  }
-
-  async #removeCommands(
-    service: string,
-    deployed: string,
-  ): Promise<HookCommand[]> {
-    const file = `${service}/${SERVICE_CONFIG_FILE}`;
-    try {
-      const text = await this.#deps.git.showFile(deployed, file);
-      return parseServiceConfig(text, `${file}@${deployed.slice(0, 12)}`).config
-        .onRemoveCommands;
-    } catch (error) {
-      this.#deps.logger.warn(
-        "cannot read {file} at {commit}: {error}; no on_remove_commands run",
-        {
-          service,
-          file,
-          commit: deployed.slice(0, 12),
-          error: error instanceof Error ? error.message : String(error),
-        },
-      );
-      return [];
-    }
   }
 }
 
@@ -821,138 +621,10 @@ function servicePaths(entry: ServiceEntry): string[] {
   return [entry.dir, ...(entry.config?.watchPaths ?? [])];
 }
 
-/** Unknown dependencies and dependency cycles are configuration errors of the services involved. */
-function markDependencyErrors(services: ServiceEntry[]): void {
-  const known = new Set(services.map((entry) => entry.name));
-  const nodes = services.filter((entry) => entry.config).map((entry) => ({
-    name: entry.name,
-    dependsOn: entry.config!.dependsOn,
-  }));
-  const { unknown, cycles } = dependencyProblems(nodes, known);
-  const byName = new Map(services.map((entry) => [entry.name, entry]));
-  for (const [name, missing] of unknown) {
-    const entry = byName.get(name)!;
-    entry.error = new ConfigError(
-      `depends on unknown service${missing.length > 1 ? "s" : ""} ${
-        missing.join(", ")
-      }`,
-      { file: entry.configFile, key: "depends_on" },
-    );
-    entry.config = undefined;
-  }
-  for (const cycle of cycles) {
-    for (const name of cycle) {
-      const entry = byName.get(name)!;
-      entry.error = new ConfigError(
-        `dependency cycle: ${[...cycle, cycle[0]].join(" → ")}`,
-        { file: entry.configFile, key: "depends_on" },
-      );
-      entry.config = undefined;
-    }
-  }
-}
-
-/** A service whose dependency is out of date but held back waits too (nothing is recorded). */
-function holdDependents(items: PlanItem[]): void {
-  if (!items.some((item) => item.due)) return;
-  const byName = new Map(items.map((item) => [item.service, item]));
-  const order = dependencyOrder(
-    items.map((item) => item.service),
-    (name) =>
-      byName.get(name)!.dependsOn.filter((dependency) =>
-        byName.has(dependency)
-      ),
-  );
-  for (const name of order) {
-    const item = byName.get(name)!;
-    if (!item.due) continue;
-    const waiting = item.dependsOn.find((dependency) => {
-      const other = byName.get(dependency);
-      return other !== undefined && other.outOfDate && !other.due;
-    });
-    if (waiting !== undefined) {
-      item.due = false;
-      item.hold = { kind: "dependency", dependency: waiting };
-    }
-  }
-}
-
 function logHold(logger: Logger, item: PlanItem): void {
   const hold = item.hold!;
   logger.debug("not running: {why}", {
     service: item.service,
     why: describeHold(hold),
   });
-}
-
-/** A hold as JSON documents show it: times as ISO 8601 strings like every other time. */
-export type HoldJson =
-  | Exclude<Hold, { kind: "backoff" }>
-  | { kind: "backoff"; attempts: number; nextAttemptAt: string };
-
-/** The JSON form of a hold. */
-export function holdJson(hold: Hold): HoldJson {
-  return hold.kind === "backoff"
-    ? { ...hold, nextAttemptAt: new Date(hold.nextAttemptAt).toISOString() }
-    : hold;
-}
-
-/** A short human explanation of why an out-of-date service waits. */
-export function describeHold(hold: Hold | HoldJson): string {
-  switch (hold.kind) {
-    case "backoff":
-      return `failed ${hold.attempts}×, next attempt at ${
-        new Date(hold.nextAttemptAt).toISOString()
-      }`;
-    case "exhausted":
-      return `failed ${hold.attempts}× at ${
-        hold.revision.slice(0, 12)
-      }; waiting for a new commit or a manual deploy`;
-    case "dependency":
-      return `waiting for dependency ${hold.dependency}`;
-  }
-}
-
-/** A short human explanation of why a run happened. */
-export function describeReason(reason: RunReason): string {
-  switch (reason.kind) {
-    case "first_deploy":
-      return "never deployed";
-    case "changed": {
-      const shown = reason.paths.slice(0, 3).join(", ");
-      const more = reason.totalPaths - Math.min(3, reason.paths.length);
-      return `changed: ${shown}${more > 0 ? ` and ${more} more` : ""}`;
-    }
-    case "history_rewritten":
-      return `deployed commit ${
-        reason.deployedCommit.slice(0, 12)
-      } no longer exists`;
-    case "interrupted":
-      return "previous run was interrupted";
-    case "manual":
-      return "manual deploy";
-    case "removed":
-      return "service removed from the repository";
-  }
-}
-
-/** Limits how many services run at once. */
-class Semaphore {
-  #free: number;
-  readonly #waiting: (() => void)[] = [];
-  constructor(size: number) {
-    this.#free = size;
-  }
-  async acquire(): Promise<void> {
-    if (this.#free > 0) {
-      this.#free--;
-      return;
-    }
-    await new Promise<void>((resolve) => this.#waiting.push(resolve));
-  }
-  release(): void {
-    const next = this.#waiting.shift();
-    if (next) next();
-    else this.#free++;
-  }
 }

@@ -1,5 +1,5 @@
 import type { App } from "../../app.ts";
-import { describeReason } from "../../reconcile/agent.ts";
+import { describeReason } from "../../reconcile/describe.ts";
 import {
   formatDuration,
   jsonText,

@@ -1,6 +1,6 @@
 import type { App } from "../../app.ts";
 import { UsageError } from "../../errors.ts";
-import { describeReason } from "../../reconcile/agent.ts";
+import { describeReason } from "../../reconcile/describe.ts";
 import {
   formatDuration,
   isoTime,

@@ -3,7 +3,7 @@ import {
   describeHold,
   describeReason,
   holdJson,
-} from "../../reconcile/agent.ts";
+} from "../../reconcile/describe.ts";
 import { jsonText, type Output, renderTable, shortCommit } from "../output.ts";
 
 /** `plan [--no-fetch] [--json]`: what the next cycle would run and why, changing nothing. */

@@ -1,10 +1,10 @@
 import type { App } from "../../app.ts";
+import type { Agent } from "../../reconcile/agent.ts";
 import {
-  type Agent,
   describeHold,
   describeReason,
   holdJson,
-} from "../../reconcile/agent.ts";
+} from "../../reconcile/describe.ts";
 import type { RunRecord } from "../../state/types.ts";
 import {
   isoTime,
