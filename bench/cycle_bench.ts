@@ -525,6 +525,15 @@ async function timeCli(args: readonly string[]): Promise<{
   return { ms, stdout: decoder.decode(result.stdout) };
 }
 
+/** Creates the state (schema and every service adopted at HEAD) unless it exists. */
+async function adoptAll(repo: BenchRepo): Promise<void> {
+  using app = await openApp({ repo: repo.clone }, {
+    readOnly: false,
+    lock: true,
+  });
+  if (app.store.services().size === 0) await app.agent.adopt("all");
+}
+
 async function cliScenario(
   repo: BenchRepo,
   settings: BenchSettings,
@@ -532,14 +541,8 @@ async function cliScenario(
 ): Promise<void> {
   const n = String(repo.services);
   const statePath = join(repo.clone, STATE_FILE);
-  {
-    // The store creates the schema (and adopts every service) before the runs are seeded.
-    using app = await openApp({ repo: repo.clone }, {
-      readOnly: false,
-      lock: true,
-    });
-    if (app.store.services().size === 0) await app.agent.adopt("all");
-  }
+  // The store creates the schema (and adopts every service) before the runs are seeded.
+  await adoptAll(repo);
   const seedStart = wallMs();
   const seeded = seedRuns(statePath, settings.runs);
   progress(
@@ -615,13 +618,7 @@ async function daemonScenario(
 ): Promise<void> {
   const n = String(repo.services);
   const statePath = join(repo.clone, STATE_FILE);
-  {
-    using app = await openApp({ repo: repo.clone }, {
-      readOnly: false,
-      lock: true,
-    });
-    if (app.store.services().size === 0) await app.agent.adopt("all");
-  }
+  await adoptAll(repo);
   await using daemon = DaemonProcess.start({
     main: MAIN,
     denoConfig: DENO_CONFIG,
@@ -791,13 +788,7 @@ async function measureWebhook(
     configFile,
     `retry_interval: 3600\nwebhook:\n  listen: "127.0.0.1:${port}"\n  secret: "${secret}"\n`,
   );
-  {
-    using app = await openApp({ repo: repo.clone }, {
-      readOnly: false,
-      lock: true,
-    });
-    if (app.store.services().size === 0) await app.agent.adopt("all");
-  }
+  await adoptAll(repo);
   await using daemon = DaemonProcess.start({
     main: MAIN,
     denoConfig: DENO_CONFIG,

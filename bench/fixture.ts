@@ -5,45 +5,17 @@
  * whatever N is (one commit holds every folder).
  */
 import { dirname, join } from "node:path";
+import {
+  git as gitIn,
+  GIT_ENV,
+  shellQuote,
+} from "../tests/helpers/git_fixture.ts";
 
-/** Environment that isolates git from the user's and system's configuration, with a fixed author. */
-export const GIT_ENV: Record<string, string> = {
-  GIT_CONFIG_GLOBAL: "/dev/null",
-  GIT_CONFIG_NOSYSTEM: "1",
-  GIT_AUTHOR_NAME: "Bench Author",
-  GIT_AUTHOR_EMAIL: "bench@example.test",
-  GIT_COMMITTER_NAME: "Bench Author",
-  GIT_COMMITTER_EMAIL: "bench@example.test",
-  GIT_TERMINAL_PROMPT: "0",
-};
+export { GIT_ENV, shellQuote };
 
-/** Runs git in `cwd`; throws with stderr on failure, returns trimmed stdout. */
-export async function git(
-  cwd: string,
-  args: readonly string[],
-): Promise<string> {
-  const result = await new Deno.Command("git", {
-    args: [...args],
-    cwd,
-    env: GIT_ENV,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  if (!result.success) {
-    throw new Error(
-      `git ${args.join(" ")} failed in ${cwd}: ${
-        decoder.decode(result.stderr).trim()
-      }`,
-    );
-  }
-  return decoder.decode(result.stdout).trim();
-}
-
-/** Single-quotes a string for /bin/sh. */
-export function shellQuote(text: string): string {
-  return `'${text.replaceAll("'", `'"'"'`)}'`;
+/** Runs git in `cwd` (the tests' helper, taking the arguments as one list). */
+export function git(cwd: string, args: readonly string[]): Promise<string> {
+  return gitIn(cwd, ...args);
 }
 
 /** Name of service `index` (sorted names follow the index). */

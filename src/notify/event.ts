@@ -1,7 +1,7 @@
 /** The notification event document (SPEC §7) and how a finished cycle becomes events. */
 import type { NOTIFY_EVENTS } from "../config/load.ts";
 import { describeReason } from "../reconcile/describe.ts";
-import type { CycleResult, RunSummary } from "../reconcile/agent.ts";
+import type { CycleResult, RunSummary } from "../reconcile/cycle_types.ts";
 import type { StateStore } from "../state/store.ts";
 import type { RunRecord, StepName } from "../state/types.ts";
 

@@ -3,7 +3,7 @@ import type { NotifyTarget } from "../config/types.ts";
 import { ConfigError } from "../errors.ts";
 import type { Logger } from "../log/logging.ts";
 import type { CycleObserver, CycleReport } from "../reconcile/daemon.ts";
-import type { CycleResult } from "../reconcile/agent.ts";
+import type { CycleResult } from "../reconcile/cycle_types.ts";
 import type { StateStore } from "../state/store.ts";
 import {
   cycleEvents,

@@ -49,14 +49,6 @@ export interface AgentDeps {
   branch: string;
 }
 
-export type {
-  CycleOptions,
-  CyclePlan,
-  CycleResult,
-  Hold,
-  PlanItem,
-  RunSummary,
-} from "./cycle_types.ts";
 import type {
   CycleOptions,
   CyclePlan,

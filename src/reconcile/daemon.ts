@@ -2,7 +2,8 @@ import { GitError, SyncError } from "../errors.ts";
 import type { Logger } from "../log/logging.ts";
 import type { Trigger } from "../state/types.ts";
 import { collectGarbage } from "../process/memory.ts";
-import type { Agent, CycleResult } from "./agent.ts";
+import type { Agent } from "./agent.ts";
+import type { CycleResult } from "./cycle_types.ts";
 
 /** How one cycle ended, as observers (notifications, metrics, health) see it. */
 export type CycleReport =
