@@ -28,6 +28,10 @@ export interface App {
   git: GitClient;
   logger: Logger;
   repoRoot: string;
+  /** Absolute path of the repository configuration file (`--config`, else `<repo>/.upstream-watch.yaml`). */
+  configPath: string;
+  /** The repository configuration file as named in messages. */
+  configFile: string;
   /** Warnings about the repository configuration (already logged). */
   configWarnings: ConfigWarning[];
   /** This work tree's git dir. */
@@ -120,6 +124,8 @@ export async function openApp(
     logger,
     repoRoot: info.root,
     gitDir: info.gitDir,
+    configPath,
+    configFile: configDisplay,
     configWarnings: warnings,
     config,
     host,

@@ -46,3 +46,25 @@ Deno.test("a top-level folder without a hook file is logged at debug level, not 
     /DBG docs\/ has no \.update-hooks\.yaml: not a service/,
   );
 });
+
+Deno.test("notify errors name the --config file they come from", async () => {
+  await using fixture = await GitFixture.create({
+    "api/.update-hooks.yaml": HOOKS,
+  });
+  const config = `${fixture.root}/agent-settings.yaml`;
+  await Deno.writeTextFile(
+    config,
+    "notify:\n  - url: https://hooks.example.com/${UPSTREAM_WATCH_TEST_UNSET}\n",
+  );
+  const result = await cli([
+    "--repo",
+    fixture.clone,
+    "--config",
+    config,
+    "run",
+    "--once",
+  ]);
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /agent-settings\.yaml/);
+  assert.match(result.stderr, /UPSTREAM_WATCH_TEST_UNSET/);
+});

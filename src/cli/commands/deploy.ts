@@ -13,6 +13,7 @@ export async function deployCommand(
 ): Promise<number> {
   const names = selection(options);
   const { notifier, queue } = createNotifier({
+    file: app.configFile,
     targets: app.config.notify,
     store: app.store,
     logger: app.logger,

@@ -12,10 +12,11 @@ export async function notifyTestCommand(
 ): Promise<number> {
   const targets = resolveTargets(app.config.notify, {
     env: (name) => Deno.env.get(name),
+    file: app.configFile,
   });
   if (targets.length === 0) {
     throw new UsageError(
-      "no notification targets configured (add notify: to .upstream-watch.yaml)",
+      `no notification targets configured (add notify: to ${app.configFile})`,
     );
   }
   const event = testEvent({ host: app.host, now: Date.now });

@@ -1,7 +1,6 @@
-import { join } from "node:path";
 import type { App } from "../../app.ts";
 import { expandEnv } from "../../config/load.ts";
-import { REPO_CONFIG_FILE, type WebhookConfig } from "../../config/types.ts";
+import type { WebhookConfig } from "../../config/types.ts";
 import { ConfigError, ExitCode } from "../../errors.ts";
 import { createHandler } from "../../http/handler.ts";
 import { type HttpServer, startHttpServer } from "../../http/server.ts";
@@ -35,6 +34,7 @@ export async function runCommand(
 ): Promise<number> {
   // Both resolve `${VAR}` references first: a missing variable is exit 2 before anything runs.
   const { notifier, queue } = createNotifier({
+    file: app.configFile,
     targets: app.config.notify,
     store: app.store,
     logger: app.logger,
@@ -116,7 +116,7 @@ async function runWatching(
       {
         listen: app.agent.config.webhook.listen,
         logger: app.logger,
-        configFile: REPO_CONFIG_FILE,
+        configFile: app.configFile,
       },
     );
     app.logger.info(
@@ -158,7 +158,7 @@ async function runWatching(
 function webhookSettings(app: App): WebhookSettings | undefined {
   const config: WebhookConfig | undefined = app.config.webhook;
   if (!config) return undefined;
-  const location = { file: REPO_CONFIG_FILE, key: "webhook.secret" };
+  const location = { file: app.configFile, key: "webhook.secret" };
   let secret: string | undefined;
   if (config.secret !== undefined) {
     secret = expandEnv(config.secret, (name) => Deno.env.get(name), location);
@@ -184,8 +184,8 @@ function statusPlanner(app: App): Agent {
     now: Date.now,
     repoRoot: app.repoRoot,
     gitDir: app.gitDir,
-    configPath: join(app.repoRoot, REPO_CONFIG_FILE),
-    configDisplay: REPO_CONFIG_FILE,
+    configPath: app.configPath,
+    configDisplay: app.configFile,
     config: app.agent.config,
     host: app.host,
     remote: app.remote,

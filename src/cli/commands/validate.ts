@@ -29,7 +29,10 @@ export async function validateCommand(
  */
 function notifyTargetsError(app: App): ConfigError | undefined {
   try {
-    resolveTargets(app.config.notify, { env: () => "placeholder" });
+    resolveTargets(app.config.notify, {
+      env: () => "placeholder",
+      file: app.configFile,
+    });
     return undefined;
   } catch (error) {
     if (error instanceof ConfigError) return error;
