@@ -465,7 +465,7 @@ Deno.test("logged target URLs keep only scheme and host", () => {
   assert.equal(redactUrl("https://example.test/"), "https://example.test");
 });
 
-Deno.test("the delivery queue retries server errors with backoff and gives up at once on a refusal", async () => {
+Deno.test("the delivery queue retries server errors with backoff and gives up at once on a refusal or a redirect", async () => {
   let calls = 0;
   await using flaky = Receiver.start({
     respond: () => new Response("busy", { status: ++calls <= 2 ? 503 : 200 }),
@@ -473,9 +473,17 @@ Deno.test("the delivery queue retries server errors with backoff and gives up at
   await using refusing = Receiver.start({
     respond: () => new Response("bad token", { status: 401 }),
   });
-  const [flakyTarget, refusingTarget] = resolveTargets([
+  await using redirecting = Receiver.start({
+    respond: () =>
+      new Response(null, {
+        status: 301,
+        headers: { location: "https://elsewhere.example/hook" },
+      }),
+  });
+  const [flakyTarget, refusingTarget, redirectingTarget] = resolveTargets([
     { url: `${flaky.url}/a` },
     { url: `${refusing.url}/b` },
+    { url: `${redirecting.url}/c` },
   ], { env: () => undefined });
   const queue = new NotificationQueue({
     logger: agentLogger(),
@@ -485,12 +493,18 @@ Deno.test("the delivery queue retries server errors with backoff and gives up at
 
   queue.enqueue(flakyTarget, event);
   queue.enqueue(refusingTarget, event);
-  assert.equal(queue.pending, 2, "enqueue returns before delivery");
+  queue.enqueue(redirectingTarget, event);
+  assert.equal(queue.pending, 3, "enqueue returns before delivery");
   assert.equal(await queue.close(5_000), 0);
 
   assert.equal(flaky.requests.length, 3);
   assert.equal(refusing.requests.length, 1);
-  assert.deepEqual(queue.counts, { delivered: 1, failed: 1 });
+  assert.equal(
+    redirecting.requests.length,
+    1,
+    "a redirect is neither followed nor retried",
+  );
+  assert.deepEqual(queue.counts, { delivered: 1, failed: 2 });
 });
 
 Deno.test("a manual deploy notifies its outcome like a cycle does", async () => {

@@ -42,10 +42,22 @@ export async function sendNotification(
       headers: request.headers,
       body: request.body,
       signal: controller.signal,
-      redirect: "error",
+      // A redirect is never followed (it could carry the payload elsewhere) nor retried.
+      redirect: "manual",
     });
     const text = await response.text();
     if (response.ok) return { kind: "delivered", status: response.status };
+    if (response.status >= 300 && response.status < 400) {
+      return {
+        kind: "failed",
+        error: redactUrlsIn(
+          `HTTP ${response.status} redirect to ${
+            response.headers.get("location") ?? "(no location)"
+          }: redirects are not followed; update the notify URL`,
+        ),
+        retry: false,
+      };
+    }
     // 4xx other than 408/429 is a permanent refusal (bad token, bad topic): no retry.
     const retry = response.status >= 500 || response.status === 408 ||
       response.status === 429;
