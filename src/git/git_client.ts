@@ -214,21 +214,6 @@ export class GitClient {
     await this.git(["reset", "--hard", "--quiet", commit]);
   }
 
-  /** Paths that differ between two commits; a moved file counts at both paths. */
-  async changedPaths(from: string, to: string): Promise<string[]> {
-    const { stdout } = await this.git([
-      "diff",
-      "--name-only",
-      "-z",
-      "--no-renames",
-      "--no-ext-diff",
-      from,
-      to,
-      "--",
-    ]);
-    return stdout.split("\0").filter((path) => path !== "");
-  }
-
   /**
    * Paths changed from each of several commits to `to`, in one process whatever
    * the number of commits (`git diff-tree --stdin`); moved files count at both paths.
@@ -305,18 +290,6 @@ export class GitClient {
       const [commit, subject] = line.split("\0");
       return { commit, subject };
     });
-  }
-
-  /** Names of the top-level folders of a commit's tree. */
-  async topLevelFolders(commit: string): Promise<string[]> {
-    const { stdout } = await this.git([
-      "ls-tree",
-      "-z",
-      "-d",
-      "--name-only",
-      commit,
-    ]);
-    return stdout.split("\0").filter((name) => name !== "");
   }
 
   /** Top-level folders of a commit's tree with their tree ids (so that lookups inside them need not re-read the root tree). */
