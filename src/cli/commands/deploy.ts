@@ -1,9 +1,8 @@
 import type { App } from "../../app.ts";
 import { ExitCode, UsageError } from "../../errors.ts";
 import type { Output } from "../output.ts";
-import { createNotifier } from "../../notify/notifier.ts";
 import { listenForShutdown } from "../signals.ts";
-import { NOTIFY_FLUSH_MS } from "./run.ts";
+import { appNotifier, NOTIFY_FLUSH_MS } from "./run.ts";
 
 /** `deploy SERVICE... | --all`: runs the update now at HEAD, due or not (trigger `manual`). */
 export async function deployCommand(
@@ -12,13 +11,7 @@ export async function deployCommand(
   output: Output,
 ): Promise<number> {
   const names = selection(options);
-  const { notifier, queue } = createNotifier({
-    file: app.configFile,
-    targets: app.config.notify,
-    store: app.store,
-    logger: app.logger,
-    host: app.host,
-  });
+  const { notifier, queue } = appNotifier(app, { followConfig: false });
   using shutdown = listenForShutdown(app.logger);
   let result;
   try {

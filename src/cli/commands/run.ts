@@ -27,20 +27,34 @@ const SERVER_SHUTDOWN_MS = 2_000;
 /** Commit subjects remembered for the status page (commits never change). */
 const SUBJECT_CACHE_SIZE = 1000;
 
+/**
+ * The notifier of `run` and `deploy`, built from the app's configuration.
+ * `followConfig`: targets follow `notify:` as the repository configuration is
+ * reloaded (the daemon); otherwise they stay as loaded.
+ */
+export function appNotifier(
+  app: App,
+  options: { followConfig: boolean },
+): ReturnType<typeof createNotifier> {
+  return createNotifier({
+    file: app.configFile,
+    targets: app.config.notify,
+    store: app.store,
+    logger: app.logger,
+    host: app.host,
+    configuredTargets: options.followConfig
+      ? () => app.agent.config.notify
+      : undefined,
+  });
+}
+
 /** `run [--once] [--interval S]`: the poll loop, or one cycle. */
 export async function runCommand(
   app: App,
   options: { once: boolean; interval?: number },
 ): Promise<number> {
   // Both resolve `${VAR}` references first: a missing variable is exit 2 before anything runs.
-  const { notifier, queue } = createNotifier({
-    file: app.configFile,
-    targets: app.config.notify,
-    store: app.store,
-    logger: app.logger,
-    host: app.host,
-    configuredTargets: () => app.agent.config.notify,
-  });
+  const { notifier, queue } = appNotifier(app, { followConfig: true });
   const webhook = options.once ? undefined : webhookSettings(app);
   using shutdown = listenForShutdown(app.logger);
   try {
