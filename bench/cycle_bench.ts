@@ -107,15 +107,9 @@ function progress(text: string): void {
   Deno.stderr.writeSync(encoder.encode(`· ${text}\n`));
 }
 
-/** Runs one git command the way the floor does: a plain spawn, output collected. */
-async function floorGit(cwd: string, args: readonly string[]): Promise<string> {
-  return await git(cwd, args);
-}
-
-/** `git fetch` + `git rev-parse` + `git diff --name-only` back to back: what an idle cycle cannot go below. */
-async function idleFloor(clone: string): Promise<number> {
-  const start = wallMs();
-  await floorGit(clone, [
+/** The floor's fetch: the same refspec the agent fetches, by a plain git process. */
+async function floorFetch(clone: string): Promise<void> {
+  await git(clone, [
     "fetch",
     "--quiet",
     "--no-tags",
@@ -123,8 +117,14 @@ async function idleFloor(clone: string): Promise<number> {
     "origin",
     "+refs/heads/main:refs/remotes/origin/main",
   ]);
-  await floorGit(clone, ["rev-parse", "HEAD", "refs/remotes/origin/main"]);
-  await floorGit(clone, [
+}
+
+/** `git fetch` + `git rev-parse` + `git diff --name-only` back to back: what an idle cycle cannot go below. */
+async function idleFloor(clone: string): Promise<number> {
+  const start = wallMs();
+  await floorFetch(clone);
+  await git(clone, ["rev-parse", "HEAD", "refs/remotes/origin/main"]);
+  await git(clone, [
     "diff",
     "--name-only",
     "-z",
@@ -420,22 +420,15 @@ async function changedFloor(
   withHook: boolean,
 ): Promise<{ cycleToHook: number; fetchToHook: number; cycle: number }> {
   const start = wallMs();
-  await floorGit(clone, [
-    "fetch",
-    "--quiet",
-    "--no-tags",
-    "--no-write-fetch-head",
-    "origin",
-    "+refs/heads/main:refs/remotes/origin/main",
-  ]);
+  await floorFetch(clone);
   const fetched = wallMs();
-  const [before, after] = (await floorGit(clone, [
+  const [before, after] = (await git(clone, [
     "rev-parse",
     "HEAD",
     "refs/remotes/origin/main",
   ])).split("\n");
-  await floorGit(clone, ["merge", "--ff-only", "--quiet", "--no-stat", after]);
-  await floorGit(clone, ["diff", "--name-only", "-z", before, after, "--"]);
+  await git(clone, ["merge", "--ff-only", "--quiet", "--no-stat", after]);
+  await git(clone, ["diff", "--name-only", "-z", before, after, "--"]);
   let hook = wallMs();
   if (withHook) {
     const output = await new Deno.Command("/bin/sh", {
