@@ -27,6 +27,6 @@ export const PERMISSION_FLAGS: readonly string[] = [
  * daemon's memory: `--expose-gc` lets the poll loop collect between cycles
  * (src/reconcile/daemon.ts) so RSS stays flat over thousands of idle cycles,
  * and a 1 MB semi-space keeps the young generation small while a hook floods
- * output. Measured by `deno task bench` (README, Performance).
+ * output. Measured by `deno task bench` (docs/performance.md).
  */
 export const V8_FLAGS = "--v8-flags=--expose-gc,--max-semi-space-size=1";
