@@ -47,6 +47,8 @@ export class IncompleteBodyError extends Error {
 }
 
 const READ_CHUNK_BYTES = 16 * 1024;
+/** Body reads go straight into chunks this large (fewer, larger allocations fragment memory less). */
+const BODY_CHUNK_BYTES = 256 * 1024;
 const HEAD_END = new Uint8Array([13, 10, 13, 10]);
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -93,6 +95,28 @@ class DeadlineReader {
       if (expired) throw new DeadlineError("deadline passed");
       // A reset or a connection closed under us reads as the end of the stream.
       if (isConnectionGone(error)) return false;
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Reads at most `size` bytes past the (empty) buffer; null at end of stream. */
+  async readDirect(size: number, deadline: number): Promise<Uint8Array | null> {
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) throw this.#expire();
+    const chunk = new Uint8Array(size);
+    let expired = false;
+    const timer = setTimeout(() => {
+      expired = true;
+      this.close();
+    }, remaining);
+    try {
+      const count = await this.conn.read(chunk);
+      return count === null ? null : chunk.subarray(0, count);
+    } catch (error) {
+      if (expired) throw new DeadlineError("deadline passed");
+      if (isConnectionGone(error)) return null;
       throw error;
     } finally {
       clearTimeout(timer);
@@ -353,14 +377,23 @@ function requestBody(
   let abandoned = false;
   const stream = new ReadableStream<Uint8Array>({
     async pull(controller) {
+      if (reader.buffered.byteLength > 0) {
+        const chunk = reader.consume(
+          Math.min(reader.buffered.byteLength, length - received),
+        );
+        received += chunk.byteLength;
+        controller.enqueue(chunk.slice());
+        if (received >= length) controller.close();
+        return;
+      }
+      let chunk: Uint8Array | null;
       try {
-        if (
-          reader.buffered.byteLength === 0 && !(await reader.fill(deadline))
-        ) {
-          throw new IncompleteBodyError("closed", received, length);
-        }
+        // Straight into a chunk the consumer keeps: no copies of body bytes.
+        chunk = await reader.readDirect(
+          Math.min(BODY_CHUNK_BYTES, length - received),
+          deadline,
+        );
       } catch (error) {
-        if (error instanceof IncompleteBodyError) throw error;
         if (error instanceof DeadlineError) {
           throw new IncompleteBodyError("timeout", received, length);
         }
@@ -369,11 +402,11 @@ function requestBody(
         }
         throw error;
       }
-      const chunk = reader.consume(
-        Math.min(reader.buffered.byteLength, length - received),
-      );
+      if (chunk === null) {
+        throw new IncompleteBodyError("closed", received, length);
+      }
       received += chunk.byteLength;
-      controller.enqueue(chunk.slice());
+      controller.enqueue(chunk);
       if (received >= length) controller.close();
     },
     cancel() {

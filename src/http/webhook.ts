@@ -206,26 +206,31 @@ async function readLimited(
   limit: number,
 ): Promise<Uint8Array<ArrayBuffer> | undefined> {
   if (!request.body) return new Uint8Array();
-  const chunks: Uint8Array[] = [];
+  // With a declared length the body lands in one buffer, copied into once.
+  const declared = Number(request.headers.get("content-length") ?? NaN);
+  let body = new Uint8Array(
+    Number.isSafeInteger(declared) && declared <= limit ? declared : 0,
+  );
   let size = 0;
   const reader = request.body.getReader();
   while (true) {
     const { done, value } = await reader.read();
     if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
+    if (size + value.byteLength > limit) {
       await reader.cancel();
       return undefined;
     }
-    chunks.push(value);
+    if (size + value.byteLength > body.byteLength) {
+      const grown = new Uint8Array(
+        Math.min(limit, Math.max(body.byteLength * 2, size + value.byteLength)),
+      );
+      grown.set(body.subarray(0, size));
+      body = grown;
+    }
+    body.set(value, size);
+    size += value.byteLength;
   }
-  const body = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return body;
+  return size === body.byteLength ? body : body.slice(0, size);
 }
 
 /** HMAC-SHA256 of `body` with `secret`, as GitHub and Gitea sign webhooks. */
