@@ -64,7 +64,16 @@ const SERVICE_KEYS = [
 ] as const;
 
 const NOTIFY_KEYS = ["url", "events", "format"] as const;
-const WEBHOOK_KEYS = ["listen", "secret", "insecure"] as const;
+const WEBHOOK_KEYS = [
+  "listen",
+  "secret",
+  "insecure",
+  "read_token",
+  "max_connections",
+  "header_timeout",
+  "body_timeout",
+  "idle_timeout",
+] as const;
 
 /** Events a notify target may subscribe to (SPEC §7). */
 export const NOTIFY_EVENTS = [
@@ -742,6 +751,19 @@ class ConfigReader {
         entry.path,
       );
     }
+    const readToken = fields.get("read_token");
+    if (readToken) {
+      webhook.readToken = this.string(readToken, { hideValue: true });
+      this.#checkEnvReferences(webhook.readToken, readToken);
+    }
+    const maxConnections = fields.get("max_connections");
+    if (maxConnections) webhook.maxConnections = this.count(maxConnections);
+    const headerTimeout = fields.get("header_timeout");
+    if (headerTimeout) webhook.headerTimeout = this.seconds(headerTimeout);
+    const bodyTimeout = fields.get("body_timeout");
+    if (bodyTimeout) webhook.bodyTimeout = this.seconds(bodyTimeout);
+    const idleTimeout = fields.get("idle_timeout");
+    if (idleTimeout) webhook.idleTimeout = this.seconds(idleTimeout);
     return webhook;
   }
 

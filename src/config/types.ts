@@ -16,6 +16,16 @@ export interface WebhookConfig {
   listen: string;
   secret?: string;
   insecure: boolean;
+  /** Token the read-only endpoints require (`${VAR}` unexpanded); open when undefined. */
+  readToken?: string;
+  /** Connections open at once; undefined: the server's default. */
+  maxConnections?: number;
+  /** Seconds a client has to send a request's head. */
+  headerTimeout?: number;
+  /** Seconds a client has to send a request's body (and to read the response). */
+  bodyTimeout?: number;
+  /** Seconds a kept-alive connection may wait for its next request. */
+  idleTimeout?: number;
 }
 
 /** `.upstream-watch.yaml`, with every default applied (SPEC §3). */

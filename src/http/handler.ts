@@ -3,6 +3,8 @@ import type { StatusDocument } from "../cli/commands/status.ts";
 import type { Logger } from "../log/logging.ts";
 import type { CycleRequestResult } from "../reconcile/daemon.ts";
 import type { StateStore } from "../state/store.ts";
+import { IncompleteBodyError, type RequestInfo } from "./connection.ts";
+import { presentsReadToken, type RateLimiter } from "./read_access.ts";
 import {
   renderMessagePage,
   renderRunPage,
@@ -32,17 +34,35 @@ export interface HandlerDeps {
   logger: Logger;
   version: string;
   now: () => number;
+  /** When set, every read-only endpoint but `/healthz` requires it. */
+  readToken?: string;
+  /** Limits read-only requests per client address (`/healthz` is exempt). */
+  readLimiter?: Pick<RateLimiter, "take">;
 }
 
-/** A request handler for `Deno.serve`. */
-export type Handler = (request: Request) => Promise<Response>;
+/** A request handler; `info` says who sent the request (absent in tests without a socket). */
+export type Handler = (
+  request: Request,
+  info?: RequestInfo,
+) => Promise<Response>;
 
 /** Routes `POST /webhook`, `GET /healthz`, `/metrics`, `/api/status`, `/` and `/runs/<id>`. */
 export function createHandler(deps: HandlerDeps): Handler {
-  return async (request) => {
+  return async (request, info) => {
     try {
-      return await route(request, deps);
+      return await route(request, deps, info);
     } catch (error) {
+      if (error instanceof IncompleteBodyError) {
+        // The client went away or stalled: nothing is wrong with the agent.
+        deps.logger.debug("HTTP {method} {path}: {error}", {
+          method: request.method,
+          path: new URL(request.url).pathname,
+          error: error.message,
+        });
+        return error.reason === "timeout"
+          ? text(408, "request body not received in time\n")
+          : text(400, "request body incomplete\n");
+      }
       deps.logger.error("HTTP {method} {path} failed: {error}", {
         method: request.method,
         path: new URL(request.url).pathname,
@@ -53,7 +73,11 @@ export function createHandler(deps: HandlerDeps): Handler {
   };
 }
 
-async function route(request: Request, deps: HandlerDeps): Promise<Response> {
+async function route(
+  request: Request,
+  deps: HandlerDeps,
+  info: RequestInfo | undefined,
+): Promise<Response> {
   const { pathname } = new URL(request.url);
   const method = request.method === "HEAD" ? "GET" : request.method;
   if (pathname === "/webhook") {
@@ -64,11 +88,13 @@ async function route(request: Request, deps: HandlerDeps): Promise<Response> {
     await request.body?.cancel();
     return notAllowed("GET, HEAD");
   }
+  if (pathname === "/healthz") {
+    const health = deps.telemetry.health();
+    return text(health.healthy ? 200 : 503, `${health.reason}\n`);
+  }
+  const refused = await refuseRead(request, deps, info);
+  if (refused) return refused;
   switch (pathname) {
-    case "/healthz": {
-      const health = deps.telemetry.health();
-      return text(health.healthy ? 200 : 503, `${health.reason}\n`);
-    }
     case "/metrics":
       return new Response(deps.telemetry.metricsText(), {
         headers: {
@@ -135,6 +161,38 @@ async function webhook(request: Request, deps: HandlerDeps): Promise<Response> {
       return json(202, { status: "accepted", cycle });
     }
   }
+}
+
+/** A 429 or 401 when the client is over its rate or lacks the read token. */
+async function refuseRead(
+  request: Request,
+  deps: HandlerDeps,
+  info: RequestInfo | undefined,
+): Promise<Response | undefined> {
+  const client = info?.remoteAddr.hostname ?? "unknown";
+  const waitSeconds = deps.readLimiter?.take(client) ?? 0;
+  if (waitSeconds > 0) {
+    return new Response("too many requests\n", {
+      status: 429,
+      headers: {
+        "Content-Type": "text/plain; charset=utf-8",
+        "Retry-After": String(waitSeconds),
+      },
+    });
+  }
+  if (
+    deps.readToken !== undefined &&
+    !(await presentsReadToken(request.headers, deps.readToken))
+  ) {
+    return new Response("this endpoint requires the read token\n", {
+      status: 401,
+      headers: {
+        "Content-Type": "text/plain; charset=utf-8",
+        "WWW-Authenticate": 'Basic realm="upstream-watch", charset="UTF-8"',
+      },
+    });
+  }
+  return undefined;
 }
 
 async function statusPage(deps: HandlerDeps): Promise<string> {

@@ -1,14 +1,19 @@
 /** `POST /webhook`: authenticating push events and deciding whether they concern our branch (SPEC §8). */
+import { collectGarbage } from "../process/memory.ts";
+import type { Slots } from "./read_access.ts";
 
 /** Largest request body accepted (SPEC §8). */
 export const MAX_WEBHOOK_BODY_BYTES = 1024 * 1024;
+
+/** How long a request waits for a body-read slot before it gets a 503. */
+export const BODY_READ_WAIT_MS = 10_000;
 
 /** How a webhook request authenticated itself. */
 export type WebhookProvider = "github" | "gitea" | "gitlab" | "bearer" | "none";
 
 /** What `POST /webhook` decided. */
 export type WebhookVerdict =
-  | { kind: "rejected"; status: 400 | 401 | 413; reason: string }
+  | { kind: "rejected"; status: 400 | 401 | 413 | 503; reason: string }
   | { kind: "ping"; provider: WebhookProvider }
   | { kind: "ignored"; provider: WebhookProvider; reason: string }
   | { kind: "push"; provider: WebhookProvider; ref?: string };
@@ -19,6 +24,11 @@ export interface WebhookSettings {
   secret?: string;
   /** The branch the agent follows. */
   branch: string;
+  /**
+   * Bodies read before the request is authenticated (signed or insecure
+   * requests) take a slot; none free is a 503 without reading.
+   */
+  bodyReads?: Slots;
 }
 
 const encoder = new TextEncoder();
@@ -53,7 +63,25 @@ export async function verifyWebhook(
       return unauthorized("invalid token");
     }
   }
-  const body = await readLimited(request, MAX_WEBHOOK_BODY_BYTES);
+  const unauthenticated = credentials.kind !== "token" || secret === undefined;
+  const slots = unauthenticated ? settings.bodyReads : undefined;
+  const release = slots ? await slots.take(BODY_READ_WAIT_MS) : () => {};
+  if (!release) {
+    await request.body?.cancel();
+    return {
+      kind: "rejected",
+      status: 503,
+      reason: "too many unauthenticated bodies are being read; retry later",
+    };
+  }
+  let body: Uint8Array<ArrayBuffer> | undefined;
+  try {
+    body = await readLimited(request, MAX_WEBHOOK_BODY_BYTES);
+  } finally {
+    release();
+    // Bodies of a burst are garbage now: give their memory back while idle.
+    if (slots?.taken === 0) collectGarbage();
+  }
   if (body === undefined) return tooLarge();
   if (secret !== undefined && credentials.kind === "hmac") {
     const expected = await hmacSha256(secret, body);
@@ -178,26 +206,31 @@ async function readLimited(
   limit: number,
 ): Promise<Uint8Array<ArrayBuffer> | undefined> {
   if (!request.body) return new Uint8Array();
-  const chunks: Uint8Array[] = [];
+  // With a declared length the body lands in one buffer, copied into once.
+  const declared = Number(request.headers.get("content-length") ?? NaN);
+  let body = new Uint8Array(
+    Number.isSafeInteger(declared) && declared <= limit ? declared : 0,
+  );
   let size = 0;
   const reader = request.body.getReader();
   while (true) {
     const { done, value } = await reader.read();
     if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
+    if (size + value.byteLength > limit) {
       await reader.cancel();
       return undefined;
     }
-    chunks.push(value);
+    if (size + value.byteLength > body.byteLength) {
+      const grown = new Uint8Array(
+        Math.min(limit, Math.max(body.byteLength * 2, size + value.byteLength)),
+      );
+      grown.set(body.subarray(0, size));
+      body = grown;
+    }
+    body.set(value, size);
+    size += value.byteLength;
   }
-  const body = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return body;
+  return size === body.byteLength ? body : body.slice(0, size);
 }
 
 /** HMAC-SHA256 of `body` with `secret`, as GitHub and Gitea sign webhooks. */

@@ -8,6 +8,8 @@ export interface DaemonOptions {
   env?: Record<string, string>;
   /** Give up waiting for the "listening on" log line after this long. */
   startTimeoutMs?: number;
+  /** Passed to `deno run --v8-flags=…` (the start task uses `--expose-gc,--max-semi-space-size=1`). */
+  v8Flags?: string;
 }
 
 /** The complete log line (a port is followed by `:` or a space) of a listening endpoint. */
@@ -26,7 +28,10 @@ export class DaemonProcess implements AsyncDisposable {
     args: readonly string[],
     options: DaemonOptions = {},
   ): Promise<DaemonProcess> {
-    const process = AgentProcess.startArgs(agentCommandArgs(args), options);
+    const process = AgentProcess.startArgs(
+      agentCommandArgs(args, { v8Flags: options.v8Flags }),
+      options,
+    );
     try {
       const url = await waitUntil(() => {
         const match = LISTENING.exec(process.stderr);

@@ -3,7 +3,19 @@ import { expandEnv } from "../../config/load.ts";
 import type { WebhookConfig } from "../../config/types.ts";
 import { ConfigError, ExitCode } from "../../errors.ts";
 import { createHandler } from "../../http/handler.ts";
-import { type HttpServer, startHttpServer } from "../../http/server.ts";
+import {
+  RateLimiter,
+  READ_BURST,
+  READ_REFILL_PER_SECOND,
+  Slots,
+} from "../../http/read_access.ts";
+import {
+  DEFAULT_SERVER_LIMITS,
+  type HttpServer,
+  type ServerLimits,
+  startHttpServer,
+} from "../../http/server.ts";
+import { StatusModel } from "../../http/status_model.ts";
 import { AgentTelemetry } from "../../http/telemetry.ts";
 import type { WebhookSettings } from "../../http/webhook.ts";
 import { getLogger } from "@logtape/logtape";
@@ -26,6 +38,8 @@ export const NOTIFY_FLUSH_MS = 5_000;
 const SERVER_SHUTDOWN_MS = 2_000;
 /** Commit subjects remembered for the status page (commits never change). */
 const SUBJECT_CACHE_SIZE = 1000;
+/** Webhook bodies read at once before their request is authenticated (at most 1 MiB each). */
+const UNAUTHENTICATED_BODY_READS = 8;
 
 /**
  * The notifier of `run` and `deploy`, built from the app's configuration.
@@ -113,24 +127,38 @@ async function runWatching(
     },
   };
   let server: HttpServer | undefined;
+  const observers: CycleObserver[] = [telemetry, reloads, options.notifier];
   if (app.agent.config.webhook) {
+    const planner = statusPlanner(app);
+    const status = new StatusModel({
+      build: () => statusDocument(app, { planner }),
+      subject: subjectLookup(app),
+      logger: app.logger,
+    });
+    observers.push(status);
     server = await startHttpServer(
       createHandler({
         webhook: options.webhook,
         requestCycle: () => requests.request(),
-        statusDocument: () =>
-          statusDocument(app, { planner: statusPlanner(app) }),
+        statusDocument: () => status.document(),
         store: app.store,
-        commitSubject: subjectLookup(app),
+        commitSubject: (commit) => status.subject(commit),
         telemetry,
         logger: app.logger,
         version: VERSION,
         now: Date.now,
+        readToken: readToken(app),
+        readLimiter: new RateLimiter({
+          burst: READ_BURST,
+          refillPerSecond: READ_REFILL_PER_SECOND,
+          now: Date.now,
+        }),
       }),
       {
         listen: app.agent.config.webhook.listen,
         logger: app.logger,
         configFile: app.configFile,
+        limits: serverLimits(app.agent.config.webhook),
       },
     );
     app.logger.info(
@@ -160,7 +188,7 @@ async function runWatching(
       kill: options.kill,
       logger: app.logger,
       requests,
-      observers: [telemetry, reloads, options.notifier],
+      observers,
     });
   } finally {
     await server?.shutdown(SERVER_SHUTDOWN_MS);
@@ -180,7 +208,37 @@ function webhookSettings(app: App): WebhookSettings | undefined {
       throw new ConfigError("webhook.secret is empty", location);
     }
   }
-  return { secret, branch: app.branch };
+  return {
+    secret,
+    branch: app.branch,
+    bodyReads: new Slots(UNAUTHENTICATED_BODY_READS),
+  };
+}
+
+/** `webhook.read_token` with `${VAR}` expanded; undefined leaves the read-only endpoints open. */
+function readToken(app: App): string | undefined {
+  const token = app.config.webhook?.readToken;
+  if (token === undefined) return undefined;
+  const location = { file: app.configFile, key: "webhook.read_token" };
+  const expanded = expandEnv(token, (name) => Deno.env.get(name), location);
+  if (expanded === "") {
+    throw new ConfigError("webhook.read_token is empty", location);
+  }
+  return expanded;
+}
+
+/** The configured limits over the defaults. */
+function serverLimits(config: WebhookConfig): ServerLimits {
+  const ms = (seconds: number | undefined, fallback: number) =>
+    seconds === undefined ? fallback : Math.round(seconds * 1000);
+  const defaults = DEFAULT_SERVER_LIMITS;
+  return {
+    ...defaults,
+    maxConnections: config.maxConnections ?? defaults.maxConnections,
+    headerTimeoutMs: ms(config.headerTimeout, defaults.headerTimeoutMs),
+    bodyTimeoutMs: ms(config.bodyTimeout, defaults.bodyTimeoutMs),
+    idleTimeoutMs: ms(config.idleTimeout, defaults.idleTimeoutMs),
+  };
 }
 
 /**
