@@ -6,6 +6,13 @@ import type { CommandRecord, StepName } from "../state/types.ts";
 /** Bytes of combined output kept per command (SPEC §5). */
 export const OUTPUT_TAIL_BYTES = 64 * 1024;
 
+/**
+ * How long a hook's output is still read after the hook exited. A hook may
+ * start a background process on purpose (`sleep 100 &`, a daemon) that keeps
+ * the pipes open for ever; its later output is not waited for.
+ */
+export const HOOK_DRAIN_MS = 1000;
+
 /** How a service's steps ended. */
 export type StepsOutcome =
   | { kind: "succeeded" }
@@ -89,6 +96,7 @@ export async function runHookSteps(
       signal: input.signal,
       output: "tail",
       tailBytes: OUTPUT_TAIL_BYTES,
+      drain: { boundedMs: HOOK_DRAIN_MS },
       onLine: (line) => log.info("| {line}", { line }),
     });
     const record: CommandRecord = {
