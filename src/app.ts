@@ -8,6 +8,7 @@ import {
 } from "./config/types.ts";
 import { ConfigError } from "./errors.ts";
 import { GitClient } from "./git/git_client.ts";
+import { stopLeftoverHooks } from "./hooks/leftover_hooks.ts";
 import { agentLogger, type Logger } from "./log/logging.ts";
 import { DenoProcessRunner } from "./process/run_process.ts";
 import { Agent } from "./reconcile/agent.ts";
@@ -95,12 +96,15 @@ export async function openApp(
     await importLegacyState(store, git, config, logger);
   }
   if (!options.readOnly) {
-    for (const run of store.markInterruptedRuns(Date.now())) {
+    const interrupted = store.markInterruptedRuns(Date.now());
+    for (const run of interrupted) {
       logger.warn(
         "run {runId} of {service} was cut off by a crash or kill; marked interrupted, the service will run again",
         { runId: run.id, service: run.service },
       );
     }
+    // Before any cycle: a hook that outlived the crash must not run twice at once.
+    await stopLeftoverHooks(interrupted, logger);
   }
   const agent = new Agent({
     git,

@@ -130,9 +130,13 @@ Deno.test("Windows stops on Ctrl+C and Ctrl+Break, never SIGTERM (not listenable
   assert.deepEqual([...windows].sort(), ["SIGBREAK", "SIGINT"]);
 });
 
-Deno.test("Linux and macOS stop on SIGINT and SIGTERM (systemd and docker send SIGTERM)", () => {
+Deno.test("Linux and macOS stop on SIGINT, SIGTERM and SIGHUP (systemd and docker send SIGTERM)", () => {
   for (const os of ["linux", "darwin"] as const) {
-    assert.deepEqual([...stopSignals(os)].sort(), ["SIGINT", "SIGTERM"]);
+    assert.deepEqual([...stopSignals(os)].sort(), [
+      "SIGHUP",
+      "SIGINT",
+      "SIGTERM",
+    ]);
   }
 });
 

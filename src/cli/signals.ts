@@ -3,11 +3,17 @@ import type { Logger } from "../log/logging.ts";
 /** How long a running command may finish after SIGINT/SIGTERM before it is killed (SPEC §6). */
 export const SHUTDOWN_GRACE_MS = 30_000;
 
-/** Signals that ask the agent to stop on this platform (Windows cannot listen for SIGTERM). */
+/**
+ * Signals that ask the agent to stop on this platform (Windows cannot listen
+ * for SIGTERM). SIGHUP (terminal closed, or sent by an operator) stops it the
+ * same way rather than the default of dying with the run left `running`.
+ */
 export function stopSignals(
   os: typeof Deno.build.os = Deno.build.os,
 ): Deno.Signal[] {
-  return os === "windows" ? ["SIGINT", "SIGBREAK"] : ["SIGINT", "SIGTERM"];
+  return os === "windows"
+    ? ["SIGINT", "SIGBREAK"]
+    : ["SIGINT", "SIGTERM", "SIGHUP"];
 }
 
 /** A graceful stop: `stop` aborts on the first signal, `kill` after the grace period or a second signal. */

@@ -76,10 +76,18 @@ export class GitClient {
         stdin: options.stdin,
         timeoutMs: options.timeoutMs ?? LOCAL_TIMEOUT_MS,
         signal: options.signal,
+        // Callers parse the output: it is read to its end or the call fails.
+        drain: "eof",
       },
     );
     const exitCode = result.exitCode ?? -1;
-    if (result.success || options.okExitCodes?.includes(exitCode)) {
+    // Output that did not reach its end is never an answer, whatever the exit code.
+    const answered = result.outputComplete && !result.timedOut &&
+      !result.interrupted;
+    if (
+      answered &&
+      (result.success || options.okExitCodes?.includes(exitCode))
+    ) {
       return { stdout: result.stdout, exitCode };
     }
     const stderr = redactCredentials(result.stderr.trim());
@@ -87,6 +95,8 @@ export class GitClient {
       ? "timed out"
       : result.interrupted
       ? "was interrupted"
+      : !result.outputComplete
+      ? "output ended early"
       : `failed (exit ${result.exitCode ?? result.signal})`;
     const firstLine = stderr.split("\n").find((line) => line.trim() !== "") ??
       "";

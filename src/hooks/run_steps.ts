@@ -1,10 +1,22 @@
 import type { HookCommand, ServiceConfig } from "../config/types.ts";
 import type { Logger } from "../log/logging.ts";
 import type { ProcessRunner, ProcessSpec } from "../process/types.ts";
-import type { CommandRecord, StepName } from "../state/types.ts";
+import { processStartTime } from "../process/run_process.ts";
+import type {
+  CommandRecord,
+  ProcessGroupRecord,
+  StepName,
+} from "../state/types.ts";
 
 /** Bytes of combined output kept per command (SPEC §5). */
 export const OUTPUT_TAIL_BYTES = 64 * 1024;
+
+/**
+ * How long a hook's output is still read after the hook exited. A hook may
+ * start a background process on purpose (`sleep 100 &`, a daemon) that keeps
+ * the pipes open for ever; its later output is not waited for.
+ */
+export const HOOK_DRAIN_MS = 1000;
 
 /** How a service's steps ended. */
 export type StepsOutcome =
@@ -34,6 +46,8 @@ export interface HookStepsInput {
   runner: ProcessRunner;
   logger: Logger;
   now: () => number;
+  /** Called when a command started, with its process group (Unix only; the caller stores it). */
+  onCommandStarted?: (group: ProcessGroupRecord) => void;
   /** Called after each command with its record (the caller stores it). */
   onCommandFinished: (record: CommandRecord) => void;
   /** Steps to run instead of pre → update → post (e.g. `on_remove` alone). */
@@ -89,6 +103,15 @@ export async function runHookSteps(
       signal: input.signal,
       output: "tail",
       tailBytes: OUTPUT_TAIL_BYTES,
+      drain: { boundedMs: HOOK_DRAIN_MS },
+      // On Unix every command leads its own process group, named by its pid.
+      onSpawn: Deno.build.os === "windows"
+        ? undefined
+        : (pid) =>
+          input.onCommandStarted?.({
+            pgid: pid,
+            startTime: processStartTime(pid) ?? null,
+          }),
       onLine: (line) => log.info("| {line}", { line }),
     });
     const record: CommandRecord = {

@@ -1,10 +1,17 @@
 import { collectGarbage } from "./memory.ts";
+import { join } from "node:path";
 import type {
+  DrainPolicy,
   ProcessResult,
   ProcessRunner,
   ProcessSpec,
   RunProcessOptions,
 } from "./types.ts";
+
+/** How often to check whether a signalled process group is gone. */
+const GROUP_POLL_MS = 25;
+/** Linux's process table, read for a process's start time. */
+const PROC_DIR = "/proc";
 
 /** Exit code reported for a command that could not be started, as shells do. */
 export const CANNOT_START_EXIT_CODE = 127;
@@ -12,13 +19,14 @@ export const CANNOT_START_EXIT_CODE = 127;
 const DEFAULT_KILL_GRACE_MS = 5000;
 const DEFAULT_TAIL_BYTES = 65536;
 /**
- * How long to keep reading after the process exited. A background grandchild
- * (a daemon started by a hook) may hold the pipes open for ever, so waiting
- * for end-of-stream alone could hang.
+ * How long to keep reading after a killed command ended: what its group wrote
+ * is still wanted, but a member that left the group may hold the pipes.
  */
-const STREAM_DRAIN_MS = 1000;
-/** How often to check whether a signalled process group is gone. */
-const GROUP_POLL_MS = 25;
+const KILLED_DRAIN_MS = 1000;
+
+/** The line added to a command's output when its pipes were still open as reading stopped. */
+export const OUTPUT_NOT_COLLECTED_NOTE =
+  "[upstream-watch] output after exit not collected: a background process still holds the pipe";
 
 type OperatingSystem = typeof Deno.build.os;
 type OutputStream = "stdout" | "stderr";
@@ -60,8 +68,10 @@ export class DenoProcessRunner implements ProcessRunner {
     const startedAt = performance.now();
     const tailBytes = options.tailBytes ?? DEFAULT_TAIL_BYTES;
     const killGraceMs = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
+    const drain: DrainPolicy = options.drain ?? "eof";
     checkNonNegativeInteger("tailBytes", tailBytes);
     checkNonNegativeInteger("killGraceMs", killGraceMs);
+    if (drain !== "eof") checkNonNegativeInteger("boundedMs", drain.boundedMs);
     if (options.timeoutMs !== undefined) {
       checkNonNegativeInteger("timeoutMs", options.timeoutMs);
     }
@@ -77,6 +87,7 @@ export class DenoProcessRunner implements ProcessRunner {
         success: false,
         timedOut: false,
         interrupted: true,
+        outputComplete: true,
         durationMs: performance.now() - startedAt,
       });
     }
@@ -114,8 +125,17 @@ export class DenoProcessRunner implements ProcessRunner {
         success: false,
         timedOut: false,
         interrupted: false,
+        outputComplete: true,
         durationMs: performance.now() - startedAt,
       });
+    }
+
+    let spawnCallbackError: unknown;
+    try {
+      options.onSpawn?.(child.pid);
+    } catch (error) {
+      // The process runs already: it is waited for, and the error thrown after.
+      spawnCallbackError = error;
     }
 
     const transfers = [
@@ -125,13 +145,18 @@ export class DenoProcessRunner implements ProcessRunner {
     if (options.stdin !== undefined) {
       transfers.push(writeAndClose(child.stdin, options.stdin));
     }
+    const allDone = Promise.all(transfers.map((transfer) => transfer.done));
 
     let exited = false;
     let stopReason: "timeout" | "abort" | undefined;
     let termination: Promise<void> | undefined;
     let killError: unknown;
+    let onStop = () => {};
+    const stopped = new Promise<void>((resolve) => onStop = resolve);
     const stop = (reason: "timeout" | "abort") => {
-      if (exited || stopReason !== undefined) return;
+      if (stopReason !== undefined) return;
+      // After the exit only the group is left (Unix); a Windows pid may be reused at once.
+      if (exited && isWindows) return;
       stopReason = reason;
       // Caught at once so a failed kill is not an unhandled rejection before
       // run() gets to await it.
@@ -141,6 +166,7 @@ export class DenoProcessRunner implements ProcessRunner {
           : killProcessGroup(child.pid, killGraceMs)).catch((error) => {
             killError = error;
           });
+      onStop();
     };
     const timeout = options.timeoutMs === undefined
       ? undefined
@@ -149,20 +175,39 @@ export class DenoProcessRunner implements ProcessRunner {
     options.signal?.addEventListener("abort", onAbort, { once: true });
 
     let status: Deno.CommandStatus;
+    let outputComplete = false;
     try {
       status = await child.status;
+      exited = true;
+      if (drain === "eof" && stopReason === undefined) {
+        // The timeout and the abort signal keep watching: a child holding the
+        // pipes is killed with its group, and the command counts as stopped.
+        outputComplete = await Promise.race([
+          allDone.then(() => true),
+          stopped.then(() => false),
+        ]);
+      }
     } finally {
       exited = true;
       clearTimeout(timeout);
       options.signal?.removeEventListener("abort", onAbort);
     }
 
-    await finishTransfers(transfers, STREAM_DRAIN_MS);
-    // Descendants that ignore SIGTERM must not outlive a timed-out command.
+    if (!outputComplete) {
+      if (stopReason !== undefined) {
+        // Descendants that ignore SIGTERM must not outlive a stopped command.
+        await termination;
+        outputComplete = await finishTransfers(transfers, KILLED_DRAIN_MS);
+      } else {
+        const boundedMs = drain === "eof" ? 0 : drain.boundedMs;
+        outputComplete = await finishTransfers(transfers, boundedMs);
+        if (!outputComplete) sink.note(OUTPUT_NOT_COLLECTED_NOTE);
+      }
+    }
     await termination;
     sink.finish();
 
-    const failure = killError ??
+    const failure = spawnCallbackError ?? killError ??
       transfers.find((transfer) => transfer.error !== undefined)?.error ??
       sink.callbackError;
     if (failure !== undefined) throw failure;
@@ -172,9 +217,11 @@ export class DenoProcessRunner implements ProcessRunner {
     return finalResult(sink, {
       exitCode: status.signal === null ? status.code : null,
       signal: status.signal,
-      success: status.success && !timedOut && !interrupted,
+      success: status.success && !timedOut && !interrupted &&
+        (outputComplete || drain !== "eof"),
       timedOut,
       interrupted,
+      outputComplete,
       durationMs: performance.now() - startedAt,
     });
   }
@@ -207,23 +254,10 @@ function finalResult(sink: OutputSink, fields: ResultFields): ProcessResult {
   return { ...fields, ...sink.result() };
 }
 
-/** SIGTERM to the group, then SIGKILL once the grace period is over if any member is left. */
-async function killProcessGroup(pid: number, graceMs: number): Promise<void> {
-  if (!signalGroup(pid, "SIGTERM")) return;
-  const deadline = performance.now() + graceMs;
-  // Polled rather than one long timer so run() returns as soon as the group is
-  // gone instead of always waiting out the grace period.
-  while (performance.now() < deadline) {
-    if (!signalGroup(pid, 0)) return;
-    await delay(Math.min(GROUP_POLL_MS, deadline - performance.now()));
-  }
-  signalGroup(pid, "SIGKILL");
-}
-
-/** Sends `signal` to process group `pid`; false when the group no longer exists. */
-function signalGroup(pid: number, signal: Deno.Signal | 0): boolean {
+/** Sends `signal` to process group `pgid`; false when the group no longer exists. */
+export function signalGroup(pgid: number, signal: Deno.Signal | 0): boolean {
   try {
-    Deno.kill(-pid, signal);
+    Deno.kill(-pgid, signal as Deno.Signal);
     return true;
   } catch (error) {
     if (isNoSuchProcess(error)) return false;
@@ -231,9 +265,68 @@ function signalGroup(pid: number, signal: Deno.Signal | 0): boolean {
   }
 }
 
+/** True while process group `pgid` has a member (a zombie not yet reaped counts). */
+export function processGroupExists(pgid: number): boolean {
+  return signalGroup(pgid, 0);
+}
+
+/** SIGTERM to the group, then SIGKILL once the grace period is over if any member is left. */
+export async function killProcessGroup(
+  pgid: number,
+  graceMs: number,
+): Promise<void> {
+  if (!signalGroup(pgid, "SIGTERM")) return;
+  const deadline = performance.now() + graceMs;
+  // Polled rather than one long timer so the caller goes on as soon as the
+  // group is gone instead of always waiting out the grace period.
+  while (performance.now() < deadline) {
+    if (!signalGroup(pgid, 0)) return;
+    await delay(Math.min(GROUP_POLL_MS, deadline - performance.now()));
+  }
+  signalGroup(pgid, "SIGKILL");
+}
+
+/**
+ * When process `pid` started, as an opaque token (Linux: field 22 of
+ * `/proc/PID/stat`, clock ticks since boot); undefined where it cannot be read.
+ * A pid is reused after its process ended: the same pid with another start
+ * time is another process.
+ */
+export function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = Deno.readTextFileSync(join(PROC_DIR, String(pid), "stat"));
+    // The command name in parentheses may hold spaces; fields follow the last ")".
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // After ")": field 3 (state) is index 0, so field 22 is index 19.
+    return fields[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * True when process group `pgid` still exists and is the one whose leader
+ * started at `startTime`. The kernel never hands out a pid that is still a live
+ * group's id, so a group without its leader is still the original one; a
+ * leader with another start time means the pid was reused.
+ */
+export function isSameProcessGroup(
+  pgid: number,
+  startTime: string | null,
+): boolean {
+  if (!processGroupExists(pgid)) return false;
+  const leaderStart = processStartTime(pgid);
+  if (leaderStart === undefined || startTime === null) return true;
+  return leaderStart === startTime;
+}
+
 function isNoSuchProcess(error: unknown): boolean {
   // Deno reports ESRCH as NotFound.
   return error instanceof Deno.errors.NotFound;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 }
 
 async function killWindowsTree(pid: number): Promise<void> {
@@ -248,10 +341,6 @@ async function killWindowsTree(pid: number): Promise<void> {
   } catch {
     // The tree may be gone already; the process status still tells the caller.
   }
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 }
 
 /** A stream being read or written; never rejects, keeps an unexpected failure in `error`. */
@@ -318,11 +407,11 @@ function writeAndClose(
   };
 }
 
-/** Waits for the pipes to end, but at most `graceMs`, then cancels them. */
+/** Waits for the pipes to end, but at most `graceMs`, then cancels them; true when they all ended. */
 async function finishTransfers(
   transfers: Transfer[],
   graceMs: number,
-): Promise<void> {
+): Promise<boolean> {
   const allDone = Promise.all(transfers.map((transfer) => transfer.done));
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<"late">((resolve) => {
@@ -336,12 +425,16 @@ async function finishTransfers(
   if (outcome === "late") {
     await Promise.all(transfers.map((transfer) => transfer.cancel()));
     await allDone;
+    return false;
   }
+  return true;
 }
 
 /** Where output goes while the process runs. */
 interface OutputSink {
   write(chunk: Uint8Array, stream: OutputStream): void;
+  /** Adds a line of the runner's own to the output (e.g. why it is incomplete). */
+  note(text: string): void;
   /** Flushes partial lines; called once after the streams ended. */
   finish(): void;
   /** First error thrown by a caller's callback, if any. */
@@ -359,6 +452,11 @@ class CollectSink implements OutputSink {
 
   write(chunk: Uint8Array, stream: OutputStream): void {
     this.#chunks[stream].push(chunk);
+  }
+
+  note(text: string): void {
+    // Kept apart from what git wrote on stdout, which callers parse.
+    this.#chunks.stderr.push(new TextEncoder().encode(`\n${text}\n`));
   }
 
   finish(): void {}
@@ -385,6 +483,7 @@ class TailSink implements OutputSink {
   readonly #tail: TailBuffer;
   readonly #lines: Record<OutputStream, LineSplitter> | undefined;
   #callbackError: unknown = undefined;
+  #endsWithNewline = true;
 
   constructor(
     tailBytes: number,
@@ -417,6 +516,14 @@ class TailSink implements OutputSink {
   write(chunk: Uint8Array, stream: OutputStream): void {
     this.#tail.push(chunk);
     this.#lines?.[stream].push(chunk);
+    if (chunk.length > 0) this.#endsWithNewline = chunk.at(-1) === 0x0a;
+  }
+
+  note(text: string): void {
+    // Only into the stored tail: the live log gets no line the command did not write.
+    const line = `${this.#endsWithNewline ? "" : "\n"}${text}\n`;
+    this.#tail.push(new TextEncoder().encode(line));
+    this.#endsWithNewline = true;
   }
 
   finish(): void {

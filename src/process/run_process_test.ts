@@ -3,6 +3,7 @@ import {
   DenoProcessRunner,
   killTreeCommand,
   LineSplitter,
+  OUTPUT_NOT_COLLECTED_NOTE,
   platformShell,
   TailBuffer,
 } from "./run_process.ts";
@@ -274,17 +275,18 @@ Deno.test("argv commands run without a shell", async () => {
   assert.equal(result.stdout, "$HOME a b\n");
 });
 
-Deno.test("a background grandchild holding the pipes does not hang run", async () => {
+Deno.test("a bounded drain does not wait for a background grandchild holding the pipes, and says so in the output", async () => {
   await withTempDir(async (dir) => {
     let sleeperPid: number | undefined;
     try {
       const result = await runner.run(
         shell("sleep 30 & echo $! > pidfile; echo started"),
-        { output: "tail", cwd: dir },
+        { output: "tail", cwd: dir, drain: { boundedMs: 300 } },
       );
       sleeperPid = await readPid(`${dir}/pidfile`);
       assert.equal(result.success, true);
-      assert.equal(result.output, "started\n");
+      assert.equal(result.outputComplete, false);
+      assert.equal(result.output, `started\n${OUTPUT_NOT_COLLECTED_NOTE}\n`);
       assert.ok(result.durationMs < 2000, `took ${result.durationMs} ms`);
       // A hook may start a daemon on purpose: it is left running.
       assert.equal(isRunning(sleeperPid), true);
@@ -359,5 +361,37 @@ Deno.test("killTreeCommand force-kills the whole Windows process tree", () => {
   assert.deepEqual(killTreeCommand(1234), {
     command: "taskkill",
     args: ["/T", "/F", "/PID", "1234"],
+  });
+});
+
+Deno.test("collect mode reads to end of output: a grandchild writing after the command exited is not cut off", async () => {
+  // The grandchild writes 1.5 s after its parent exited, later than any fixed
+  // drain after exit would wait.
+  const result = await runner.run(
+    shell("(sleep 1.5; echo late) & echo early"),
+    { output: "collect" },
+  );
+  assert.equal(result.success, true);
+  assert.equal(result.stdout, "early\nlate\n");
+  assert.equal(result.outputComplete, true);
+});
+
+Deno.test("collect mode fails rather than return part of the output when the pipes outlive the timeout", async () => {
+  await withTempDir(async (dir) => {
+    let sleeperPid: number | undefined;
+    try {
+      const result = await runner.run(
+        shell("sleep 30 & echo $! > pidfile; echo early"),
+        { output: "collect", cwd: dir, timeoutMs: 500, killGraceMs: 200 },
+      );
+      sleeperPid = await readPid(`${dir}/pidfile`);
+      assert.equal(result.success, false);
+      assert.equal(result.timedOut, true);
+      assert.equal(result.exitCode, 0, "the command itself exited 0");
+      // The grandchild holding the pipes was in the command's group: killed.
+      assert.equal(isRunning(sleeperPid), false);
+    } finally {
+      killIfRunning(sleeperPid);
+    }
   });
 });

@@ -3,6 +3,15 @@ export type ProcessSpec =
   | { kind: "shell"; script: string }
   | { kind: "argv"; argv: readonly string[] };
 
+/**
+ * When the runner stops reading a command's output.
+ * `eof`: only at end of output on every pipe; a command whose output is used
+ * (git) must never be cut short. The timeout and abort signal still apply until then.
+ * `{ boundedMs }`: at most this long after the command exited, because a
+ * background child (a daemon a hook started) may hold the pipes for ever.
+ */
+export type DrainPolicy = "eof" | { boundedMs: number };
+
 /** Options of {@link ProcessRunner.run}. */
 export interface RunProcessOptions {
   cwd?: string;
@@ -26,6 +35,10 @@ export interface RunProcessOptions {
   onLine?: (line: string, stream: "stdout" | "stderr") => void;
   /** Written to stdin, then stdin is closed; stdin is null otherwise. */
   stdin?: string;
+  /** When reading output ends; default `eof`. */
+  drain?: DrainPolicy;
+  /** Called once the process started, with its pid (on Unix also its process group id). */
+  onSpawn?: (pid: number) => void;
 }
 
 /** Result of a finished process; never thrown for a non-zero exit. */
@@ -46,6 +59,8 @@ export interface ProcessResult {
   output: string;
   /** `tail` mode: true when output was cut to the tail. */
   truncated: boolean;
+  /** True when every pipe was read to its end; false when reading stopped early (bounded drain, kill). */
+  outputComplete: boolean;
   durationMs: number;
 }
 

@@ -523,6 +523,7 @@ export class Agent {
         // Every command and output line carries the run's service, id and commit.
         logger: log,
         now,
+        onCommandStarted: (group) => store.recordProcessGroup(runId, group),
         onCommandFinished: (command) => store.recordCommand(runId, command),
       });
     }

@@ -94,6 +94,7 @@ export async function reportRemoved(
       runner: options.runner,
       logger,
       now,
+      onCommandStarted: (group) => store.recordProcessGroup(runId, group),
       onCommandFinished: (command) => store.recordCommand(runId, command),
     });
     options.finish(runId, record.name, reason, outcome);

@@ -60,6 +60,12 @@ export const MIGRATIONS: readonly string[] = [
     parsed TEXT NOT NULL
   ) WITHOUT ROWID;
   `,
+  // The process group of a run's running hook command, so that a restart after
+  // a crash can stop a hook that outlived the agent before running it again.
+  `
+  ALTER TABLE runs ADD COLUMN pgid INTEGER;
+  ALTER TABLE runs ADD COLUMN pgid_started TEXT;
+  `,
 ];
 
 /** The schema version this build writes. */

@@ -8,6 +8,8 @@ import { MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
 import type {
   CommandRecord,
   FinishRunInput,
+  InterruptedRun,
+  ProcessGroupRecord,
   RunRecord,
   ServiceRecord,
   StartRunInput,
@@ -212,15 +214,21 @@ export class StateStore {
   }
 
   /** Marks runs left `running` by a crashed agent as `interrupted`; returns them. */
-  markInterruptedRuns(now: number): RunRecord[] {
+  markInterruptedRuns(now: number): InterruptedRun[] {
     const running = (this.#stmt(
       "SELECT * FROM runs WHERE outcome = 'running' ORDER BY id",
-    ).all() as Row[]).map(toRunRecord);
+    ).all() as Row[]).map((row) => ({
+      ...toRunRecord(row),
+      processGroup: row.pgid === null || row.pgid === undefined ? null : {
+        pgid: Number(row.pgid),
+        startTime: nullableString(row.pgid_started),
+      },
+    }));
     if (running.length === 0) return [];
     this.transaction(() => {
       for (const run of running) {
         this.#stmt(
-          "UPDATE runs SET outcome = 'interrupted', finished_at = ?, error = ? WHERE id = ?",
+          "UPDATE runs SET outcome = 'interrupted', finished_at = ?, error = ?, pgid = NULL, pgid_started = NULL WHERE id = ?",
         ).run(now, "the agent stopped while this run was in progress", run.id);
         this.#stmt(
           "UPDATE services SET last_outcome = 'interrupted' WHERE name = ? AND last_run_id = ?",
@@ -277,9 +285,20 @@ export class StateStore {
     });
   }
 
-  /** Stores one finished command of a run with the tail of its output. */
+  /** Remembers the process group of the run's command that just started (cleared by {@link recordCommand}). */
+  recordProcessGroup(runId: number, group: ProcessGroupRecord): void {
+    this.transaction(() => {
+      this.#stmt("UPDATE runs SET pgid = ?, pgid_started = ? WHERE id = ?")
+        .run(group.pgid, group.startTime, runId);
+    });
+  }
+
+  /** Stores one finished command of a run with the tail of its output, and forgets its process group. */
   recordCommand(runId: number, command: CommandRecord): void {
     this.transaction(() => {
+      this.#stmt(
+        "UPDATE runs SET pgid = NULL, pgid_started = NULL WHERE id = ?",
+      ).run(runId);
       this.#stmt(
         `INSERT INTO run_commands (run_id, seq, step, command, started_at, finished_at, exit_code, timed_out, output, truncated)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,

@@ -340,6 +340,36 @@ Deno.test("markInterruptedRuns turns running rows into interrupted ones once", (
   assert.deepEqual(store.markInterruptedRuns(10_000), []);
 });
 
+Deno.test("a run keeps its command's process group while the command runs, for recovery after a crash", () => {
+  using dir = tempDir();
+  using store = openStore(join(dir.path, "state.sqlite"));
+  const finished = store.startRun(run());
+  store.recordProcessGroup(finished, { pgid: 4242, startTime: "1234" });
+  store.recordCommand(finished, {
+    seq: 0,
+    step: "update",
+    command: "true",
+    startedAt: 1000,
+    finishedAt: 1100,
+    exitCode: 0,
+    timedOut: false,
+    output: "",
+    truncated: false,
+  });
+  store.finishRun(finished, { outcome: "succeeded", finishedAt: 1200 });
+  const cutOff = store.startRun(run());
+  store.recordProcessGroup(cutOff, { pgid: 4343, startTime: null });
+
+  const interrupted = store.markInterruptedRuns(9000);
+
+  assert.deepEqual(
+    interrupted.map((run) => [run.id, run.processGroup]),
+    [[cutOff, { pgid: 4343, startTime: null }]],
+  );
+  // Recovered once: a second start finds nothing to stop.
+  assert.deepEqual(store.markInterruptedRuns(10_000), []);
+});
+
 Deno.test("an interrupted run is not a failed attempt", () => {
   using dir = tempDir();
   using store = openStore(join(dir.path, "state.sqlite"));

@@ -99,3 +99,15 @@ export interface CommandRecord {
   output: string;
   truncated: boolean;
 }
+
+/** The process group of a hook command while it runs (Unix). */
+export interface ProcessGroupRecord {
+  pgid: number;
+  /** Start time of the group's leader (see `processStartTime`), null where unknown. */
+  startTime: string | null;
+}
+
+/** A run found `running` at start, with the process group its command had, if one was running. */
+export interface InterruptedRun extends RunRecord {
+  processGroup: ProcessGroupRecord | null;
+}
