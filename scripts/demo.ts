@@ -1,7 +1,11 @@
 /**
- * `deno task demo [--keep]`: runs upstream-watch end to end on a throwaway
- * copy of `examples/infra` — real git, real hook commands, real SQLite — with
- * a fake `docker` on PATH, because the demo must not need a Docker engine.
+ * `deno task demo [--keep] [--docker]`: runs upstream-watch end to end on a
+ * throwaway copy of `examples/infra` — real git, real hook commands, real
+ * SQLite — with a fake `docker` on PATH, because the demo must not need a
+ * Docker engine. With `--docker` it deploys real containers instead: the
+ * files of `examples/infra-docker` replace the ones naming registry images,
+ * the images are built locally from busybox, and the demo checks the
+ * containers' answers on 127.0.0.1.
  *
  * Layout of the temp dir:
  *   seed/          the example copied into a fresh repository and committed
@@ -18,6 +22,7 @@ import { PERMISSION_FLAGS } from "./permissions.ts";
 const PROJECT_ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const MAIN = join(PROJECT_ROOT, "main.ts");
 const EXAMPLE = join(PROJECT_ROOT, "examples", "infra");
+const DOCKER_EXAMPLE = join(PROJECT_ROOT, "examples", "infra-docker");
 
 /** Git isolated from the user's configuration, with a fixed author, for the git commands the demo runs itself. */
 const GIT_ENV: Record<string, string> = {
@@ -177,7 +182,83 @@ function expectRuns(
   );
 }
 
-async function demo(root: string): Promise<void> {
+/** What `--docker` adds to the demo: the engine, the images it built and the ports it serves on. */
+interface RealDocker {
+  lab: import("../tests/helpers/docker.ts").DockerLab;
+  env: Record<string, string>;
+  whoamiPort: number;
+  proxyPort: number;
+}
+
+/** Builds the images of examples/infra-docker; fails when no engine answers. */
+async function startRealDocker(): Promise<RealDocker> {
+  // Loaded only here: the module asks `docker info` when it is imported.
+  const docker = await import("../tests/helpers/docker.ts");
+  if (!docker.dockerSupport.available) {
+    throw new DemoError(
+      `--docker: ${docker.dockerSupport.reason} (or run the demo without --docker)`,
+    );
+  }
+  const lab = await docker.DockerLab.create();
+  try {
+    for (const version of ["v1.10.3", "v1.11.0"]) {
+      await lab.buildImage("whoami", version, {
+        kind: "http",
+        page: `whoami ${version}\n`,
+      });
+    }
+    await lab.buildImage("proxy", "2.10", { kind: "http", page: "proxy\n" });
+  } catch (error) {
+    await lab[Symbol.asyncDispose]();
+    throw error;
+  }
+  const whoamiPort = docker.freePort();
+  const proxyPort = docker.freePort();
+  const env: Record<string, string> = {
+    DEMO_IMAGES: lab.prefix,
+    WHOAMI_PORT: String(whoamiPort),
+    PROXY_PORT: String(proxyPort),
+  };
+  // Hooks say `docker compose`; where only docker-compose v1 is installed,
+  // the test shim translates.
+  const plugin = await new Deno.Command("docker", {
+    args: ["compose", "version"],
+    stdout: "null",
+    stderr: "null",
+  }).output();
+  if (!plugin.success) env.PATH = lab.hookEnv().PATH;
+  return { lab, env, whoamiPort, proxyPort };
+}
+
+/** Fails unless http://127.0.0.1:PORT/ serves `body`. */
+async function expectServes(
+  docker: RealDocker,
+  port: number,
+  body: string,
+): Promise<void> {
+  try {
+    await docker.lab.waitForBody(port, body);
+  } catch (error) {
+    throw new DemoError(error instanceof Error ? error.message : String(error));
+  }
+  print(`✓ 127.0.0.1:${port} answers ${JSON.stringify(body.trim())}`);
+}
+
+/** The one running container of a compose project, by id and start time. */
+async function runningContainer(
+  docker: RealDocker,
+  project: string,
+): Promise<string> {
+  const running = await docker.lab.running(project);
+  if (running.length !== 1) {
+    throw new DemoError(
+      `expected one running container of ${project}, found ${running.length}`,
+    );
+  }
+  return `${running[0].id.slice(0, 12)} started ${running[0].startedAt}`;
+}
+
+async function demo(root: string, docker?: RealDocker): Promise<void> {
   const seed = join(root, "seed");
   const upstream = join(root, "upstream.git");
   const agent = join(root, "agent");
@@ -187,6 +268,11 @@ async function demo(root: string): Promise<void> {
 
   heading("setup: a throwaway upstream repository from examples/infra");
   await copyTree(EXAMPLE, seed);
+  if (docker) {
+    for (const service of ["whoami", "proxy"]) {
+      await copyTree(join(DOCKER_EXAMPLE, service), join(seed, service));
+    }
+  }
   await git(seed, "init", "--quiet", "--initial-branch=main");
   await git(seed, "add", "--all");
   await git(seed, "commit", "--quiet", "-m", "Example infrastructure");
@@ -195,20 +281,35 @@ async function demo(root: string): Promise<void> {
   print(`upstream (bare):  ${upstream}`);
   print(`agent checkout:   ${agent}`);
 
-  await Deno.mkdir(bin);
-  await Deno.writeTextFile(join(bin, "docker"), FAKE_DOCKER, { mode: 0o755 });
-  print(
-    `fake docker:      ${
-      join(bin, "docker")
-    } (first on PATH: there is no Docker engine,`,
-  );
-  print(
-    "                  so every docker command only prints a [fake docker] line and exits 0)",
-  );
+  let path = Deno.env.get("PATH") ?? "";
+  if (docker) {
+    print(
+      `real docker:      images ${docker.lab.prefix}-* built here, examples/infra-docker laid over the copy`,
+    );
+    print(
+      `                  whoami on 127.0.0.1:${docker.whoamiPort}, proxy on 127.0.0.1:${docker.proxyPort}`,
+    );
+    path = docker.env.PATH ?? path;
+  } else {
+    await Deno.mkdir(bin);
+    await Deno.writeTextFile(join(bin, "docker"), FAKE_DOCKER, {
+      mode: 0o755,
+    });
+    print(
+      `fake docker:      ${
+        join(bin, "docker")
+      } (first on PATH: there is no Docker engine,`,
+    );
+    print(
+      "                  so every docker command only prints a [fake docker] line and exits 0)",
+    );
+    path = `${bin}:${path}`;
+  }
   print(`backup target:    ${backups} (BACKUP_DIR for the backup service)`);
 
   const cli = new Cli(agent, {
-    PATH: `${bin}:${Deno.env.get("PATH") ?? ""}`,
+    ...docker?.env,
+    PATH: path,
     BACKUP_DIR: backups,
     // The agent's git ignores the user's git configuration too (no global hooks).
     GIT_CONFIG_GLOBAL: "/dev/null",
@@ -223,18 +324,22 @@ async function demo(root: string): Promise<void> {
   const firstRuns = await runsAfter(cli, 0);
   expectRuns(firstRuns, ["backup", "proxy", "whoami"], "first cycle");
   const lastFirstId = Math.max(...firstRuns.map((run) => run.id));
+  let proxyBefore = "";
+  if (docker) {
+    await expectServes(docker, docker.whoamiPort, "whoami v1.10.3\n");
+    await expectServes(docker, docker.proxyPort, "proxy\n");
+    proxyBefore = await runningContainer(docker, "upstream-watch-demo-proxy");
+  }
 
   heading("an operator pushes two commits: whoami's image, then the docs");
   await git(root, "clone", "--quiet", upstream, operator);
   const compose = join(operator, "whoami", "docker-compose.yml");
   const before = await Deno.readTextFile(compose);
-  const after = before.replace(
-    "traefik/whoami:v1.10.3",
-    "traefik/whoami:v1.11.0",
-  );
+  const image = docker ? "-whoami:v1.10.3" : "traefik/whoami:v1.10.3";
+  const after = before.replace(image, image.replace("v1.10.3", "v1.11.0"));
   if (after === before) {
     throw new DemoError(
-      "examples/infra/whoami/docker-compose.yml no longer pins traefik/whoami:v1.10.3",
+      `whoami/docker-compose.yml no longer pins ${image}`,
     );
   }
   await Deno.writeTextFile(compose, after);
@@ -258,6 +363,19 @@ async function demo(root: string): Promise<void> {
   const secondRuns = await runsAfter(cli, lastFirstId);
   expectRuns(secondRuns, ["whoami"], "second cycle");
   const whoamiRun = secondRuns[0].id;
+  if (docker) {
+    await expectServes(docker, docker.whoamiPort, "whoami v1.11.0\n");
+    const proxyAfter = await runningContainer(
+      docker,
+      "upstream-watch-demo-proxy",
+    );
+    if (proxyAfter !== proxyBefore) {
+      throw new DemoError(
+        `the proxy container changed (${proxyBefore} → ${proxyAfter}) though the proxy did not`,
+      );
+    }
+    print(`✓ the proxy's container is untouched: ${proxyAfter}`);
+  }
 
   heading("third cycle: nothing changed, nothing runs");
   await cli.show(["run", "--once"]);
@@ -277,9 +395,13 @@ async function demo(root: string): Promise<void> {
 }
 
 async function main(args: readonly string[]): Promise<number> {
-  const unknown = args.filter((arg) => arg !== "--keep");
+  const unknown = args.filter((arg) => arg !== "--keep" && arg !== "--docker");
   if (unknown.length > 0) {
-    print(`usage: deno task demo [--keep]  (unknown: ${unknown.join(" ")})`);
+    print(
+      `usage: deno task demo [--keep] [--docker]  (unknown: ${
+        unknown.join(" ")
+      })`,
+    );
     return 2;
   }
   const keep = args.includes("--keep");
@@ -292,8 +414,10 @@ async function main(args: readonly string[]): Promise<number> {
   const root = await Deno.makeTempDir({ prefix: "upstream-watch-demo-" });
   print(`upstream-watch demo in ${root}`);
   let failed = false;
+  let docker: RealDocker | undefined;
   try {
-    await demo(root);
+    if (args.includes("--docker")) docker = await startRealDocker();
+    await demo(root, docker);
     heading("done: the demo passed");
   } catch (error) {
     failed = true;
@@ -305,6 +429,12 @@ async function main(args: readonly string[]): Promise<number> {
     print();
     print(`demo FAILED: ${message}`);
   } finally {
+    if (docker) {
+      await docker.lab[Symbol.asyncDispose]();
+      print(
+        `removed the demo's containers and images (${docker.lab.prefix}-*)`,
+      );
+    }
     if (keep) {
       print(`kept ${root} (remove it with: rm -rf ${root})`);
     } else {
