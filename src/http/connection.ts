@@ -103,17 +103,22 @@ class DeadlineReader {
 
   /** Reads at most `size` bytes past the (empty) buffer; null at end of stream. */
   async readDirect(size: number, deadline: number): Promise<Uint8Array | null> {
+    const chunk = new Uint8Array(size);
+    const count = await this.readInto(chunk, deadline);
+    return count === null ? null : chunk.subarray(0, count);
+  }
+
+  /** Reads past the (empty) buffer straight into `view`: the count, or null at end of stream. */
+  async readInto(view: Uint8Array, deadline: number): Promise<number | null> {
     const remaining = deadline - Date.now();
     if (remaining <= 0) throw this.#expire();
-    const chunk = new Uint8Array(size);
     let expired = false;
     const timer = setTimeout(() => {
       expired = true;
       this.close();
     }, remaining);
     try {
-      const count = await this.conn.read(chunk);
-      return count === null ? null : chunk.subarray(0, count);
+      return await this.conn.read(view);
     } catch (error) {
       if (expired) throw new DeadlineError("deadline passed");
       if (isConnectionGone(error)) return null;
@@ -375,14 +380,59 @@ function requestBody(
   const deadline = Date.now() + limits.bodyTimeoutMs;
   let received = 0;
   let abandoned = false;
-  const stream = new ReadableStream<Uint8Array>({
+  const fail = (error: unknown): never => {
+    if (error instanceof DeadlineError) {
+      throw new IncompleteBodyError("timeout", received, length);
+    }
+    if (isConnectionGone(error)) {
+      throw new IncompleteBodyError("closed", received, length);
+    }
+    throw error;
+  };
+  // A byte stream: a reader that brings its own buffer (`mode: "byob"`) gets
+  // the body read straight into it, so a webhook can reuse one buffer for
+  // every body instead of allocating chunks that fragment the heap.
+  const stream = new ReadableStream({
+    type: "bytes",
     async pull(controller) {
+      const request = controller.byobRequest;
+      const view = request?.view
+        ? new Uint8Array(
+          request.view.buffer,
+          request.view.byteOffset,
+          Math.min(request.view.byteLength, length - received),
+        )
+        : undefined;
       if (reader.buffered.byteLength > 0) {
         const chunk = reader.consume(
-          Math.min(reader.buffered.byteLength, length - received),
+          Math.min(
+            reader.buffered.byteLength,
+            length - received,
+            view?.byteLength ?? Infinity,
+          ),
         );
         received += chunk.byteLength;
-        controller.enqueue(chunk.slice());
+        if (request && view) {
+          view.set(chunk);
+          request.respond(chunk.byteLength);
+        } else {
+          controller.enqueue(chunk.slice());
+        }
+        if (received >= length) controller.close();
+        return;
+      }
+      if (request && view) {
+        let count: number | null;
+        try {
+          count = await reader.readInto(view, deadline);
+        } catch (error) {
+          return fail(error);
+        }
+        if (count === null) {
+          throw new IncompleteBodyError("closed", received, length);
+        }
+        received += count;
+        request.respond(count);
         if (received >= length) controller.close();
         return;
       }
@@ -394,13 +444,7 @@ function requestBody(
           deadline,
         );
       } catch (error) {
-        if (error instanceof DeadlineError) {
-          throw new IncompleteBodyError("timeout", received, length);
-        }
-        if (isConnectionGone(error)) {
-          throw new IncompleteBodyError("closed", received, length);
-        }
-        throw error;
+        return fail(error);
       }
       if (chunk === null) {
         throw new IncompleteBodyError("closed", received, length);
@@ -412,7 +456,7 @@ function requestBody(
     cancel() {
       abandoned = true;
     },
-  }, { highWaterMark: 0 });
+  });
   return {
     kind: "body",
     length,

@@ -1,5 +1,7 @@
 /** `POST /webhook`: authenticating push events and deciding whether they concern our branch (SPEC §8). */
+import { createHmac, type Hmac } from "node:crypto";
 import { collectGarbage } from "../process/memory.ts";
+import type { BodyBuffers } from "./body_buffers.ts";
 import type { Slots } from "./read_access.ts";
 
 /** Largest request body accepted (SPEC §8). */
@@ -29,9 +31,12 @@ export interface WebhookSettings {
    * requests) take a slot; none free is a 503 without reading.
    */
   bodyReads?: Slots;
+  /** Buffers reused by the bodies read in those slots; without it each body gets its own. */
+  bodyBuffers?: BodyBuffers;
 }
 
 const encoder = new TextEncoder();
+const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /**
  * Authenticates a webhook request and classifies it. Token checks happen
@@ -74,27 +79,47 @@ export async function verifyWebhook(
       reason: "too many unauthenticated bodies are being read; retry later",
     };
   }
-  let body: Uint8Array<ArrayBuffer> | undefined;
+  // The signature is computed while the body arrives, and the body is
+  // decoded while its buffer is still lent: nothing of it outlives the slot.
+  const hmac = secret !== undefined && credentials.kind === "hmac"
+    ? createHmac("sha256", secret)
+    : undefined;
+  const buffers = slots ? settings.bodyBuffers : undefined;
+  let body: BodyText | undefined;
   try {
-    body = await readLimited(request, MAX_WEBHOOK_BODY_BYTES);
+    body = await readBody(request, {
+      limit: MAX_WEBHOOK_BODY_BYTES,
+      hmac,
+      buffers,
+      decode: (bytes) => {
+        // A body with a bad signature is never decoded.
+        if (hmac && credentials.kind === "hmac") {
+          const expected = new Uint8Array(hmac.digest());
+          if (!constantTimeEqual(expected, credentials.signature)) {
+            return { kind: "unsigned" };
+          }
+        }
+        try {
+          return { kind: "text", text: utf8.decode(bytes) };
+        } catch (error) {
+          return { kind: "undecodable", error };
+        }
+      },
+    });
   } finally {
     release();
     // Bodies of a burst are garbage now: give their memory back while idle.
     if (slots?.taken === 0) collectGarbage();
   }
   if (body === undefined) return tooLarge();
-  if (secret !== undefined && credentials.kind === "hmac") {
-    const expected = await hmacSha256(secret, body);
-    if (!constantTimeEqual(expected, credentials.signature)) {
-      return unauthorized("invalid signature");
-    }
-  }
+  if (body.kind === "unsigned") return unauthorized("invalid signature");
   const provider = credentials.provider;
   const event = eventName(request.headers);
   if (event === "ping") return { kind: "ping", provider };
   let payload: unknown;
   try {
-    payload = parsePayload(request.headers.get("content-type"), body);
+    if (body.kind === "undecodable") throw body.error;
+    payload = parsePayload(request.headers.get("content-type"), body.text);
   } catch (error) {
     return {
       kind: "rejected",
@@ -187,8 +212,7 @@ function eventName(headers: Headers): string | undefined {
 }
 
 /** JSON, GitHub's form-encoded `payload=` variant, or an empty body (generic senders). */
-function parsePayload(contentType: string | null, body: Uint8Array): unknown {
-  const text = new TextDecoder("utf-8", { fatal: true }).decode(body);
+function parsePayload(contentType: string | null, text: string): unknown {
   if (text.trim() === "") return undefined;
   const form = contentType?.toLowerCase().startsWith(
     "application/x-www-form-urlencoded",
@@ -200,37 +224,101 @@ function parsePayload(contentType: string | null, body: Uint8Array): unknown {
   return JSON.parse(payload ?? text);
 }
 
-/** The body, or undefined as soon as it grows past `limit` bytes. */
-async function readLimited(
+/** A body once read: its text, or why it has none. */
+type BodyText =
+  | { kind: "text"; text: string }
+  | { kind: "undecodable"; error: unknown }
+  | { kind: "unsigned" };
+
+/**
+ * Reads the body into one buffer (lent by `buffers`, else allocated), feeding
+ * `hmac` as bytes arrive, and hands the bytes to `decode` before the buffer
+ * goes back. Undefined as soon as the body grows past `limit` bytes.
+ */
+async function readBody(
   request: Request,
-  limit: number,
-): Promise<Uint8Array<ArrayBuffer> | undefined> {
-  if (!request.body) return new Uint8Array();
-  // With a declared length the body lands in one buffer, copied into once.
+  options: {
+    limit: number;
+    hmac?: Hmac;
+    buffers?: BodyBuffers;
+    decode: (bytes: Uint8Array) => BodyText;
+  },
+): Promise<BodyText | undefined> {
+  const { limit, hmac } = options;
+  if (!request.body) return options.decode(new Uint8Array());
+  // One byte more than the limit tells a larger body from one at the limit.
   const declared = Number(request.headers.get("content-length") ?? NaN);
-  let body = new Uint8Array(
-    Number.isSafeInteger(declared) && declared <= limit ? declared : 0,
+  let buffer = options.buffers?.take() ?? new Uint8Array(
+    Number.isSafeInteger(declared) && declared <= limit ? declared + 1 : 0,
   );
   let size = 0;
-  const reader = request.body.getReader();
-  while (true) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    if (size + value.byteLength > limit) {
-      await reader.cancel();
-      return undefined;
+  try {
+    const byob = byobReader(request.body);
+    if (!byob) {
+      // A stream without its own buffers: copy each chunk in.
+      const reader = request.body.getReader();
+      while (true) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        if (size + value.byteLength > limit) {
+          await reader.cancel();
+          return undefined;
+        }
+        if (size + value.byteLength > buffer.byteLength) {
+          buffer = grow(buffer, size, size + value.byteLength, limit + 1);
+        }
+        buffer.set(value, size);
+        hmac?.update(value);
+        size += value.byteLength;
+      }
+      return options.decode(buffer.subarray(0, size));
     }
-    if (size + value.byteLength > body.byteLength) {
-      const grown = new Uint8Array(
-        Math.min(limit, Math.max(body.byteLength * 2, size + value.byteLength)),
-      );
-      grown.set(body.subarray(0, size));
-      body = grown;
+    while (true) {
+      if (size === buffer.byteLength) {
+        buffer = grow(buffer, size, size + 1, limit + 1);
+      }
+      const { done, value } = await byob.read(buffer.subarray(size));
+      if (value) {
+        // Reading moves the buffer into `value`: keep hold of it.
+        buffer = new Uint8Array(value.buffer);
+        hmac?.update(value);
+        size += value.byteLength;
+      }
+      if (done) break;
+      if (size > limit) {
+        await byob.cancel();
+        return undefined;
+      }
     }
-    body.set(value, size);
-    size += value.byteLength;
+    return options.decode(buffer.subarray(0, size));
+  } finally {
+    options.buffers?.give(buffer);
   }
-  return size === body.byteLength ? body : body.slice(0, size);
+}
+
+/** A reader that reads into the caller's buffer, when the stream offers one. */
+function byobReader(
+  stream: ReadableStream<Uint8Array>,
+): ReadableStreamBYOBReader | undefined {
+  try {
+    return stream.getReader({ mode: "byob" });
+  } catch {
+    return undefined;
+  }
+}
+
+/** A larger copy of the first `size` bytes of `buffer`, at least `needed` and at most `max` bytes. */
+function grow(
+  buffer: Uint8Array<ArrayBuffer>,
+  size: number,
+  needed: number,
+  max: number,
+): Uint8Array<ArrayBuffer> {
+  const grown = new Uint8Array(
+    Math.min(max, Math.max(buffer.byteLength * 2, needed, 4096)),
+  );
+  grown.set(buffer.subarray(0, size));
+  return grown;
 }
 
 /** HMAC-SHA256 of `body` with `secret`, as GitHub and Gitea sign webhooks. */

@@ -2,6 +2,7 @@ import type { App } from "../../app.ts";
 import { expandEnv } from "../../config/load.ts";
 import type { WebhookConfig } from "../../config/types.ts";
 import { ConfigError, ExitCode } from "../../errors.ts";
+import { BodyBuffers } from "../../http/body_buffers.ts";
 import { createHandler } from "../../http/handler.ts";
 import {
   RateLimiter,
@@ -17,7 +18,10 @@ import {
 } from "../../http/server.ts";
 import { StatusModel } from "../../http/status_model.ts";
 import { AgentTelemetry } from "../../http/telemetry.ts";
-import type { WebhookSettings } from "../../http/webhook.ts";
+import {
+  MAX_WEBHOOK_BODY_BYTES,
+  type WebhookSettings,
+} from "../../http/webhook.ts";
 import { getLogger } from "@logtape/logtape";
 import { createNotifier, type Notifier } from "../../notify/notifier.ts";
 import { DenoProcessRunner } from "../../process/run_process.ts";
@@ -212,6 +216,7 @@ function webhookSettings(app: App): WebhookSettings | undefined {
     secret,
     branch: app.branch,
     bodyReads: new Slots(UNAUTHENTICATED_BODY_READS),
+    bodyBuffers: new BodyBuffers(MAX_WEBHOOK_BODY_BYTES + 1),
   };
 }
 
