@@ -321,21 +321,6 @@ function grow(
   return grown;
 }
 
-/** HMAC-SHA256 of `body` with `secret`, as GitHub and Gitea sign webhooks. */
-export async function hmacSha256(
-  secret: string,
-  body: Uint8Array<ArrayBuffer>,
-): Promise<Uint8Array> {
-  const key = await crypto.subtle.importKey(
-    "raw",
-    encoder.encode(secret),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
-  return new Uint8Array(await crypto.subtle.sign("HMAC", key, body));
-}
-
 /** Compares two tokens in constant time, whatever their lengths (both are hashed first). */
 async function sameSecret(presented: string, secret: string): Promise<boolean> {
   const [a, b] = await Promise.all([
