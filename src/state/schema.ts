@@ -60,6 +60,13 @@ export const MIGRATIONS: readonly string[] = [
     parsed TEXT NOT NULL
   ) WITHOUT ROWID;
   `,
+  // The state file's identity, also kept in the git dir, so a lost or replaced file is noticed.
+  `
+  CREATE TABLE state_meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /** The schema version this build writes. */
