@@ -13,7 +13,12 @@ import { agentLogger, type Logger } from "./log/logging.ts";
 import { DenoProcessRunner } from "./process/run_process.ts";
 import { Agent } from "./reconcile/agent.ts";
 import { acquireInstanceLock } from "./state/instance_lock.ts";
-import { StateStore } from "./state/store.ts";
+import { decideLegacyDeployments } from "./state/legacy_import.ts";
+import {
+  type LostStatePolicy,
+  openGuardedState,
+} from "./state/state_marker.ts";
+import type { StateStore } from "./state/store.ts";
 
 /** Global command-line options (SPEC §6). */
 export interface GlobalOptions {
@@ -50,6 +55,8 @@ export interface OpenAppOptions {
   readOnly: boolean;
   /** Take the one-instance lock (run, deploy, adopt). */
   lock?: boolean;
+  /** A state file that went missing or empty is refused unless this says otherwise (`--fresh-state`, `adopt`). */
+  lostState?: LostStatePolicy;
 }
 
 /** Composition root: finds the repository, loads its configuration, opens the state and builds the agent. */
@@ -87,7 +94,13 @@ export async function openApp(
     if (!options.readOnly) {
       await excludeFromGit(info.root, info.gitCommonDir, statePath);
     }
-    store = StateStore.open(statePath, { readOnly: options.readOnly });
+    store = openGuardedState({
+      file: statePath,
+      gitDir: info.gitDir,
+      readOnly: options.readOnly,
+      lostState: options.lostState ?? "refuse",
+      logger,
+    });
   } catch (error) {
     lock?.[Symbol.dispose]();
     throw error;
@@ -149,19 +162,44 @@ async function importLegacyState(
   config: RepoConfig,
   logger: Logger,
 ): Promise<void> {
-  const commits = [
-    ...new Set(store.legacyModules.map((module) => module.commit)),
-  ];
-  const existing = await git.existingCommits(commits);
   const found = store.legacyModules.length;
-  const imported = store.importLegacy(existing, Date.now(), {
-    singleService: config.singleDirectoryMode ? SINGLE_SERVICE_NAME : undefined,
-  });
+  const { verdicts, invalid, withoutCommit } = await decideLegacyDeployments(
+    store.legacyModules,
+    git,
+    {
+      singleService: config.singleDirectoryMode
+        ? SINGLE_SERVICE_NAME
+        : undefined,
+    },
+  );
+  for (const { service, value } of invalid) {
+    logger.error(
+      "the original database records {value} for {service}, which is not a commit id; that record is ignored",
+      { service, value: JSON.stringify(value) },
+    );
+  }
+  if (withoutCommit > 0) {
+    logger.info("{count} records of the original database hold no commit", {
+      count: withoutCommit,
+    });
+  }
+  const imported = new Map<string, string>();
+  for (const verdict of verdicts) {
+    if (verdict.kind === "imported") {
+      imported.set(verdict.service, verdict.commit);
+    } else {
+      logger.warn(
+        "none of the {recorded} commits recorded for {service} is in the repository; it counts as never deployed",
+        { service: verdict.service, recorded: verdict.recorded },
+      );
+    }
+  }
+  store.importLegacy(imported, Date.now());
   logger.info(
     "migrated the original upstream-watch database: {count} services imported from {found} records",
-    { count: imported.length, found },
+    { count: imported.size, found },
   );
-  for (const { service, commit } of imported) {
+  for (const [service, commit] of imported) {
     logger.info("imported {service} as deployed at {commit}", {
       service,
       commit: commit.slice(0, 12),

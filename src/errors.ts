@@ -113,3 +113,6 @@ export class StateError extends UpstreamWatchError {
     this.file = options.file;
   }
 }
+
+/** The state file was removed, emptied or replaced (at start, or under a running agent). Exit 2. */
+export class StateLostError extends StateError {}

@@ -4,7 +4,12 @@ import {
   InvalidArgumentError,
   Option,
 } from "commander";
-import { type App, type GlobalOptions, openApp } from "../app.ts";
+import {
+  type App,
+  type GlobalOptions,
+  openApp,
+  type OpenAppOptions,
+} from "../app.ts";
 import { ExitCode, UpstreamWatchError } from "../errors.ts";
 import {
   type CliLogLevel,
@@ -131,11 +136,13 @@ function buildProgram(
   const withApp = (
     mode: "reader" | "writer",
     body: (app: App) => Promise<number> | number,
+    options: Pick<OpenAppOptions, "lostState"> = {},
   ) =>
   async () => {
     using app = await openApp(program.opts<ProgramOptions>(), {
       readOnly: mode === "reader",
       lock: mode === "writer",
+      ...options,
     });
     setExit(await body(app));
   };
@@ -150,12 +157,19 @@ function buildProgram(
       "seconds between polls (default: retry_interval)",
       positiveNumber,
     )
-    .action((options: { once?: boolean; interval?: number }) =>
-      withApp("writer", (app) =>
-        runCommand(app, {
-          once: options.once ?? false,
-          interval: options.interval,
-        }))()
+    .option(FRESH_STATE_FLAG, FRESH_STATE_HELP)
+    .action((
+      options: { once?: boolean; interval?: number; freshState?: boolean },
+    ) =>
+      withApp(
+        "writer",
+        (app) =>
+          runCommand(app, {
+            once: options.once ?? false,
+            interval: options.interval,
+          }),
+        freshState(options),
+      )()
     );
 
   program.command("plan")
@@ -218,11 +232,16 @@ function buildProgram(
     .description("run the update of services now at HEAD, due or not")
     .argument("[services...]", "services to deploy")
     .option("--all", "deploy every service of this host")
-    .action((services: string[], options: { all?: boolean }) =>
+    .option(FRESH_STATE_FLAG, FRESH_STATE_HELP)
+    .action((
+      services: string[],
+      options: { all?: boolean; freshState?: boolean },
+    ) =>
       withApp(
         "writer",
         (app) =>
           deployCommand(app, { services, all: options.all ?? false }, output),
+        freshState(options),
       )()
     );
 
@@ -231,8 +250,11 @@ function buildProgram(
       "record services (default: all) as deployed at HEAD without running anything",
     )
     .argument("[services...]", "services to adopt")
+    // Adopting records the services itself: it is one way out of a lost state file.
     .action((services: string[]) =>
-      withApp("writer", (app) => adoptCommand(app, { services }, output))()
+      withApp("writer", (app) => adoptCommand(app, { services }, output), {
+        lostState: "start_fresh",
+      })()
     );
 
   program.command("validate")
@@ -256,6 +278,16 @@ function buildProgram(
     });
 
   return program;
+}
+
+const FRESH_STATE_FLAG = "--fresh-state";
+const FRESH_STATE_HELP =
+  "if the state file this clone had is missing or empty, start a new one (every service counts as never deployed)";
+
+function freshState(
+  options: { freshState?: boolean },
+): Pick<OpenAppOptions, "lostState"> {
+  return { lostState: options.freshState ? "start_fresh" : "refuse" };
 }
 
 function positiveNumber(value: string): number {

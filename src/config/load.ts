@@ -82,6 +82,7 @@ export const NOTIFY_EVENTS = [
   "recovered",
   "sync_failed",
   "service_removed",
+  "state_lost",
 ] as const;
 
 /** Message formats a notify target may force (SPEC §7). */

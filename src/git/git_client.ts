@@ -200,6 +200,17 @@ export class GitClient {
     return exitCode === 0;
   }
 
+  /** Of several commits, those no other one of them descends from (`merge-base --independent`), in one process. */
+  async independentCommits(commits: readonly string[]): Promise<string[]> {
+    if (commits.length <= 1) return [...commits];
+    const { stdout } = await this.git([
+      "merge-base",
+      "--independent",
+      ...commits,
+    ]);
+    return stdout.split("\n").filter((line) => line !== "");
+  }
+
   /** Tracked files with uncommitted changes (untracked files never count). */
   async modifiedTrackedFiles(): Promise<string[]> {
     const { stdout } = await this.git([

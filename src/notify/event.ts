@@ -141,6 +141,22 @@ export function syncFailedEvent(
   });
 }
 
+/** The `state_lost` event: the state file was removed or replaced under the running agent, which stops. */
+export function stateLostEvent(
+  error: string,
+  context: Omit<EventContext, "store">,
+): NotificationEvent {
+  return finish({
+    ...blank(context),
+    event: "state_lost",
+    outcome: "failed",
+    error,
+    reason:
+      "the agent stopped; restore the state file, adopt, or start with --fresh-state",
+    fallback: "sync_failed",
+  });
+}
+
 /** The `recovered` event sent when syncing works again after a `sync_failed`. */
 export function syncRecoveredEvent(
   failingSince: number,
@@ -213,6 +229,8 @@ export function eventTitle(event: Draft): string {
         : `${service}: recovered on ${event.host}`;
     case "sync_failed":
       return `sync failed on ${event.host}`;
+    case "state_lost":
+      return `state file lost on ${event.host}; agent stopped`;
     case "service_removed":
       return `${service}: removed from the repository (${event.host})`;
     case "test":

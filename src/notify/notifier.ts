@@ -9,9 +9,11 @@ import {
   cycleEvents,
   type NotificationEvent,
   type NotifyEventName,
+  stateLostEvent,
   syncFailedEvent,
   syncRecoveredEvent,
 } from "./event.ts";
+import type { StateLostError } from "../errors.ts";
 import { NotificationQueue, type NotificationQueueOptions } from "./queue.ts";
 import {
   type ResolvedTarget,
@@ -109,6 +111,13 @@ export class Notifier implements CycleObserver {
       this.send(syncRecoveredEvent(Number(failingSince), { host, now }));
     }
     this.runsFinished(report.result);
+  }
+
+  /** Queues `state_lost` (the store is not touched: its file is gone). */
+  stateLost(error: StateLostError): void {
+    if (this.#targets.length === 0) return;
+    const { host, now } = this.#deps;
+    this.send(stateLostEvent(error.message, { host, now }));
   }
 
   /** Queues the events of finished runs (a cycle's, or a manual `deploy`'s, which syncs nothing). */

@@ -66,6 +66,8 @@ export class Agent {
   /** Parsed hook files by blob id and path: a HEAD move re-parses only the hook files it changed. */
   #parsed = new Map<string, ParsedHookFile>();
   #parsedLoaded = false;
+  /** Unusable deployed commits already logged (service and value), so each is reported once. */
+  #reportedInvalidCommits = new Set<string>();
   /** Diffs and revisions never change for a given pair of commits; kept for the current target only. */
   #gitCache = {
     head: "",
@@ -171,6 +173,18 @@ export class Agent {
     const { git, logger, now } = this.#deps;
     if (this.#gitCache.head !== head) {
       this.#gitCache = { head, diffs: new Map(), revisions: new Map() };
+    }
+    for (const entry of services) {
+      const invalid = state.get(entry.name)?.invalidDeployedCommit;
+      const key = `${entry.name}\0${invalid}`;
+      if (invalid === undefined || this.#reportedInvalidCommits.has(key)) {
+        continue;
+      }
+      this.#reportedInvalidCommits.add(key);
+      logger.error(
+        "the state file records {value} as the deployed commit of {service}, which is not a commit id; the service counts as never deployed",
+        { service: entry.name, value: JSON.stringify(invalid) },
+      );
     }
     const targets: ServiceTarget[] = services.map((entry) => ({
       name: entry.name,
@@ -306,6 +320,8 @@ export class Agent {
   /** One cycle: sync, plan, report removed services, run every due service in dependency order, record each run. */
   async runCycle(options: CycleOptions): Promise<CycleResult> {
     const { logger } = this.#deps;
+    // Runs recorded into a removed or replaced file would be lost: stop first.
+    this.#deps.store.assertFileIntact();
     const plan = await this.plan({
       fetch: true,
       move: true,

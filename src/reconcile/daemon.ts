@@ -1,4 +1,4 @@
-import { GitError, SyncError } from "../errors.ts";
+import { GitError, StateLostError, SyncError } from "../errors.ts";
 import type { Logger } from "../log/logging.ts";
 import type { Trigger } from "../state/types.ts";
 import { collectGarbage } from "../process/memory.ts";
@@ -18,6 +18,8 @@ export type CycleReport =
 export interface CycleObserver {
   cycleStarted?(trigger: Trigger, at: number): void;
   cycleFinished?(report: CycleReport): void;
+  /** The state file was removed or replaced under the agent, which stops (the error ends the command). */
+  stateLost?(error: StateLostError): void;
 }
 
 /** Options of {@link runDaemon}. */
@@ -109,6 +111,13 @@ export async function runObservedCycle(
       result,
     };
   } catch (error) {
+    if (error instanceof StateLostError) {
+      notify(
+        options.logger,
+        observers,
+        (observer) => observer.stateLost?.(error),
+      );
+    }
     if (!(error instanceof SyncError || error instanceof GitError)) {
       throw error;
     }

@@ -66,6 +66,13 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE runs ADD COLUMN pgid INTEGER;
   ALTER TABLE runs ADD COLUMN pgid_started TEXT;
   `,
+  // The state file's identity, also kept in the git dir, so a lost or replaced file is noticed.
+  `
+  CREATE TABLE state_meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /** The schema version this build writes. */

@@ -3,7 +3,8 @@ import {
   type SQLInputValue,
   type StatementSync,
 } from "node:sqlite";
-import { StateError } from "../errors.ts";
+import { StateError, StateLostError } from "../errors.ts";
+import { isCommitId, normalizeCommitId } from "../git/commit_id.ts";
 import { MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
 import type {
   CommandRecord,
@@ -23,21 +24,27 @@ export interface OpenStateOptions {
 
 type Row = Record<string, SQLInputValue>;
 
-/** One deployment recorded by the original Go tool. */
+/** One row of the original Go tool's `modules` table that records an update. */
 export interface LegacyModule {
   name: string;
-  commit: string;
+  /** `git_commit` exactly as the Go tool stored it (often with `git rev-parse`'s trailing newline), or null. */
+  commit: string | null;
 }
+
+/** Key of the state file's id in `state_meta` (the git dir keeps a copy). */
+const STATE_ID_KEY = "state_id";
 
 /** The SQLite state of one repository (SPEC §5): services, runs and their captured output. */
 export class StateStore {
   readonly file: string;
-  /** Deployments found in the original Go tool's `modules` table, newest first, awaiting {@link importLegacy}. */
+  /** Rows of the original Go tool's `modules` table, newest first, awaiting {@link importLegacy}. */
   legacyModules: LegacyModule[] = [];
   readonly #db: DatabaseSync;
   readonly #statements = new Map<string, StatementSync>();
   /** Commits made through this connection (data_version does not count them). */
   #commits = 0;
+  /** Device and inode of the open file, to notice it being removed or replaced under us. */
+  #fileIdentity?: { dev: number; ino: number | null };
   #servicesCache?: {
     version: number;
     commits: number;
@@ -88,6 +95,8 @@ export class StateStore {
         db.exec("PRAGMA synchronous = NORMAL");
         store.legacyModules = store.#readLegacyModules();
         store.#migrate();
+        const info = Deno.statSync(file);
+        store.#fileIdentity = { dev: info.dev, ino: info.ino };
       } else {
         store.#checkVersion();
         if (store.#userVersion() < SCHEMA_VERSION) {
@@ -130,7 +139,10 @@ export class StateStore {
     }
   }
 
-  /** The original Go tool kept `modules(id, name, git_commit, updated)` in the same file. */
+  /**
+   * The original Go tool kept `modules(name, git_commit, updated)` (later with
+   * an `id` column) in the same file; rows come newest first by insertion.
+   */
   #readLegacyModules(): LegacyModule[] {
     if (this.#userVersion() !== 0) return [];
     const table = this.#db.prepare(
@@ -141,29 +153,23 @@ export class StateStore {
       name: string;
     }[]).map((column) => column.name);
     const order = columns.includes("id") ? "id" : "rowid";
-    const updated = columns.includes("updated") ? "WHERE updated" : "";
+    const updated = columns.includes("updated") ? "updated" : "1";
     const rows = this.#db.prepare(
-      `SELECT name, git_commit FROM modules ${updated} ORDER BY ${order} DESC`,
-    ).all() as { name: string | null; git_commit: string | null }[];
-    return rows.filter((row) => row.name && row.git_commit).map((row) => ({
-      name: String(row.name),
-      commit: String(row.git_commit),
-    }));
+      `SELECT name, git_commit, ${updated} AS updated FROM modules ORDER BY ${order} DESC`,
+    ).all() as Row[];
+    return rows.filter((row) => row.name !== null && isTrue(row.updated))
+      .map((row) => ({
+        name: String(row.name),
+        commit: row.git_commit === null ? null : String(row.git_commit),
+      }));
   }
 
-  /** Imports the Go tool's deployments: each service counts as deployed at its newest commit that still exists. */
+  /** Records the Go tool's deployments (service → commit, chosen by the caller) and forgets its rows. */
   importLegacy(
-    existingCommits: ReadonlySet<string>,
+    imported: ReadonlyMap<string, string>,
     now: number,
-    options: { singleService?: string } = {},
-  ): { service: string; commit: string }[] {
-    const imported = new Map<string, string>();
-    for (const module of this.legacyModules) {
-      const service = options.singleService ?? module.name;
-      if (!imported.has(service) && existingCommits.has(module.commit)) {
-        imported.set(service, module.commit);
-      }
-    }
+  ): void {
+    for (const commit of imported.values()) assertCommitId(commit);
     this.transaction(() => {
       for (const [service, commit] of imported) {
         this.#ensureService(service);
@@ -173,7 +179,59 @@ export class StateStore {
       }
     });
     this.legacyModules = [];
-    return [...imported].map(([service, commit]) => ({ service, commit }));
+  }
+
+  /** The id stored in the state file when it was created, if it has one yet. */
+  stateId(): string | undefined {
+    const row = this.#stmt("SELECT value FROM state_meta WHERE key = ?").get(
+      STATE_ID_KEY,
+    ) as { value: string } | undefined;
+    return row?.value;
+  }
+
+  /** The state file's id, created on the first call for a new (or older) file. */
+  ensureStateId(): string {
+    const existing = this.stateId();
+    if (existing !== undefined) return existing;
+    const id = crypto.randomUUID();
+    this.transaction(() => {
+      this.#stmt("INSERT INTO state_meta (key, value) VALUES (?, ?)").run(
+        STATE_ID_KEY,
+        id,
+      );
+    });
+    return id;
+  }
+
+  /**
+   * Why the path no longer leads to the open file (removed, emptied, replaced
+   * by another file), or undefined while it does. One stat; no-op for read-only stores.
+   */
+  fileProblem(): string | undefined {
+    const identity = this.#fileIdentity;
+    if (!identity) return undefined;
+    let info: Deno.FileInfo;
+    try {
+      info = Deno.statSync(this.file);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return "was removed";
+      return `cannot be read (${messageOf(error)})`;
+    }
+    if (info.dev !== identity.dev || info.ino !== identity.ino) {
+      return "was replaced by another file";
+    }
+    if (info.size === 0) return "was emptied";
+    return undefined;
+  }
+
+  /** Throws a {@link StateLostError} when the state file was removed or replaced while open. */
+  assertFileIntact(): void {
+    const problem = this.fileProblem();
+    if (problem === undefined) return;
+    throw new StateLostError(
+      `state file ${this.file} ${problem} while upstream-watch was running; stopped so that nothing is deployed without being recorded`,
+      { file: this.file },
+    );
   }
 
   #migrate(): void {
@@ -262,6 +320,7 @@ export class StateStore {
 
   /** Writes a run as `running` before its first command; returns its id. */
   startRun(input: StartRunInput): number {
+    assertCommitId(input.toCommit);
     return this.transaction(() => {
       const { lastInsertRowid } = this.#stmt(
         `INSERT INTO runs (service, trigger, from_commit, to_commit, revision, attempt, started_at, outcome, reason)
@@ -376,6 +435,7 @@ export class StateStore {
 
   /** Records services as deployed at `commit` without a run (for `adopt`). */
   setDeployed(services: readonly string[], commit: string, now: number): void {
+    assertCommitId(commit);
     this.transaction(() => {
       for (const service of services) {
         this.#ensureService(service);
@@ -488,9 +548,17 @@ export class StateStore {
 }
 
 function toServiceRecord(row: Row): ServiceRecord {
+  const recorded = nullableString(row.deployed_commit);
+  // Written by hand, by an older build or by another tool: read leniently, never pass on a non-id.
+  const deployedCommit = recorded === null
+    ? null
+    : normalizeCommitId(recorded) ?? null;
   return {
     name: String(row.name),
-    deployedCommit: nullableString(row.deployed_commit),
+    deployedCommit,
+    ...(recorded !== null && deployedCommit === null
+      ? { invalidDeployedCommit: recorded }
+      : {}),
     deployedAt: nullableNumber(row.deployed_at),
     lastRunId: nullableNumber(row.last_run_id),
     lastOutcome: nullableString(row.last_outcome) as ServiceRecord[
@@ -543,6 +611,24 @@ function fileExists(file: string): boolean {
         cause: error,
       },
     );
+  }
+}
+
+/** SQLite booleans as other tools write them: 1, "1", "true", "t" (any case). */
+function isTrue(value: SQLInputValue | undefined): boolean {
+  if (typeof value === "number" || typeof value === "bigint") {
+    return Number(value) !== 0;
+  }
+  if (typeof value === "string") {
+    return ["1", "true", "t", "yes"].includes(value.trim().toLowerCase());
+  }
+  return false;
+}
+
+/** A commit id written into the state must be one; anything else is a bug upstream of the store. */
+function assertCommitId(commit: string): void {
+  if (!isCommitId(commit)) {
+    throw new Error(`not a commit id: ${JSON.stringify(commit)}`);
   }
 }
 

@@ -85,7 +85,7 @@ Deno.test({
     const file = join(dir.path, "state.sqlite");
     {
       using store = openStore(file);
-      store.setDeployed(["api"], "c1", 1);
+      store.setDeployed(["api"], C1, 1);
       for (const path of [file, `${file}-wal`, `${file}-shm`]) {
         assert.equal(Deno.statSync(path).mode! & 0o777, 0o600, path);
       }

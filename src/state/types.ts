@@ -33,6 +33,8 @@ export type RunReason =
 export interface ServiceRecord {
   name: string;
   deployedCommit: string | null;
+  /** What the file holds instead of a commit id, when it holds something else (the service counts as never deployed). */
+  invalidDeployedCommit?: string;
   deployedAt: number | null;
   lastRunId: number | null;
   lastOutcome: RunOutcome | null;
