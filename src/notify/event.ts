@@ -215,6 +215,14 @@ export function eventTitle(event: Draft): string {
       return `sync failed on ${event.host}`;
     case "service_removed":
       return `${service}: removed from the repository (${event.host})`;
+    case "rolled_back":
+      return `${service}: rolled back to ${
+        short(event.toCommit)
+      } on ${event.host}`;
+    case "unhealthy":
+      return `${service}: unhealthy on ${event.host}`;
+    case "healed":
+      return `${service}: healthy again on ${event.host}`;
     case "test":
       return `upstream-watch test message from ${event.host}`;
   }

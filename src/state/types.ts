@@ -1,7 +1,7 @@
 import type { DueReason } from "../reconcile/due.ts";
 
 /** What started a run. */
-export type Trigger = "poll" | "webhook" | "manual";
+export type Trigger = "poll" | "webhook" | "manual" | "rollback" | "heal";
 
 /** How a run ended (`running` while in progress). */
 export type RunOutcome =
@@ -17,6 +17,7 @@ export type StepName =
   | "pre"
   | "update"
   | "post"
+  | "health"
   | "on_failure"
   | "on_remove";
 
