@@ -106,6 +106,21 @@ function runEvent(
     runId: run.id,
     time: new Date(run.finishedAt ?? context.now()).toISOString(),
   };
+  if (run.trigger === "rollback") {
+    return finish({
+      ...base,
+      event: summary.outcome === "succeeded" ? "rolled_back" : "deploy_failed",
+      failedStep: run.failedStep,
+      error: run.error,
+      outputTail: summary.outcome === "failed"
+        ? failingOutputTail(context.store, run)
+        : null,
+    });
+  }
+  // A heal that worked is announced by the next passing check (`healed`).
+  if (run.trigger === "heal" && summary.outcome === "succeeded") {
+    return undefined;
+  }
   if (summary.outcome === "failed") {
     // Attempts count per service revision: only the first failure at a revision notifies.
     if (run.attempt > 1) return "suppressed";

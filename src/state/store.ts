@@ -197,8 +197,14 @@ export class StateStore {
     return statement;
   }
 
-  /** Runs `work` in one write transaction: all of it lands, or none. */
+  /** A prepared statement on this database, for the state modules beside this one. */
+  statement(sql: string): StatementSync {
+    return this.#stmt(sql);
+  }
+
+  /** Runs `work` in one write transaction: all of it lands, or none (nested calls join the outer one). */
   transaction<T>(work: () => T): T {
+    if (this.#db.isTransaction) return work();
     this.#db.exec("BEGIN IMMEDIATE");
     try {
       const result = work();

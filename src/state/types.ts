@@ -28,7 +28,9 @@ export type RunReason =
     commits?: { commit: string; subject: string }[];
   }
   | { kind: "manual" }
-  | { kind: "removed"; deployedCommit: string };
+  | { kind: "removed"; deployedCommit: string }
+  | { kind: "rollback"; failedCommit: string; failedRunId: number }
+  | { kind: "heal"; error: string };
 
 /** One service as the state database remembers it. */
 export interface ServiceRecord {
