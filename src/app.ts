@@ -49,6 +49,8 @@ export interface OpenAppOptions {
   readOnly: boolean;
   /** Take the one-instance lock (run, deploy, adopt). */
   lock?: boolean;
+  /** Mark runs left `running` as interrupted (default true); a writer beside the daemon (`suspend`) must not. */
+  recoverRuns?: boolean;
 }
 
 /** Composition root: finds the repository, loads its configuration, opens the state and builds the agent. */
@@ -94,7 +96,7 @@ export async function openApp(
   if (store.legacyModules.length > 0) {
     await importLegacyState(store, git, config, logger);
   }
-  if (!options.readOnly) {
+  if (!options.readOnly && options.recoverRuns !== false) {
     for (const run of store.markInterruptedRuns(Date.now())) {
       logger.warn(
         "run {runId} of {service} was cut off by a crash or kill; marked interrupted, the service will run again",

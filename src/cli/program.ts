@@ -19,6 +19,7 @@ import { notifyTestCommand } from "./commands/notify.ts";
 import { planCommand } from "./commands/plan.ts";
 import { runCommand } from "./commands/run.ts";
 import { statusCommand } from "./commands/status.ts";
+import { resumeCommand, suspendCommand } from "./commands/suspend.ts";
 import { validateCommand } from "./commands/validate.ts";
 import { type Output, processOutput } from "./output.ts";
 
@@ -129,13 +130,15 @@ function buildProgram(
 
   /** Read-only commands open the state read-only; `writer` commands also take the instance lock. */
   const withApp = (
-    mode: "reader" | "writer",
+    mode: "reader" | "writer" | "beside",
     body: (app: App) => Promise<number> | number,
   ) =>
   async () => {
+    // `beside`: writes the state next to a running daemon, without its lock.
     using app = await openApp(program.opts<ProgramOptions>(), {
       readOnly: mode === "reader",
       lock: mode === "writer",
+      recoverRuns: mode !== "beside",
     });
     setExit(await body(app));
   };
@@ -218,11 +221,49 @@ function buildProgram(
     .description("run the update of services now at HEAD, due or not")
     .argument("[services...]", "services to deploy")
     .option("--all", "deploy every service of this host")
-    .action((services: string[], options: { all?: boolean }) =>
+    .option("--force", "deploy suspended services too")
+    .action((services: string[], options: { all?: boolean; force?: boolean }) =>
       withApp(
         "writer",
         (app) =>
-          deployCommand(app, { services, all: options.all ?? false }, output),
+          deployCommand(app, {
+            services,
+            all: options.all ?? false,
+            force: options.force ?? false,
+          }, output),
+      )()
+    );
+
+  program.command("suspend")
+    .description(
+      "stop running services (or, with --all, the whole agent) until resume; fetching goes on",
+    )
+    .argument("[services...]", "services to suspend")
+    .option("--all", "suspend the whole agent")
+    .option("--reason <text>", "why, shown by status and the status page")
+    .action((
+      services: string[],
+      options: { all?: boolean; reason?: string },
+    ) =>
+      withApp("beside", (app) =>
+        suspendCommand(app, {
+          services,
+          all: options.all ?? false,
+          reason: options.reason,
+        }, output))()
+    );
+
+  program.command("resume")
+    .description(
+      "undo suspend; what became due meanwhile runs in the next cycle",
+    )
+    .argument("[services...]", "services to resume")
+    .option("--all", "lift every suspension")
+    .action((services: string[], options: { all?: boolean }) =>
+      withApp(
+        "beside",
+        (app) =>
+          resumeCommand(app, { services, all: options.all ?? false }, output),
       )()
     );
 

@@ -429,6 +429,12 @@ export class Agent {
     return { head, services: selected };
   }
 
+  /** Names of this host's services at HEAD (for checking names given on the command line). */
+  async serviceNames(): Promise<string[]> {
+    const [head] = await this.#deps.git.revParse(["HEAD"]);
+    return (await this.#select(head, "all")).map((entry) => entry.name);
+  }
+
   async #select(
     head: string,
     names: readonly string[] | "all",
