@@ -1,4 +1,5 @@
 /** What `/healthz` and `/metrics` report: counters fed by cycle reports, gauges read from the state (SPEC §8). */
+import { SafetyMetrics } from "./safety_metrics.ts";
 import type { CycleObserver, CycleReport } from "../reconcile/daemon.ts";
 import type { StateStore } from "../state/store.ts";
 import type { Trigger } from "../state/types.ts";
@@ -26,7 +27,7 @@ export interface Health {
 
 /** What {@link AgentTelemetry} reads. */
 export interface TelemetryDeps {
-  store: Pick<StateStore, "run" | "services">;
+  store: Pick<StateStore, "run" | "services" | "statement">;
   now: () => number;
   /** Seconds between polls in effect. */
   intervalSeconds: () => number;
@@ -48,6 +49,8 @@ export class AgentTelemetry implements CycleObserver {
   #lastSyncOkAt?: number;
   #lastSyncError?: { at: number; message: string };
   #runningSince?: number;
+  /** Health checks, rollbacks, heals and suspensions. */
+  readonly safety = new SafetyMetrics();
 
   constructor(deps: TelemetryDeps) {
     this.#deps = deps;
@@ -82,6 +85,7 @@ export class AgentTelemetry implements CycleObserver {
         labels({ service: summary.service, outcome: summary.outcome }),
       );
       const run = this.#deps.store.run(summary.runId);
+      if (run) this.safety.runFinished({ ...run, outcome: summary.outcome });
       if (run?.finishedAt === null || run === undefined) continue;
       this.#observeDuration(
         summary.service,
@@ -250,6 +254,12 @@ export class AgentTelemetry implements CycleObserver {
         }`,
       );
     }
+    out.push(
+      ...this.safety.lines(
+        this.#deps.store,
+        services.map((record) => record.name),
+      ),
+    );
     return out.join("\n") + "\n";
   }
 }

@@ -171,6 +171,33 @@ export function syncRecoveredEvent(
   });
 }
 
+/** `unhealthy` when a self-heal check starts failing, `healed` when one passes again. */
+export function healthEvent(
+  event: "unhealthy" | "healed",
+  health: {
+    service: string;
+    commit: string;
+    error: string | null;
+    since: number;
+  },
+  context: Omit<EventContext, "store">,
+): NotificationEvent {
+  return finish({
+    ...blank(context),
+    event,
+    service: health.service,
+    toCommit: health.commit,
+    outcome: event === "healed" ? "succeeded" : "failed",
+    failedStep: event === "unhealthy" ? "health" : null,
+    error: event === "unhealthy" ? health.error : null,
+    reason: event === "unhealthy"
+      ? "a self-heal health check failed; the service is redeployed"
+      : `health checks pass again (unhealthy since ${
+        new Date(health.since).toISOString()
+      })`,
+  });
+}
+
 /** The message `notify test` sends to every target. */
 export function testEvent(
   context: Omit<EventContext, "store">,

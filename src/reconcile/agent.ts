@@ -371,7 +371,20 @@ export class Agent {
       plan.head,
       options,
     );
-    this.lastPlan = plan;
+    // Services deployed by this cycle are up to date: their checks need not wait for the next one.
+    const deployed = new Set(
+      runs.filter((run) =>
+        run.outcome === "succeeded" && run.reason.kind !== "rollback"
+      ).map((run) => run.service),
+    );
+    this.lastPlan = {
+      ...plan,
+      items: plan.items.map((item) =>
+        deployed.has(item.service)
+          ? { ...item, outOfDate: false, due: false, hold: undefined }
+          : item
+      ),
+    };
     if (runs.length === 0 && removed.length === 0) {
       logger.debug("nothing to do at {commit}", { commit: plan.head });
     }
@@ -561,16 +574,15 @@ export class Agent {
   /** Self-heal: redeploys the service's deployed revision (trigger `heal`), unless suspended or busy. */
   async heal(
     entry: ServiceEntry,
-    head: string,
-    error: string,
+    options: { head: string; error: string; signal?: AbortSignal },
   ): Promise<RunSummary | undefined> {
+    const { head, error } = options;
     if (suspensionOf(suspensions(this.#deps.store), entry.name)) {
       return undefined;
     }
     const record = this.#deps.store.services().get(entry.name);
-    if (
-      record?.deployedCommit !== head || this.activity.isRunning(entry.name)
-    ) {
+    const deployedCommit = record?.deployedCommit;
+    if (!deployedCommit || this.activity.isRunning(entry.name)) {
       return undefined;
     }
     return await this.#gate.shared(() =>
@@ -578,8 +590,9 @@ export class Agent {
         this.runService(entry, {
           head,
           reason: { kind: "heal", error },
-          deployedCommit: head,
+          deployedCommit,
           trigger: "heal",
+          signal: options.signal,
         }))
     );
   }

@@ -105,8 +105,7 @@ export interface SelfHealDeps {
     };
     heal(
       entry: ServiceEntry,
-      head: string,
-      error: string,
+      options: { head: string; error: string; signal?: AbortSignal },
     ): Promise<RunSummary | undefined>;
   };
   /** Fresh state on every tick: the CLI may suspend or resume meanwhile. */
@@ -132,18 +131,20 @@ export class SelfHealer {
   readonly #inFlight = new Set<Promise<void>>();
   /** Most checks of one service ever in progress at once (stays 1; tests read it). */
   maxConcurrentChecks = 0;
+  #kill?: AbortSignal;
 
   constructor(deps: SelfHealDeps) {
     this.#deps = deps;
   }
 
-  /** Runs until `stop` is aborted; in-flight checks are killed, heals are left to `kill`. */
-  async run(stop: AbortSignal): Promise<void> {
+  /** Runs until `stop` is aborted; in-flight checks are killed, a heal run is killed by `kill`. */
+  async run(stop: AbortSignal, kill?: AbortSignal): Promise<void> {
+    this.#kill = kill;
     const unsubscribe = this.#deps.agent.activity.onRunStart((service) => {
       // An update of the service starts: its check must not run beside it.
       this.#checks.get(service)?.abort();
     });
-    const tickMs = this.#deps.tickMs ?? 100;
+    const tickMs = this.#deps.tickMs ?? 250;
     try {
       while (!stop.aborted) {
         this.#tick(stop);
@@ -167,7 +168,8 @@ export class SelfHealer {
   #tick(stop: AbortSignal): void {
     const { agent, now } = this.#deps;
     const plan = agent.lastPlan;
-    if (!plan) return;
+    // Nothing to read from the state while no service asks for checks.
+    if (!plan?.services.some((entry) => entry.config?.checkInterval)) return;
     const checkable = checkableServices({
       plan,
       ...this.#deps.state(),
@@ -237,7 +239,12 @@ export class SelfHealer {
       });
       return;
     }
-    const summary = await agent.heal(entry, head, outcome.message);
+    if (stop.aborted) return;
+    const summary = await agent.heal(entry, {
+      head,
+      error: outcome.message,
+      signal: this.#kill,
+    });
     if (summary) this.#deps.onHeal?.(summary);
   }
 }

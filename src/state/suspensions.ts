@@ -14,7 +14,9 @@ export interface Suspension {
 }
 
 /** Every suspension, by service (the agent-wide one under {@link ALL_SERVICES}). */
-export function suspensions(store: StateStore): Map<string, Suspension> {
+export function suspensions(
+  store: Pick<StateStore, "statement">,
+): Map<string, Suspension> {
   const rows = store.statement(
     "SELECT service, reason, suspended_at FROM suspensions ORDER BY service",
   ).all() as { service: string; reason: string | null; suspended_at: number }[];

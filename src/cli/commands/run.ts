@@ -17,6 +17,10 @@ import {
   runObservedCycle,
 } from "../../reconcile/daemon.ts";
 import { VERSION } from "../../version.ts";
+import { recordHealthCheck } from "../../reconcile/health_incidents.ts";
+import { SelfHealer } from "../../reconcile/self_heal.ts";
+import { rollbacks } from "../../state/rollbacks.ts";
+import { suspensions } from "../../state/suspensions.ts";
 import { listenForShutdown } from "../signals.ts";
 import { statusDocument } from "./status.ts";
 
@@ -153,6 +157,8 @@ async function runWatching(
       host: app.host,
     },
   );
+  const healer = selfHealer(app, { telemetry, notifier: options.notifier });
+  const healing = healer.run(options.stop, options.kill);
   try {
     await runDaemon(app.agent, {
       intervalSeconds: options.interval,
@@ -163,9 +169,58 @@ async function runWatching(
       observers: [telemetry, reloads, options.notifier],
     });
   } finally {
+    await healing;
     await server?.shutdown(SERVER_SHUTDOWN_MS);
   }
   app.logger.info("stopped");
+}
+
+/** The self-heal loop of the daemon: checks feed metrics, the stored health and notifications. */
+function selfHealer(
+  app: App,
+  options: { telemetry: AgentTelemetry; notifier: Notifier },
+): SelfHealer {
+  return new SelfHealer({
+    agent: app.agent,
+    state: () => ({
+      state: app.store.services(),
+      suspensions: suspensions(app.store),
+      rollbacks: rollbacks(app.store),
+    }),
+    runner: new DenoProcessRunner(),
+    logger: app.logger,
+    now: Date.now,
+    repoRoot: app.repoRoot,
+    onCheck: (service, outcome, commit) => {
+      if (outcome.kind === "interrupted") return;
+      options.telemetry.safety.healthChecked(service, outcome.kind);
+      const event = recordHealthCheck(app.store, { service, outcome, commit }, {
+        host: app.host,
+        now: Date.now,
+      });
+      if (event) options.notifier.send(event);
+    },
+    onHeal: (summary) => {
+      const run = app.store.run(summary.runId);
+      if (run) {
+        options.telemetry.safety.runFinished({
+          ...run,
+          outcome: summary.outcome,
+        });
+        options.notifier.runsFinished({
+          trigger: "heal",
+          sync: {
+            before: run.toCommit,
+            after: run.toCommit,
+            upstream: run.toCommit,
+          },
+          runs: [summary],
+          removed: [],
+          failed: summary.outcome === "failed",
+        });
+      }
+    },
+  });
 }
 
 /** The webhook's secret with `${VAR}` expanded; undefined when the endpoint is off. */
