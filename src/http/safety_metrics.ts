@@ -1,6 +1,5 @@
 /** Deploy-safety metrics: health check results, rollbacks, heals and suspensions, for `/metrics`. */
-import type { StateStore } from "../state/store.ts";
-import { suspensionOf, suspensions } from "../state/suspensions.ts";
+import { type Suspension, suspensionOf } from "../state/suspensions.ts";
 
 /** Counters since start; the suspended gauge is read from the state on every scrape. */
 export class SafetyMetrics {
@@ -29,7 +28,7 @@ export class SafetyMetrics {
 
   /** The metric families in Prometheus text format (lines without the final newline). */
   lines(
-    store: Pick<StateStore, "statement">,
+    suspended: ReadonlyMap<string, Suspension>,
     services: readonly string[],
   ): string[] {
     const out: string[] = [];
@@ -58,7 +57,6 @@ export class SafetyMetrics {
       "Self-heal redeploys since start, by service and outcome.",
       this.#heals,
     );
-    const suspended = suspensions(store);
     out.push(
       "# HELP upstream_watch_service_suspended 1 while the service (or the whole agent) is suspended.",
       "# TYPE upstream_watch_service_suspended gauge",

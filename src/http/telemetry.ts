@@ -1,5 +1,6 @@
 /** What `/healthz` and `/metrics` report: counters fed by cycle reports, gauges read from the state (SPEC §8). */
 import { SafetyMetrics } from "./safety_metrics.ts";
+import type { Suspension } from "../state/suspensions.ts";
 import type { CycleObserver, CycleReport } from "../reconcile/daemon.ts";
 import type { StateStore } from "../state/store.ts";
 import type { Trigger } from "../state/types.ts";
@@ -27,7 +28,9 @@ export interface Health {
 
 /** What {@link AgentTelemetry} reads. */
 export interface TelemetryDeps {
-  store: Pick<StateStore, "run" | "services" | "statement">;
+  store: Pick<StateStore, "run" | "services">;
+  /** The suspensions in effect, for the suspended gauge (none when not given). */
+  suspensions?: () => ReadonlyMap<string, Suspension>;
   now: () => number;
   /** Seconds between polls in effect. */
   intervalSeconds: () => number;
@@ -256,7 +259,7 @@ export class AgentTelemetry implements CycleObserver {
     }
     out.push(
       ...this.safety.lines(
-        this.#deps.store,
+        this.#deps.suspensions?.() ?? new Map(),
         services.map((record) => record.name),
       ),
     );

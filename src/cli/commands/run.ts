@@ -100,6 +100,7 @@ async function runWatching(
     options.interval ?? app.agent.config.retryInterval;
   const telemetry = new AgentTelemetry({
     store: app.store,
+    suspensions: () => suspensions(app.store),
     now: Date.now,
     intervalSeconds,
   });
