@@ -331,3 +331,21 @@ Deno.test("a crash during a rollback is repaired at the next start: folder resto
   assert.equal(rerun.trigger, "rollback");
   assert.equal(rerun.outcome, "succeeded");
 });
+
+Deno.test("validate warns about rollback without update commands and rejects a bad health_timeout with file and line", async () => {
+  await using fixture = await GitFixture.create({});
+  await fixture.push({
+    "api/.update-hooks.yaml": "rollback: true\n",
+    "web/.update-hooks.yaml": "update_commands: [x]\nhealth_timeout: -5\n",
+  });
+  await git(fixture.clone, "pull", "--quiet");
+
+  const result = await cli(["--repo", fixture.clone, "validate"]);
+
+  assert.equal(result.code, 2);
+  assert.match(result.stdout + result.stderr, /1 warning/);
+  assert.match(
+    result.stdout + result.stderr,
+    /web\/\.update-hooks\.yaml:2.*health_timeout.*must be a positive number of seconds/,
+  );
+});
