@@ -179,3 +179,50 @@ Deno.test("failed heals back off and stop at max_attempts, with one unhealthy no
   );
   assert.equal(events.filter((event) => event === "unhealthy").length, 1);
 });
+
+Deno.test("a check never runs while that service's update runs: the check in progress is stopped when the update starts", async () => {
+  await using fixture = await GitFixture.create({});
+  const log = join(fixture.root, "events.log");
+  const hooks = (version: string) =>
+    hookFile({
+      update_commands: [
+        `echo update-start >> ${
+          shellQuote(log)
+        }; sleep 0.5; echo update-end >> ${shellQuote(log)}`,
+      ],
+      health_commands: [
+        `echo check-start >> ${shellQuote(log)}; sleep 1; echo check-end >> ${
+          shellQuote(log)
+        }`,
+      ],
+      check_interval: 0.05,
+      health_timeout: 10,
+      env: { VERSION: version },
+    });
+  await fixture.push({ "api/.update-hooks.yaml": hooks("1") });
+  {
+    await using agent = AgentProcess.start(fixture.clone, { interval: 0.3 });
+    await waitUntil(
+      async () => (await readLines(log)).includes("check-end"),
+      { message: "a whole check" },
+    );
+    await waitUntil(
+      async () => (await readLines(log)).at(-1) === "check-start",
+      { message: "a check in progress" },
+    );
+    await fixture.push({ "api/.update-hooks.yaml": hooks("2") });
+    await waitUntil(
+      async () =>
+        (await readLines(log)).filter((line) => line === "update-end")
+          .length === 2,
+      { message: "the second update" },
+    );
+    agent.kill("SIGTERM");
+    await agent.exited();
+  }
+  const lines = await readLines(log);
+  const secondUpdate = lines.lastIndexOf("update-start");
+  assert.equal(lines[secondUpdate + 1], "update-end", lines.join("\n"));
+  // A check running when the update started was stopped: it never finishes after the update either.
+  assert.notEqual(lines[secondUpdate + 2], "check-end", lines.join("\n"));
+});
