@@ -38,6 +38,11 @@ const GIT_ENV: Record<string, string> = {
 const FAKE_DOCKER = `#!/bin/sh
 # Fake docker for the upstream-watch demo: prints what it was asked to do.
 echo "[fake docker] docker $*"
+# A tag nobody published fails the pull, as a real registry would.
+if [ "$2" = pull ] && grep -q ':broken' docker-compose.yml 2>/dev/null; then
+  echo "[fake docker] manifest unknown: no such tag 'broken'" >&2
+  exit 1
+fi
 exit 0
 `;
 
@@ -48,6 +53,7 @@ class DemoError extends Error {}
 interface RunJson {
   id: number;
   service: string;
+  trigger: string;
   outcome: string;
 }
 
@@ -381,8 +387,58 @@ async function demo(root: string, docker?: RealDocker): Promise<void> {
   await cli.show(["run", "--once"]);
   expectRuns(await runsAfter(cli, whoamiRun), [], "third cycle");
 
+  heading("a broken revision is pushed: proxy's image tag does not exist");
+  const proxyCompose = join(operator, "proxy", "docker-compose.yml");
+  const goodProxy = await Deno.readTextFile(proxyCompose);
+  const brokenProxy = goodProxy.replace("caddy:2.10", "caddy:broken");
+  if (brokenProxy === goodProxy) {
+    throw new DemoError(
+      "examples/infra/proxy/docker-compose.yml no longer pins caddy:2.10",
+    );
+  }
+  await Deno.writeTextFile(proxyCompose, brokenProxy);
+  await git(operator, "commit", "--quiet", "-am", "proxy: caddy:broken");
+  await git(operator, "push", "--quiet", "origin", "main");
+  const brokenCommit = await git(operator, "rev-parse", "HEAD");
+
+  heading("fourth cycle: proxy fails at update and is rolled back (exit 1)");
+  await cli.show(["run", "--once"], 1);
+  const fourthRuns = await runsAfter(cli, whoamiRun);
+  const shape = fourthRuns.map((run) =>
+    `${run.service}:${run.trigger}:${run.outcome}`
+  ).join(", ");
+  if (shape !== "proxy:poll:failed, proxy:rollback:succeeded") {
+    throw new DemoError(
+      `fourth cycle: expected a failed proxy run and its rollback, got [${shape}]`,
+    );
+  }
+  const agentProxy = await Deno.readTextFile(
+    join(agent, "proxy", "docker-compose.yml"),
+  );
+  if (!agentProxy.includes("caddy:broken")) {
+    throw new DemoError("the agent's proxy folder was not restored to HEAD");
+  }
+  print(
+    "✓ fourth cycle: proxy failed, was rolled back to its last good commit, and its folder is back at HEAD",
+  );
+
+  heading("fifth cycle: the broken revision is held, nothing runs");
+  await cli.show(["run", "--once"]);
+  expectRuns(
+    await runsAfter(cli, fourthRuns[fourthRuns.length - 1].id),
+    [],
+    "fifth cycle",
+  );
+
   heading("status");
   await cli.show(["status"]);
+  const { services } = await cli.json<
+    { services: { name: string; rollback: { from: string } | null }[] }
+  >(["status", "--json"]);
+  const proxyStatus = services.find((service) => service.name === "proxy");
+  if (proxyStatus?.rollback?.from !== brokenCommit) {
+    throw new DemoError("status does not show proxy rolled back");
+  }
 
   heading("history");
   await cli.show(["history"]);

@@ -57,6 +57,8 @@ export interface OpenAppOptions {
   lock?: boolean;
   /** A state file that went missing or empty is refused unless this says otherwise (`--fresh-state`, `adopt`). */
   lostState?: LostStatePolicy;
+  /** Mark runs left `running` as interrupted (default true); a writer beside the daemon (`suspend`) must not. */
+  recoverRuns?: boolean;
 }
 
 /** Composition root: finds the repository, loads its configuration, opens the state and builds the agent. */
@@ -108,7 +110,7 @@ export async function openApp(
   if (store.legacyModules.length > 0) {
     await importLegacyState(store, git, config, logger);
   }
-  if (!options.readOnly) {
+  if (!options.readOnly && options.recoverRuns !== false) {
     const interrupted = store.markInterruptedRuns(Date.now());
     for (const run of interrupted) {
       logger.warn(

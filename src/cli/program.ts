@@ -24,6 +24,7 @@ import { notifyTestCommand } from "./commands/notify.ts";
 import { planCommand } from "./commands/plan.ts";
 import { runCommand } from "./commands/run.ts";
 import { statusCommand } from "./commands/status.ts";
+import { resumeCommand, suspendCommand } from "./commands/suspend.ts";
 import { validateCommand } from "./commands/validate.ts";
 import { type Output, processOutput } from "./output.ts";
 
@@ -134,15 +135,17 @@ function buildProgram(
 
   /** Read-only commands open the state read-only; `writer` commands also take the instance lock. */
   const withApp = (
-    mode: "reader" | "writer",
+    mode: "reader" | "writer" | "beside",
     body: (app: App) => Promise<number> | number,
     options: Pick<OpenAppOptions, "lostState"> = {},
   ) =>
   async () => {
+    // `beside`: writes the state next to a running daemon, without its lock.
     using app = await openApp(program.opts<ProgramOptions>(), {
       readOnly: mode === "reader",
       lock: mode === "writer",
       ...options,
+      recoverRuns: mode !== "beside",
     });
     setExit(await body(app));
   };
@@ -233,15 +236,53 @@ function buildProgram(
     .argument("[services...]", "services to deploy")
     .option("--all", "deploy every service of this host")
     .option(FRESH_STATE_FLAG, FRESH_STATE_HELP)
+    .option("--force", "deploy suspended services too")
     .action((
       services: string[],
-      options: { all?: boolean; freshState?: boolean },
+      options: { all?: boolean; force?: boolean; freshState?: boolean },
     ) =>
       withApp(
         "writer",
         (app) =>
-          deployCommand(app, { services, all: options.all ?? false }, output),
+          deployCommand(app, {
+            services,
+            all: options.all ?? false,
+            force: options.force ?? false,
+          }, output),
         freshState(options),
+      )()
+    );
+
+  program.command("suspend")
+    .description(
+      "stop running services (or, with --all, the whole agent) until resume; fetching goes on",
+    )
+    .argument("[services...]", "services to suspend")
+    .option("--all", "suspend the whole agent")
+    .option("--reason <text>", "why, shown by status and the status page")
+    .action((
+      services: string[],
+      options: { all?: boolean; reason?: string },
+    ) =>
+      withApp("beside", (app) =>
+        suspendCommand(app, {
+          services,
+          all: options.all ?? false,
+          reason: options.reason,
+        }, output))()
+    );
+
+  program.command("resume")
+    .description(
+      "undo suspend; what became due meanwhile runs in the next cycle",
+    )
+    .argument("[services...]", "services to resume")
+    .option("--all", "lift every suspension")
+    .action((services: string[], options: { all?: boolean }) =>
+      withApp(
+        "beside",
+        (app) =>
+          resumeCommand(app, { services, all: options.all ?? false }, output),
       )()
     );
 

@@ -61,6 +61,11 @@ const SERVICE_KEYS = [
   "watch_paths",
   "hosts",
   "env",
+  "health_commands",
+  "health_timeout",
+  "health_interval",
+  "rollback",
+  "check_interval",
 ] as const;
 
 const NOTIFY_KEYS = ["url", "events", "format"] as const;
@@ -83,6 +88,9 @@ export const NOTIFY_EVENTS = [
   "sync_failed",
   "service_removed",
   "state_lost",
+  "rolled_back",
+  "unhealthy",
+  "healed",
 ] as const;
 
 /** Message formats a notify target may force (SPEC §7). */
@@ -211,7 +219,38 @@ export function parseServiceConfig(
   if (entry) config.hosts = reader.hosts(entry);
   entry = value("env");
   if (entry) config.env = reader.env(entry);
+  readSafetyKeys(reader, value, config);
   return { config, warnings: reader.warnings };
+}
+
+/** The health, rollback and self-heal keys of a hook file. */
+function readSafetyKeys(
+  reader: ConfigReader,
+  value: (key: (typeof SERVICE_KEYS)[number]) => Entry | undefined,
+  config: ServiceConfig,
+): void {
+  const health = value("health_commands");
+  if (health) config.healthCommands = reader.commands(health);
+  let entry = value("health_timeout");
+  if (entry) config.healthTimeout = reader.seconds(entry);
+  entry = value("health_interval");
+  if (entry) config.healthInterval = reader.seconds(entry);
+  entry = value("check_interval");
+  if (entry) config.checkInterval = reader.seconds(entry);
+  const rollback = value("rollback");
+  if (rollback) config.rollback = reader.boolean(rollback);
+  if (rollback && config.rollback && config.updateCommands.length === 0) {
+    reader.warn(
+      "rollback is on but the service has no update_commands: a rollback would run nothing that restores it",
+      rollback,
+    );
+  }
+  if (config.checkInterval !== undefined && !config.healthCommands?.length) {
+    reader.warn(
+      "check_interval is set but the service has no health_commands: there is nothing to check",
+      value("check_interval")!,
+    );
+  }
 }
 
 /** Reads and parses `.upstream-watch.yaml`; a missing file means all defaults. */
@@ -878,6 +917,12 @@ class ConfigReader {
     }
     const { line } = this.#location(keyNode, undefined);
     this.warnings.push({ file: this.#file, line, key: keyPath, message });
+  }
+
+  /** Records a warning about `entry` (loading goes on). */
+  warn(message: string, entry: Entry): void {
+    const { line } = this.#location(entry.keyNode, undefined);
+    this.warnings.push({ file: this.#file, line, key: entry.path, message });
   }
 
   #items(seq: YamlNode, path: string): Entry[] {

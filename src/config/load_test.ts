@@ -329,7 +329,7 @@ Deno.test("wrong types name file, line, column and key", () => {
       "notify:\n  - url: https://a\n    events: [deployed]\n",
       "notify[0].events[0]",
       3,
-      'must be one of "deploy_succeeded", "deploy_failed", "recovered", "sync_failed", "service_removed", "state_lost", got "deployed"',
+      'must be one of "deploy_succeeded", "deploy_failed", "recovered", "sync_failed", "service_removed", "state_lost", "rolled_back", "unhealthy", "healed", got "deployed"',
     ],
     [
       "notify:\n  - url: not a url\n",
@@ -676,4 +676,41 @@ Deno.test("an env variable named __proto__ stays a plain variable", () => {
 Deno.test("one notify URL instead of a list is a one-item list", () => {
   const { config } = repo("notify: ntfy://ntfy.sh/deploys\n");
   assert.deepEqual(config.notify, [{ url: "ntfy://ntfy.sh/deploys" }]);
+});
+
+Deno.test("health, rollback and check_interval keys are read with their types checked", () => {
+  const { config, warnings } = parseServiceConfig(
+    'update_commands: [up]\nhealth_commands: ["curl -f localhost"]\nhealth_timeout: 30\nhealth_interval: 0.5\nrollback: true\ncheck_interval: 60\n',
+    SERVICE_FILE,
+  );
+  assert.deepEqual(config.healthCommands, ["curl -f localhost"]);
+  assert.equal(config.healthTimeout, 30);
+  assert.equal(config.healthInterval, 0.5);
+  assert.equal(config.rollback, true);
+  assert.equal(config.checkInterval, 60);
+  assert.deepEqual(warnings, []);
+  for (
+    const [text, reason] of [
+      ["health_timeout: 0\n", /must be a positive number of seconds/],
+      ["health_interval: -1\n", /must be a positive number of seconds/],
+      ["check_interval: soon\n", /must be a positive number of seconds/],
+      ["rollback: maybe\n", /must be true or false/],
+      ["health_commands: 5\n", /./],
+    ] as const
+  ) {
+    const error = configError(() => parseServiceConfig(text, SERVICE_FILE));
+    assert.match(error.reason, reason, text);
+    assert.equal(error.location.line, 1, text);
+  }
+});
+
+Deno.test("rollback without update commands is a warning, not an error", () => {
+  const { config, warnings } = parseServiceConfig(
+    "rollback: true\n",
+    SERVICE_FILE,
+  );
+  assert.equal(config.rollback, true);
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0].message, /no update_commands/);
+  assert.equal(warnings[0].line, 1);
 });

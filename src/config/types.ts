@@ -68,6 +68,16 @@ export interface ServiceConfig {
   /** Hostnames this service is handled on; undefined = every host. */
   hosts?: string[];
   env: Record<string, string>;
+  /** Run after `post` as step `health`; each is retried until it passes or the health timeout. */
+  healthCommands?: HookCommand[];
+  /** Seconds the health step may take in all (default 60). */
+  healthTimeout?: number;
+  /** Seconds between attempts of a failing health command (default 2). */
+  healthInterval?: number;
+  /** Roll back to the deployed commit after a failure at update, post or health. */
+  rollback?: boolean;
+  /** Seconds between self-heal checks while the daemon runs; undefined = off. */
+  checkInterval?: number;
 }
 
 /** A configuration problem that does not stop loading (e.g. an unknown key). */

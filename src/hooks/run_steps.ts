@@ -7,6 +7,11 @@ import type {
   ProcessGroupRecord,
   StepName,
 } from "../state/types.ts";
+import {
+  HEALTH_COMMAND_KILL_GRACE_MS,
+  healthSettings,
+  runHealthStep,
+} from "./health_step.ts";
 
 /** Bytes of combined output kept per command (SPEC §5). */
 export const OUTPUT_TAIL_BYTES = 64 * 1024;
@@ -86,6 +91,7 @@ export async function runHookSteps(
     step: StepName,
     command: HookCommand,
     extraEnv: Record<string, string> = {},
+    timeoutMs = input.timeoutMs,
   ) => {
     const shown = displayCommand(command);
     const log = input.logger.with({ service: input.service, step });
@@ -99,7 +105,8 @@ export async function runHookSteps(
         UPSTREAM_WATCH_STEP: step,
         ...extraEnv,
       },
-      timeoutMs: input.timeoutMs,
+      timeoutMs,
+      killGraceMs: step === "health" ? HEALTH_COMMAND_KILL_GRACE_MS : undefined,
       signal: input.signal,
       output: "tail",
       tailBytes: OUTPUT_TAIL_BYTES,
@@ -158,6 +165,32 @@ export async function runHookSteps(
         };
         break steps;
       }
+    }
+  }
+  const health = input.steps ? undefined : healthSettings(input.config);
+  if (outcome.kind === "succeeded" && health) {
+    const checked = await runHealthStep(health, {
+      now: input.now,
+      commandTimeoutMs: input.timeoutMs,
+      signal: input.signal,
+      attempt: async (command, timeoutMs) =>
+        (await runCommand("health", command, {}, timeoutMs)).result,
+    });
+    if (checked.kind === "interrupted") {
+      return { kind: "interrupted", step: "health", command: checked.command };
+    }
+    if (checked.kind === "failed") {
+      input.logger.with({ service: input.service, step: "health" }).error(
+        checked.message,
+      );
+      outcome = {
+        kind: "failed",
+        step: "health",
+        command: checked.command,
+        exitCode: checked.exitCode,
+        timedOut: checked.timedOut,
+        message: checked.message,
+      };
     }
   }
   if (outcome.kind === "failed") {

@@ -12,12 +12,15 @@ export interface StatusModelDeps {
   build: () => Promise<StatusDocument>;
   /** A commit's subject line ("" when unknown). */
   subject: (commit: string) => Promise<string>;
+  /** Changes whenever the state changed (a `suspend` beside the daemon, a heal run between cycles). */
+  stateStamp: () => string;
   logger: Logger;
 }
 
 interface Snapshot {
   document: StatusDocument;
   subjects: Map<string, string>;
+  stateStamp: string;
 }
 
 /** One status per daemon, rebuilt after a cycle that moved HEAD or changed a service, kept otherwise. */
@@ -54,7 +57,10 @@ export class StatusModel implements CycleObserver {
 
   #current(): Promise<Snapshot> {
     if (this.#building) return this.#building;
-    if (this.#snapshot && !this.#stale) {
+    if (
+      this.#snapshot && !this.#stale &&
+      this.#snapshot.stateStamp === this.#deps.stateStamp()
+    ) {
       return Promise.resolve(this.#snapshot);
     }
     return this.#refresh();
@@ -85,6 +91,7 @@ export class StatusModel implements CycleObserver {
 
   async #build(): Promise<Snapshot> {
     this.builds++;
+    const stateStamp = this.#deps.stateStamp();
     const document = await this.#deps.build();
     const subjects = new Map<string, string>();
     for (const service of document.services) {
@@ -93,7 +100,7 @@ export class StatusModel implements CycleObserver {
         subjects.set(commit, await this.#deps.subject(commit));
       }
     }
-    return { document, subjects };
+    return { document, subjects, stateStamp };
   }
 
   /** Whether the cycle could have changed what the status says. */

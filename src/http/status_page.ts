@@ -220,8 +220,46 @@ function serviceCard(
 <h3>${service.name} <span class="badge ${state}">${state}</span></h3>
 <p>deployed: ${deployed}</p>
 <p>last run: ${last}</p>
+${safetyLines(service)}
 ${pending ? markup`<p class="meta">${pending}</p>` : ""}
 </article>`;
+}
+
+/** Health, the last rollback and a suspension, each on its own line when there is one. */
+function safetyLines(service: ServiceStatus): Html {
+  const lines: Html[] = [];
+  if (service.health) {
+    lines.push(
+      markup`<p class="health">health: <span class="badge ${
+        service.health.state === "healthy" ? "ok" : "failing"
+      }">${service.health.state}</span> since ${time(service.health.since)}${
+        service.health.error
+          ? markup`<br><span class="meta">${service.health.error}</span>`
+          : ""
+      }</p>`,
+    );
+  }
+  if (service.rollback?.held) {
+    lines.push(
+      markup`<p class="rollback">rolled back from <span class="hash">${
+        short(service.rollback.from)
+      }</span> to <span class="hash">${short(service.rollback.to)}</span> · ${
+        time(service.rollback.at)
+      }${
+        service.rollback.state === "failed" ? " (the rollback failed)" : ""
+      }</p>`,
+    );
+  }
+  if (service.suspension) {
+    lines.push(
+      markup`<p class="suspension">suspended${
+        service.suspension.scope === "*" ? " (whole agent)" : ""
+      } since ${time(service.suspension.since)}${
+        service.suspension.reason ? ` : ${service.suspension.reason}` : ""
+      }</p>`,
+    );
+  }
+  return markup`${lines}`;
 }
 
 function runsTable(runs: readonly RunRecord[]): Html {

@@ -1,4 +1,6 @@
 /** What `/healthz` and `/metrics` report: counters fed by cycle reports, gauges read from the state (SPEC §8). */
+import { SafetyMetrics } from "./safety_metrics.ts";
+import type { Suspension } from "../state/suspensions.ts";
 import type { CycleObserver, CycleReport } from "../reconcile/daemon.ts";
 import type { StateStore } from "../state/store.ts";
 import type { Trigger } from "../state/types.ts";
@@ -27,6 +29,8 @@ export interface Health {
 /** What {@link AgentTelemetry} reads. */
 export interface TelemetryDeps {
   store: Pick<StateStore, "run" | "services">;
+  /** The suspensions in effect, for the suspended gauge (none when not given). */
+  suspensions?: () => ReadonlyMap<string, Suspension>;
   now: () => number;
   /** Seconds between polls in effect. */
   intervalSeconds: () => number;
@@ -48,6 +52,8 @@ export class AgentTelemetry implements CycleObserver {
   #lastSyncOkAt?: number;
   #lastSyncError?: { at: number; message: string };
   #runningSince?: number;
+  /** Health checks, rollbacks, heals and suspensions. */
+  readonly safety = new SafetyMetrics();
 
   constructor(deps: TelemetryDeps) {
     this.#deps = deps;
@@ -82,6 +88,7 @@ export class AgentTelemetry implements CycleObserver {
         labels({ service: summary.service, outcome: summary.outcome }),
       );
       const run = this.#deps.store.run(summary.runId);
+      if (run) this.safety.runFinished({ ...run, outcome: summary.outcome });
       if (run?.finishedAt === null || run === undefined) continue;
       this.#observeDuration(
         summary.service,
@@ -250,6 +257,12 @@ export class AgentTelemetry implements CycleObserver {
         }`,
       );
     }
+    out.push(
+      ...this.safety.lines(
+        this.#deps.suspensions?.() ?? new Map(),
+        services.map((record) => record.name),
+      ),
+    );
     return out.join("\n") + "\n";
   }
 }

@@ -106,6 +106,21 @@ function runEvent(
     runId: run.id,
     time: new Date(run.finishedAt ?? context.now()).toISOString(),
   };
+  if (run.trigger === "rollback") {
+    return finish({
+      ...base,
+      event: summary.outcome === "succeeded" ? "rolled_back" : "deploy_failed",
+      failedStep: run.failedStep,
+      error: run.error,
+      outputTail: summary.outcome === "failed"
+        ? failingOutputTail(context.store, run)
+        : null,
+    });
+  }
+  // A heal that worked is announced by the next passing check (`healed`).
+  if (run.trigger === "heal" && summary.outcome === "succeeded") {
+    return undefined;
+  }
   if (summary.outcome === "failed") {
     // Attempts count per service revision: only the first failure at a revision notifies.
     if (run.attempt > 1) return "suppressed";
@@ -172,6 +187,33 @@ export function syncRecoveredEvent(
   });
 }
 
+/** `unhealthy` when a self-heal check starts failing, `healed` when one passes again. */
+export function healthEvent(
+  event: "unhealthy" | "healed",
+  health: {
+    service: string;
+    commit: string;
+    error: string | null;
+    since: number;
+  },
+  context: Omit<EventContext, "store">,
+): NotificationEvent {
+  return finish({
+    ...blank(context),
+    event,
+    service: health.service,
+    toCommit: health.commit,
+    outcome: event === "healed" ? "succeeded" : "failed",
+    failedStep: event === "unhealthy" ? "health" : null,
+    error: event === "unhealthy" ? health.error : null,
+    reason: event === "unhealthy"
+      ? "a self-heal health check failed; the service is redeployed"
+      : `health checks pass again (unhealthy since ${
+        new Date(health.since).toISOString()
+      })`,
+  });
+}
+
 /** The message `notify test` sends to every target. */
 export function testEvent(
   context: Omit<EventContext, "store">,
@@ -233,6 +275,14 @@ export function eventTitle(event: Draft): string {
       return `state file lost on ${event.host}; agent stopped`;
     case "service_removed":
       return `${service}: removed from the repository (${event.host})`;
+    case "rolled_back":
+      return `${service}: rolled back to ${
+        short(event.toCommit)
+      } on ${event.host}`;
+    case "unhealthy":
+      return `${service}: unhealthy on ${event.host}`;
+    case "healed":
+      return `${service}: healthy again on ${event.host}`;
     case "test":
       return `upstream-watch test message from ${event.host}`;
   }

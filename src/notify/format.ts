@@ -90,6 +90,9 @@ const NTFY_PRIORITY: Record<NotificationEvent["event"], number> = {
   recovered: 3,
   service_removed: 3,
   deploy_succeeded: 2,
+  rolled_back: 4,
+  unhealthy: 4,
+  healed: 3,
   test: 3,
 };
 
@@ -100,6 +103,9 @@ const NTFY_TAGS: Record<NotificationEvent["event"], string> = {
   recovered: "white_check_mark",
   service_removed: "wastebasket",
   deploy_succeeded: "rocket",
+  rolled_back: "rewind",
+  unhealthy: "warning",
+  healed: "white_check_mark",
   test: "bell",
 };
 
@@ -110,6 +116,9 @@ const GOTIFY_PRIORITY: Record<NotificationEvent["event"], number> = {
   recovered: 5,
   service_removed: 5,
   deploy_succeeded: 2,
+  rolled_back: 8,
+  unhealthy: 8,
+  healed: 5,
   test: 5,
 };
 

@@ -24,6 +24,17 @@ import {
 } from "./services.ts";
 import { VERSION } from "../version.ts";
 import { syncRepository } from "./sync.ts";
+import { rollbacks } from "../state/rollbacks.ts";
+import { suspensionOf, suspensions } from "../state/suspensions.ts";
+import {
+  repairRollbacks,
+  type RollbackDeps,
+  rollbackTarget,
+  RunGate,
+  runRollback,
+} from "./rollback.ts";
+import { safetyHold } from "./safety_holds.ts";
+import { ServiceActivity } from "./self_heal.ts";
 
 /** Commits listed per run as "what made it due". */
 const MAX_RECORDED_COMMITS = 20;
@@ -74,6 +85,14 @@ export class Agent {
     diffs: new Map<string, string[]>(),
     revisions: new Map<string, string>(),
   };
+
+  /** Runs share the work tree; a rollback has it alone. */
+  readonly #gate = new RunGate();
+  /** Which services are running now: one run of a service at a time, and no check during it. */
+  readonly activity = new ServiceActivity();
+  /** The newest cycle's plan, for the self-heal checks. */
+  lastPlan?: CyclePlan;
+  #rollbacksRepaired = false;
 
   constructor(deps: AgentDeps) {
     this.#deps = deps;
@@ -203,6 +222,8 @@ export class Agent {
       );
     }
     const diffs = await git.changedPathsFrom([...existing], head);
+    const suspended = suspensions(this.#deps.store);
+    const rolledBack = rollbacks(this.#deps.store);
     for (const [base, paths] of diffs) this.#gitCache.diffs.set(base, paths);
     const verdicts = decideDue({
       targets,
@@ -217,7 +238,19 @@ export class Agent {
       const entry = services[index];
       const record = state.get(entry.name);
       let hold: Hold | undefined;
-      if (verdict.due && record && record.failedAttempts > 0) {
+      if (verdict.due) {
+        const rollback = rolledBack.get(entry.name);
+        hold = safetyHold(entry.name, {
+          suspensions: suspended,
+          rollback,
+          // Only a service rolled back from its deployed commit may be held: a revision costs a git process.
+          revision: rollback?.deployedCommit === verdict.deployedCommit
+            ? await this.#revision(entry, head)
+            : undefined,
+          deployedCommit: verdict.deployedCommit,
+        });
+      }
+      if (!hold && verdict.due && record && record.failedAttempts > 0) {
         hold = retryHold(record, {
           revision: await this.#revision(entry, head),
           now: now(),
@@ -322,6 +355,7 @@ export class Agent {
     const { logger } = this.#deps;
     // Runs recorded into a removed or replaced file would be lost: stop first.
     this.#deps.store.assertFileIntact();
+    const repaired = await this.#repairRollbacks(options);
     const plan = await this.plan({
       fetch: true,
       move: true,
@@ -353,13 +387,27 @@ export class Agent {
       plan.head,
       options,
     );
+    // Services deployed by this cycle are up to date: their checks need not wait for the next one.
+    const deployed = new Set(
+      runs.filter((run) =>
+        run.outcome === "succeeded" && run.reason.kind !== "rollback"
+      ).map((run) => run.service),
+    );
+    this.lastPlan = {
+      ...plan,
+      items: plan.items.map((item) =>
+        deployed.has(item.service)
+          ? { ...item, outOfDate: false, due: false, hold: undefined }
+          : item
+      ),
+    };
     if (runs.length === 0 && removed.length === 0) {
       logger.debug("nothing to do at {commit}", { commit: plan.head });
     }
     return {
       trigger: options.trigger,
       sync: plan.sync,
-      runs,
+      runs: [...repaired, ...runs],
       removed,
       failed: runs.some((run) => run.outcome === "failed"),
     };
@@ -370,6 +418,7 @@ export class Agent {
     names: readonly string[] | "all",
     options: CycleOptions,
   ): Promise<CycleResult> {
+    const repaired = await this.#repairRollbacks(options);
     const [head] = await this.#deps.git.revParse(["HEAD"]);
     const selected = await this.#select(head, names);
     const state = this.#deps.store.services();
@@ -385,7 +434,7 @@ export class Agent {
     return {
       trigger: options.trigger,
       sync: { before: head, after: head, upstream: head },
-      runs,
+      runs: [...repaired, ...runs],
       removed: [],
       failed: runs.some((run) => run.outcome === "failed"),
     };
@@ -407,6 +456,12 @@ export class Agent {
       });
     }
     return { head, services: selected };
+  }
+
+  /** Names of this host's services at HEAD (for checking names given on the command line). */
+  async serviceNames(): Promise<string[]> {
+    const [head] = await this.#deps.git.revParse(["HEAD"]);
+    return (await this.#select(head, "all")).map((entry) => entry.name);
   }
 
   async #select(
@@ -432,13 +487,14 @@ export class Agent {
   }
 
   /** The scheduler with this agent's store, clock, logger and current limits; each run goes through {@link Agent.runService}. */
-  #runScheduled(
+  async #runScheduled(
     scheduled: readonly ScheduledRun[],
     head: string,
     options: CycleOptions,
   ): Promise<RunSummary[]> {
     const { store, logger, now } = this.#deps;
-    return runScheduled(scheduled, {
+    const rolledBack = new Map<number, RunSummary>();
+    const summaries = await runScheduled(scheduled, {
       head,
       trigger: options.trigger,
       stop: options.stop,
@@ -448,15 +504,113 @@ export class Agent {
       store,
       logger,
       now,
-      runService: (run) =>
-        this.runService(run.entry, {
-          head,
-          reason: run.reason,
+      runService: async (run) => {
+        const name = run.entry.name;
+        // Read before every service: a `suspend` takes effect while the daemon runs.
+        const suspension = suspensionOf(suspensions(store), name);
+        if (suspension && !options.force) {
+          logger.info("not running: suspended", { service: name });
+          return undefined;
+        }
+        const summary = await this.#gate.shared(() =>
+          this.activity.run(name, () =>
+            this.runService(run.entry, {
+              head,
+              reason: run.reason,
+              deployedCommit: run.deployedCommit,
+              trigger: options.trigger,
+              signal: options.signal,
+            }))
+        );
+        const target = rollbackTarget(summary, {
+          config: run.entry.config,
           deployedCommit: run.deployedCommit,
-          trigger: options.trigger,
-          signal: options.signal,
-        }),
+          head,
+        });
+        if (target && !options.signal?.aborted) {
+          const revision = store.run(summary.runId)?.revision ?? head;
+          rolledBack.set(
+            summary.runId,
+            await this.#gate.exclusive(() =>
+              this.activity.run(name, () =>
+                runRollback({
+                  entry: run.entry,
+                  failedCommit: head,
+                  failedRunId: summary.runId,
+                  revision,
+                  deployedCommit: target,
+                }, this.#rollbackDeps(options.signal)))
+            ),
+          );
+        }
+        return summary;
+      },
     });
+    return summaries.flatMap((summary) => {
+      const rollback = rolledBack.get(summary.runId);
+      return rollback ? [summary, rollback] : [summary];
+    });
+  }
+
+  #rollbackDeps(signal?: AbortSignal): RollbackDeps {
+    const { git, store, runner, logger, now, repoRoot } = this.#deps;
+    return {
+      git,
+      store,
+      runner,
+      logger,
+      now,
+      repoRoot,
+      config: this.#config,
+      signal,
+      agentEnv: (...args) => this.#agentEnv(...args),
+      finish: (...args) => this.#finish(...args),
+    };
+  }
+
+  /** Once per agent: a rollback cut off by a crash gets its folder restored to HEAD, then runs again. */
+  async #repairRollbacks(options: CycleOptions): Promise<RunSummary[]> {
+    if (this.#rollbacksRepaired || this.#deps.store.readOnly) return [];
+    this.#rollbacksRepaired = true;
+    const cutOff = [...rollbacks(this.#deps.store).values()].filter((record) =>
+      record.state === "running"
+    );
+    if (cutOff.length === 0) return [];
+    const [head] = await this.#deps.git.revParse(["HEAD"]);
+    const services = await this.services(head, head);
+    return await this.#gate.exclusive(() =>
+      repairRollbacks({
+        ...this.#rollbackDeps(options.signal),
+        head,
+        services,
+      })
+    );
+  }
+
+  /** Self-heal: redeploys the service's deployed revision (trigger `heal`), unless suspended or busy. */
+  async heal(
+    entry: ServiceEntry,
+    options: { head: string; error: string; signal?: AbortSignal },
+  ): Promise<RunSummary | undefined> {
+    const { head, error } = options;
+    if (suspensionOf(suspensions(this.#deps.store), entry.name)) {
+      return undefined;
+    }
+    const record = this.#deps.store.services().get(entry.name);
+    const deployedCommit = record?.deployedCommit;
+    if (!deployedCommit || this.activity.isRunning(entry.name)) {
+      return undefined;
+    }
+    return await this.#gate.shared(() =>
+      this.activity.run(entry.name, () =>
+        this.runService(entry, {
+          head,
+          reason: { kind: "heal", error },
+          deployedCommit,
+          trigger: "heal",
+          signal: options.signal,
+        }))
+    );
   }
 
   /** Runs one service's steps at `head` and records the run from start to finish. */
@@ -595,7 +749,8 @@ export class Agent {
       finishedAt: this.#deps.now(),
       historyLimit: this.#config.historyLimit,
       // A removed service's on_remove run must keep its last deployed commit.
-      recordsDeployment: reason.kind !== "removed",
+      recordsDeployment: reason.kind !== "removed" &&
+        reason.kind !== "rollback",
     });
     return { service, runId, reason, ...finished };
   }

@@ -12,11 +12,15 @@ import type {
 } from "../state/types.ts";
 import type { DueReason } from "./due.ts";
 import type { RetryHold } from "./retry.ts";
+import type { SafetyHold } from "./safety_holds.ts";
 import type { ServiceEntry } from "./services.ts";
 import type { SyncResult } from "./sync.ts";
 
 /** Why an out-of-date service does not run in this cycle. */
-export type Hold = RetryHold | { kind: "dependency"; dependency: string };
+export type Hold =
+  | RetryHold
+  | SafetyHold
+  | { kind: "dependency"; dependency: string };
 
 /** One service's line in a plan. */
 export interface PlanItem {
@@ -75,4 +79,6 @@ export interface CycleOptions {
   stop?: AbortSignal;
   /** Aborted: kill the running command (with its children) and record it `interrupted`. */
   signal?: AbortSignal;
+  /** Run suspended services too (`deploy --force`). */
+  force?: boolean;
 }

@@ -5,11 +5,20 @@ import type { Hold } from "./cycle_types.ts";
 
 /** A hold as JSON documents show it: times as ISO 8601 strings like every other time. */
 export type HoldJson =
-  | Exclude<Hold, { kind: "backoff" }>
-  | { kind: "backoff"; attempts: number; nextAttemptAt: string };
+  | Exclude<Hold, { kind: "backoff" } | { kind: "suspended" }>
+  | { kind: "backoff"; attempts: number; nextAttemptAt: string }
+  | {
+    kind: "suspended";
+    scope: string;
+    reason: string | null;
+    suspendedAt: string;
+  };
 
 /** The JSON form of a hold. */
 export function holdJson(hold: Hold): HoldJson {
+  if (hold.kind === "suspended") {
+    return { ...hold, suspendedAt: new Date(hold.suspendedAt).toISOString() };
+  }
   return hold.kind === "backoff"
     ? { ...hold, nextAttemptAt: new Date(hold.nextAttemptAt).toISOString() }
     : hold;
@@ -28,6 +37,16 @@ export function describeHold(hold: Hold | HoldJson): string {
       }; waiting for a new commit or a manual deploy`;
     case "dependency":
       return `waiting for dependency ${hold.dependency}`;
+    case "suspended":
+      return `suspended${hold.scope === "*" ? " (whole agent)" : ""} since ${
+        new Date(hold.suspendedAt).toISOString()
+      }${hold.reason ? `: ${hold.reason}` : ""}`;
+    case "rolled_back":
+      return `rolled back from ${hold.failedCommit.slice(0, 12)} to ${
+        hold.deployedCommit.slice(0, 12)
+      }; revision ${
+        hold.revision.slice(0, 12)
+      } is held until a new revision or a manual deploy`;
   }
 }
 
@@ -51,5 +70,11 @@ export function describeReason(reason: RunReason): string {
       return "manual deploy";
     case "removed":
       return "service removed from the repository";
+    case "rollback":
+      return `rolling back from ${
+        reason.failedCommit.slice(0, 12)
+      } after run ${reason.failedRunId} failed`;
+    case "heal":
+      return `self-heal: ${reason.error}`;
   }
 }

@@ -26,7 +26,7 @@ export interface ScheduleOptions extends CycleOptions {
   logger: Logger;
   now: () => number;
   /** Runs one service's steps and records the run (the agent's `runService`). */
-  runService: (run: ScheduledRun) => Promise<RunSummary>;
+  runService: (run: ScheduledRun) => Promise<RunSummary | undefined>;
 }
 
 /** Runs services in dependency order, up to `parallel` at once; a failed dependency skips its dependents. */

@@ -73,6 +73,26 @@ export const MIGRATIONS: readonly string[] = [
     value TEXT NOT NULL
   ) WITHOUT ROWID;
   `,
+  // Deploy safety: operator suspensions and each service's last rollback (its hold and crash repair).
+  `
+  CREATE TABLE suspensions (
+    service TEXT PRIMARY KEY,
+    reason TEXT,
+    suspended_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE rollbacks (
+    service TEXT PRIMARY KEY,
+    held_revision TEXT NOT NULL,
+    failed_commit TEXT NOT NULL,
+    failed_run_id INTEGER NOT NULL,
+    deployed_commit TEXT NOT NULL,
+    paths TEXT NOT NULL,
+    run_id INTEGER,
+    state TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    finished_at INTEGER
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /** The schema version this build writes. */

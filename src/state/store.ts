@@ -257,8 +257,14 @@ export class StateStore {
     return statement;
   }
 
-  /** Runs `work` in one write transaction: all of it lands, or none. */
+  /** A prepared statement on this database, for the state modules beside this one. */
+  statement(sql: string): StatementSync {
+    return this.#stmt(sql);
+  }
+
+  /** Runs `work` in one write transaction: all of it lands, or none (nested calls join the outer one). */
   transaction<T>(work: () => T): T {
+    if (this.#db.isTransaction) return work();
     this.#db.exec("BEGIN IMMEDIATE");
     try {
       const result = work();
@@ -296,13 +302,22 @@ export class StateStore {
     return running;
   }
 
-  /** Every service the state knows, by name. */
-  services(): ReadonlyMap<string, ServiceRecord> {
-    // An idle cycle asks every poll; rows change only by a commit, ours (counted) or another connection's (data_version).
-    const version = Number(
+  /** Changes whenever anything was committed to the state, by this connection or another (cheap: no table is read). */
+  changeStamp(): string {
+    return `${this.#dataVersion()}:${this.#commits}`;
+  }
+
+  #dataVersion(): number {
+    return Number(
       (this.#stmt("PRAGMA data_version").get() as { data_version: number })
         .data_version,
     );
+  }
+
+  /** Every service the state knows, by name. */
+  services(): ReadonlyMap<string, ServiceRecord> {
+    // An idle cycle asks every poll; rows change only by a commit, ours (counted) or another connection's (data_version).
+    const version = this.#dataVersion();
     const cached = this.#servicesCache;
     if (
       cached && cached.version === version && cached.commits === this.#commits

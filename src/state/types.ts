@@ -1,7 +1,7 @@
 import type { DueReason } from "../reconcile/due.ts";
 
 /** What started a run. */
-export type Trigger = "poll" | "webhook" | "manual";
+export type Trigger = "poll" | "webhook" | "manual" | "rollback" | "heal";
 
 /** How a run ended (`running` while in progress). */
 export type RunOutcome =
@@ -17,6 +17,7 @@ export type StepName =
   | "pre"
   | "update"
   | "post"
+  | "health"
   | "on_failure"
   | "on_remove";
 
@@ -27,7 +28,9 @@ export type RunReason =
     commits?: { commit: string; subject: string }[];
   }
   | { kind: "manual" }
-  | { kind: "removed"; deployedCommit: string };
+  | { kind: "removed"; deployedCommit: string }
+  | { kind: "rollback"; failedCommit: string; failedRunId: number }
+  | { kind: "heal"; error: string };
 
 /** One service as the state database remembers it. */
 export interface ServiceRecord {

@@ -3,14 +3,16 @@ import { ExitCode, UsageError } from "../../errors.ts";
 import type { Output } from "../output.ts";
 import { listenForShutdown } from "../signals.ts";
 import { appNotifier, NOTIFY_FLUSH_MS } from "./run.ts";
+import { refuseSuspended } from "./suspend.ts";
 
 /** `deploy SERVICE... | --all`: runs the update now at HEAD, due or not (trigger `manual`). */
 export async function deployCommand(
   app: App,
-  options: { services: string[]; all: boolean },
+  options: { services: string[]; all: boolean; force?: boolean },
   output: Output,
 ): Promise<number> {
   const names = selection(options);
+  if (!options.force) await refuseSuspended(app, names);
   const { notifier, queue } = appNotifier(app, { followConfig: false });
   using shutdown = listenForShutdown(app.logger);
   let result;
@@ -19,6 +21,7 @@ export async function deployCommand(
       trigger: "manual",
       stop: shutdown.stop,
       signal: shutdown.kill,
+      force: options.force,
     });
     notifier.runsFinished(result);
   } finally {

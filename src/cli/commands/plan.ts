@@ -4,6 +4,7 @@ import {
   describeReason,
   holdJson,
 } from "../../reconcile/describe.ts";
+import { safetyStatus } from "../../reconcile/safety_status.ts";
 import { jsonText, type Output, renderTable, shortCommit } from "../output.ts";
 
 /** `plan [--no-fetch] [--json]`: what the next cycle would run and why, changing nothing. */
@@ -13,6 +14,10 @@ export async function planCommand(
   output: Output,
 ): Promise<number> {
   const plan = await app.agent.plan({ fetch: options.fetch, move: false });
+  const safety = safetyStatus(app.store);
+  const suspensionOf = (
+    item: { service: string; deployedCommit: string | null },
+  ) => safety.of(item.service, item.deployedCommit).suspension;
   if (options.json) {
     output.out(jsonText({
       head: plan.sync.before,
@@ -25,12 +30,15 @@ export async function planCommand(
         reason: item.reason ?? null,
         hold: item.hold ? holdJson(item.hold) : null,
         configError: item.configError ?? null,
+        suspension: suspensionOf(item),
       })),
     }));
     return 0;
   }
   const due = plan.items.filter((item) => item.due);
-  const held = plan.items.filter((item) => item.hold);
+  const held = plan.items.filter((item) =>
+    item.hold || (!item.due && suspensionOf(item))
+  );
   output.out(
     `target ${shortCommit(plan.head)} (${app.remote}/${app.branch}); ` +
       `${due.length} of ${plan.items.length} services due` +
@@ -43,8 +51,12 @@ export async function planCommand(
       item.service,
       shortCommit(item.deployedCommit),
       item.due ? "yes" : "no",
-      describeReason(item.reason!) +
-      (item.hold ? ` (waiting: ${describeHold(item.hold)})` : "") +
+      (item.reason ? describeReason(item.reason) : "up to date") +
+      (item.hold
+        ? ` (waiting: ${describeHold(item.hold)})`
+        : !item.due && suspensionOf(item)
+        ? ` (${suspensionOf(item)!.text})`
+        : "") +
       (item.configError ? ` (will fail: ${item.configError})` : ""),
     ]),
   ));

@@ -33,6 +33,10 @@ import {
   runObservedCycle,
 } from "../../reconcile/daemon.ts";
 import { VERSION } from "../../version.ts";
+import { recordHealthCheck } from "../../reconcile/health_incidents.ts";
+import { SelfHealer } from "../../reconcile/self_heal.ts";
+import { rollbacks } from "../../state/rollbacks.ts";
+import { suspensions } from "../../state/suspensions.ts";
 import { listenForShutdown } from "../signals.ts";
 import { statusDocument } from "./status.ts";
 
@@ -114,6 +118,7 @@ async function runWatching(
     options.interval ?? app.agent.config.retryInterval;
   const telemetry = new AgentTelemetry({
     store: app.store,
+    suspensions: () => suspensions(app.store),
     now: Date.now,
     intervalSeconds,
   });
@@ -137,6 +142,7 @@ async function runWatching(
     const status = new StatusModel({
       build: () => statusDocument(app, { planner }),
       subject: subjectLookup(app),
+      stateStamp: () => app.store.changeStamp(),
       logger: app.logger,
     });
     observers.push(status);
@@ -185,6 +191,8 @@ async function runWatching(
       host: app.host,
     },
   );
+  const healer = selfHealer(app, { telemetry, notifier: options.notifier });
+  const healing = healer.run(options.stop, options.kill);
   try {
     await runDaemon(app.agent, {
       intervalSeconds: options.interval,
@@ -195,9 +203,58 @@ async function runWatching(
       observers,
     });
   } finally {
+    await healing;
     await server?.shutdown(SERVER_SHUTDOWN_MS);
   }
   app.logger.info("stopped");
+}
+
+/** The self-heal loop of the daemon: checks feed metrics, the stored health and notifications. */
+function selfHealer(
+  app: App,
+  options: { telemetry: AgentTelemetry; notifier: Notifier },
+): SelfHealer {
+  return new SelfHealer({
+    agent: app.agent,
+    state: () => ({
+      state: app.store.services(),
+      suspensions: suspensions(app.store),
+      rollbacks: rollbacks(app.store),
+    }),
+    runner: new DenoProcessRunner(),
+    logger: app.logger,
+    now: Date.now,
+    repoRoot: app.repoRoot,
+    onCheck: (service, outcome, commit) => {
+      if (outcome.kind === "interrupted") return;
+      options.telemetry.safety.healthChecked(service, outcome.kind);
+      const event = recordHealthCheck(app.store, { service, outcome, commit }, {
+        host: app.host,
+        now: Date.now,
+      });
+      if (event) options.notifier.send(event);
+    },
+    onHeal: (summary) => {
+      const run = app.store.run(summary.runId);
+      if (run) {
+        options.telemetry.safety.runFinished({
+          ...run,
+          outcome: summary.outcome,
+        });
+        options.notifier.runsFinished({
+          trigger: "heal",
+          sync: {
+            before: run.toCommit,
+            after: run.toCommit,
+            upstream: run.toCommit,
+          },
+          runs: [summary],
+          removed: [],
+          failed: summary.outcome === "failed",
+        });
+      }
+    },
+  });
 }
 
 /** The webhook's secret with `${VAR}` expanded; undefined when the endpoint is off. */

@@ -6,6 +6,7 @@ import {
   holdJson,
 } from "../../reconcile/describe.ts";
 import type { RunRecord } from "../../state/types.ts";
+import { safetyStatus } from "../../reconcile/safety_status.ts";
 import {
   isoTime,
   jsonText,
@@ -50,6 +51,7 @@ async function buildStatusDocument(
     move: false,
   });
   const state = app.store.services();
+  const safety = safetyStatus(app.store);
   const services = plan.items.map((item) => {
     const record = state.get(item.service);
     const lastRun = record?.lastRunId
@@ -67,6 +69,7 @@ async function buildStatusDocument(
       reason: item.reason ?? null,
       hold: item.hold ? holdJson(item.hold) : null,
       configError: item.configError ?? null,
+      ...safety.of(item.service, record?.deployedCommit ?? null),
     };
   });
   return {
@@ -117,16 +120,26 @@ export async function statusCommand(
         }`
         : "-",
       tableTime(state.get(service.name)?.lastRunAt),
-      service.configError
-        ? `invalid config: ${service.configError}`
-        : service.hold
-        ? `waiting: ${describeHold(service.hold)}`
-        : service.reason
-        ? `due: ${describeReason(service.reason)}`
-        : "-",
+      [
+        service.suspension ? service.suspension.text : "",
+        service.health?.state === "unhealthy" ? service.health.text : "",
+      ].filter((text) => text !== "").concat(pendingText(service)).join("; "),
     ]),
   ));
   return 0;
+}
+
+function pendingText(service: ServiceStatus): string[] {
+  const text = service.configError
+    ? `invalid config: ${service.configError}`
+    : service.hold
+    ? `waiting: ${describeHold(service.hold)}`
+    : service.reason
+    ? `due: ${describeReason(service.reason)}`
+    : "-";
+  // A suspension says more than "waiting: suspended" again.
+  if (text !== "-" && service.hold?.kind === "suspended") return [];
+  return service.suspension && text === "-" ? [] : [text];
 }
 
 /** The stable JSON form of a run, shared by `status`, `history` and `logs`. */

@@ -1,0 +1,103 @@
+import type { App } from "../../app.ts";
+import { ExitCode, UsageError } from "../../errors.ts";
+import {
+  ALL_SERVICES,
+  describeSuspension,
+  resume,
+  suspend,
+  suspensionOf,
+  suspensions,
+} from "../../state/suspensions.ts";
+import type { Output } from "../output.ts";
+
+/** `suspend SERVICE... | --all [--reason TEXT]`: polls, webhooks, retries and self-heal leave them alone until `resume`. */
+export async function suspendCommand(
+  app: App,
+  options: { services: string[]; all: boolean; reason?: string },
+  output: Output,
+): Promise<number> {
+  const names = await checkedNames(app, options, "suspend");
+  const reason = options.reason?.trim() || undefined;
+  suspend(app.store, names, { reason, now: Date.now() });
+  output.out(
+    `suspended ${
+      names[0] === ALL_SERVICES ? "the whole agent" : names.join(", ")
+    }${reason ? ` (${reason})` : ""}\n`,
+  );
+  return ExitCode.ok;
+}
+
+/** `resume SERVICE... | --all`: lifts suspensions; what became due meanwhile runs in the next cycle. */
+export async function resumeCommand(
+  app: App,
+  options: { services: string[]; all: boolean },
+  output: Output,
+): Promise<number> {
+  const names = options.all
+    ? "all"
+    : await checkedNames(app, options, "resume", { allowSuspended: true });
+  const lifted = resume(app.store, names);
+  output.out(
+    lifted.length === 0
+      ? "nothing was suspended\n"
+      : `resumed ${
+        lifted.map((name) => name === ALL_SERVICES ? "the whole agent" : name)
+          .join(", ")
+      }\n`,
+  );
+  const still = suspensions(app.store).get(ALL_SERVICES);
+  if (still && names !== "all") {
+    output.out(`note: the whole agent is still ${describeSuspension(still)}\n`);
+  }
+  return ExitCode.ok;
+}
+
+/** `deploy` of a suspended service is a usage error (exit 2) unless `--force`. */
+export async function refuseSuspended(
+  app: App,
+  names: readonly string[] | "all",
+): Promise<void> {
+  const all = suspensions(app.store);
+  if (all.size === 0) return;
+  const selected = names === "all" ? await app.agent.serviceNames() : names;
+  const blocked = selected.flatMap((name) => {
+    const suspension = suspensionOf(all, name);
+    return suspension ? [`${name} is ${describeSuspension(suspension)}`] : [];
+  });
+  if (blocked.length > 0) {
+    throw new UsageError(
+      `${blocked.join("; ")}; resume it first or deploy with --force`,
+    );
+  }
+}
+
+async function checkedNames(
+  app: App,
+  options: { services: string[]; all: boolean },
+  command: string,
+  extra: { allowSuspended?: boolean } = {},
+): Promise<string[]> {
+  if (options.all && options.services.length > 0) {
+    throw new UsageError(`${command} takes service names or --all, not both`);
+  }
+  if (options.all) return [ALL_SERVICES];
+  if (options.services.length === 0) {
+    throw new UsageError(`${command} needs service names or --all`);
+  }
+  const known = new Set(await app.agent.serviceNames());
+  if (extra.allowSuspended) {
+    for (const name of suspensions(app.store).keys()) known.add(name);
+  }
+  const unknown = options.services.filter((name) => !known.has(name));
+  if (unknown.length > 0) {
+    throw new UsageError(
+      `unknown service${unknown.length > 1 ? "s" : ""} ${
+        unknown.join(", ")
+      }; known services on this host: ${
+        [...known].filter((name) => name !== ALL_SERVICES).join(", ") ||
+        "(none)"
+      }`,
+    );
+  }
+  return [...new Set(options.services)];
+}

@@ -1,0 +1,250 @@
+/**
+ * Self-heal: while the daemon polls, each up-to-date service with a
+ * `check_interval` has its health commands run on their own schedule; a
+ * failing check redeploys the same revision (trigger `heal`).
+ * @module
+ */
+import { resolve } from "node:path";
+import { checkHealth, type HealthOutcome } from "../hooks/health_step.ts";
+import type { Logger } from "../log/logging.ts";
+import type { ProcessRunner } from "../process/types.ts";
+import type { RollbackRecord } from "../state/rollbacks.ts";
+import { type Suspension, suspensionOf } from "../state/suspensions.ts";
+import type { ServiceRecord } from "../state/types.ts";
+import type { CyclePlan, RunSummary } from "./cycle_types.ts";
+import { retryHold } from "./retry.ts";
+import type { ServiceEntry } from "./services.ts";
+
+/** One run of a service at a time; listeners hear when a run starts (a check then stops). */
+export class ServiceActivity {
+  readonly #running = new Map<string, Promise<unknown>>();
+  readonly #listeners = new Set<(service: string) => void>();
+
+  /** True while a run of `service` is in progress. */
+  isRunning(service: string): boolean {
+    return this.#running.has(service);
+  }
+
+  /** Calls `listener` whenever a run of a service starts; returns the unsubscribe function. */
+  onRunStart(listener: (service: string) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Runs `work` as the service's only run (after the one in progress, if any). */
+  async run<T>(service: string, work: () => Promise<T>): Promise<T> {
+    while (this.#running.has(service)) {
+      await this.#running.get(service)!.catch(() => {});
+    }
+    const running = (async () => {
+      for (const listener of this.#listeners) listener(service);
+      return await work();
+    })();
+    this.#running.set(service, running);
+    try {
+      return await running;
+    } finally {
+      this.#running.delete(service);
+    }
+  }
+}
+
+/** What decides whether a service's health may be checked now. */
+export interface CheckableInputs {
+  plan: Pick<CyclePlan, "head" | "items" | "services">;
+  state: ReadonlyMap<string, ServiceRecord>;
+  suspensions: ReadonlyMap<string, Suspension>;
+  rollbacks: ReadonlyMap<string, RollbackRecord>;
+  /** Services whose update (or heal) runs now. */
+  running: (service: string) => boolean;
+}
+
+/**
+ * The services whose health is checked: a `check_interval` and health
+ * commands, deployed at the plan's HEAD and not out of date, not suspended,
+ * not held after a rollback, not running.
+ */
+export function checkableServices(inputs: CheckableInputs): ServiceEntry[] {
+  const items = new Map(inputs.plan.items.map((item) => [item.service, item]));
+  return inputs.plan.services.filter((entry) => {
+    const config = entry.config;
+    if (!config?.checkInterval || !config.healthCommands?.length) return false;
+    const item = items.get(entry.name);
+    if (!item || item.outOfDate || item.hold) return false;
+    const record = inputs.state.get(entry.name);
+    if (!record?.deployedCommit) return false;
+    if (suspensionOf(inputs.suspensions, entry.name)) return false;
+    // A held revision leaves the service out of date; a rollback in progress has the folder.
+    if (inputs.rollbacks.get(entry.name)?.state === "running") return false;
+    return !inputs.running(entry.name);
+  });
+}
+
+/** Whether a heal may run now for a service whose check failed (heal failures back off like any). */
+export function healAllowed(
+  record: ServiceRecord | undefined,
+  options: { now: number; maxAttempts: number; backoffSeconds: number },
+): boolean {
+  if (!record || record.failedAttempts === 0 || !record.failedRevision) {
+    return true;
+  }
+  return retryHold(record, { ...options, revision: record.failedRevision }) ===
+    undefined;
+}
+
+/** What the self-heal loop works with. */
+export interface SelfHealDeps {
+  /** The newest plan, the activity and the heal of the agent. */
+  agent: {
+    readonly lastPlan?: CyclePlan;
+    readonly activity: ServiceActivity;
+    readonly config: {
+      maxAttempts: number;
+      retryBackoff: number;
+      commandTimeout: number;
+    };
+    heal(
+      entry: ServiceEntry,
+      options: { head: string; error: string; signal?: AbortSignal },
+    ): Promise<RunSummary | undefined>;
+  };
+  /** Fresh state on every tick: the CLI may suspend or resume meanwhile. */
+  state: () => Omit<CheckableInputs, "plan" | "running">;
+  runner: ProcessRunner;
+  logger: Logger;
+  now: () => number;
+  repoRoot: string;
+  /** Told about each check's result (metrics, notifications). */
+  onCheck?: (service: string, outcome: HealthOutcome, commit: string) => void;
+  /** Told about each heal run. */
+  onHeal?: (summary: RunSummary) => void;
+  /** How often the loop looks for services whose check is due (ms). */
+  tickMs?: number;
+}
+
+/** The self-heal loop; {@link SelfHealer.run} returns when `stop` is aborted and every check has ended. */
+export class SelfHealer {
+  readonly #deps: SelfHealDeps;
+  /** Per service: the check in progress (its controller) and when the next one is due. */
+  readonly #checks = new Map<string, AbortController>();
+  readonly #nextAt = new Map<string, number>();
+  readonly #inFlight = new Set<Promise<void>>();
+  /** Most checks of one service ever in progress at once (stays 1; tests read it). */
+  maxConcurrentChecks = 0;
+  #kill?: AbortSignal;
+
+  constructor(deps: SelfHealDeps) {
+    this.#deps = deps;
+  }
+
+  /** Runs until `stop` is aborted; in-flight checks are killed, a heal run is killed by `kill`. */
+  async run(stop: AbortSignal, kill?: AbortSignal): Promise<void> {
+    this.#kill = kill;
+    const unsubscribe = this.#deps.agent.activity.onRunStart((service) => {
+      // An update of the service starts: its check must not run beside it.
+      this.#checks.get(service)?.abort();
+    });
+    const tickMs = this.#deps.tickMs ?? 250;
+    try {
+      while (!stop.aborted) {
+        this.#tick(stop);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(done, tickMs);
+          function done() {
+            clearTimeout(timer);
+            stop.removeEventListener("abort", done);
+            resolve();
+          }
+          stop.addEventListener("abort", done, { once: true });
+        });
+      }
+    } finally {
+      unsubscribe();
+      for (const controller of this.#checks.values()) controller.abort();
+      await Promise.allSettled([...this.#inFlight]);
+    }
+  }
+
+  #tick(stop: AbortSignal): void {
+    const { agent, now } = this.#deps;
+    const plan = agent.lastPlan;
+    // Nothing to read from the state while no service asks for checks.
+    if (!plan?.services.some((entry) => entry.config?.checkInterval)) return;
+    const checkable = checkableServices({
+      plan,
+      ...this.#deps.state(),
+      running: (service) => agent.activity.isRunning(service),
+    });
+    for (const entry of checkable) {
+      if (this.#checks.has(entry.name)) continue;
+      const due = this.#nextAt.get(entry.name) ?? 0;
+      if (now() < due) continue;
+      const work = this.#check(entry, plan.head, stop);
+      this.#inFlight.add(work);
+      work.finally(() => this.#inFlight.delete(work));
+    }
+  }
+
+  async #check(entry: ServiceEntry, head: string, stop: AbortSignal) {
+    const { agent, logger, now } = this.#deps;
+    const controller = new AbortController();
+    this.#checks.set(entry.name, controller);
+    this.maxConcurrentChecks = Math.max(
+      this.maxConcurrentChecks,
+      [...this.#checks.keys()].filter((name) => name === entry.name).length,
+    );
+    let outcome: HealthOutcome;
+    try {
+      outcome = await checkHealth({
+        service: entry.name,
+        cwd: resolve(this.#deps.repoRoot, entry.dir),
+        config: entry.config!,
+        env: {
+          UPSTREAM_WATCH_SERVICE: entry.name,
+          UPSTREAM_WATCH_COMMIT: head,
+          UPSTREAM_WATCH_REPO: this.#deps.repoRoot,
+          UPSTREAM_WATCH_TRIGGER: "heal",
+        },
+        commandTimeoutMs:
+          (entry.config!.timeout ?? agent.config.commandTimeout) * 1000,
+        runner: this.#deps.runner,
+        logger,
+        now,
+        signal: controller.signal,
+      });
+    } finally {
+      this.#checks.delete(entry.name);
+      this.#nextAt.set(
+        entry.name,
+        now() + entry.config!.checkInterval! * 1000,
+      );
+    }
+    if (outcome.kind === "interrupted" || stop.aborted) return;
+    this.#deps.onCheck?.(entry.name, outcome, head);
+    if (outcome.kind === "passed") return;
+    logger.warn("health check failed: {error}", {
+      service: entry.name,
+      error: outcome.message,
+    });
+    const record = this.#deps.state().state.get(entry.name);
+    if (
+      !healAllowed(record, {
+        now: now(),
+        maxAttempts: agent.config.maxAttempts,
+        backoffSeconds: agent.config.retryBackoff,
+      })
+    ) {
+      logger.debug("not healing: failed heals wait for their backoff", {
+        service: entry.name,
+      });
+      return;
+    }
+    if (stop.aborted) return;
+    const summary = await agent.heal(entry, {
+      head,
+      error: outcome.message,
+      signal: this.#kill,
+    });
+    if (summary) this.#deps.onHeal?.(summary);
+  }
+}
