@@ -1,4 +1,5 @@
 import { isAbsolute, join, relative, resolve } from "node:path";
+import { loadCommittedRepoConfig } from "./config/committed.ts";
 import { loadRepoConfig } from "./config/load.ts";
 import {
   type ConfigWarning,
@@ -32,6 +33,8 @@ export interface App {
   configPath: string;
   /** The repository configuration file as named in messages. */
   configFile: string;
+  /** True when the configuration is `.upstream-watch.yaml` read from git (no `--config`). */
+  configFromGit: boolean;
   /** Warnings about the repository configuration (already logged). */
   configWarnings: ConfigWarning[];
   /** This work tree's git dir. */
@@ -64,6 +67,7 @@ export async function openApp(
   const git = new GitClient(runner, { cwd: info.root });
 
   const { config, configPath, configDisplay, warnings } = await loadConfig(
+    git,
     info.root,
     globals.config,
     logger,
@@ -112,6 +116,7 @@ export async function openApp(
     gitDir: info.gitDir,
     configPath,
     configDisplay,
+    configFromGit: !globals.config,
     config,
     host,
     remote,
@@ -126,6 +131,7 @@ export async function openApp(
     gitDir: info.gitDir,
     configPath,
     configFile: configDisplay,
+    configFromGit: !globals.config,
     configWarnings: warnings,
     config,
     host,
@@ -166,6 +172,7 @@ async function importLegacyState(
 }
 
 async function loadConfig(
+  git: GitClient,
   root: string,
   configOption: string | undefined,
   logger: Logger,
@@ -183,14 +190,18 @@ async function loadConfig(
   const configDisplay = configOption ?? REPO_CONFIG_FILE;
   if (configOption) {
     try {
-      await Deno.stat(configPath);
+      await Deno.lstat(configPath);
     } catch {
       throw new ConfigError("configuration file not found", {
         file: configDisplay,
       });
     }
   }
-  const { config, warnings } = await loadRepoConfig(configPath, configDisplay);
+  // Without --config the repository's own configuration is read from HEAD's
+  // git objects: what is in the work tree may be in no commit.
+  const { config, warnings } = configOption
+    ? await loadRepoConfig(configPath, configDisplay)
+    : await loadCommittedRepoConfig(git, "HEAD");
   for (const warning of warnings) {
     logger.warn("{file}:{line}: {message}", {
       ...warning,

@@ -15,6 +15,7 @@ import {
 } from "yaml";
 import { ConfigError, type ConfigLocation } from "../errors.ts";
 import { closestKey } from "./closest_key.ts";
+import { readConfigFile } from "./config_file.ts";
 import {
   type ConfigWarning,
   type HookCommand,
@@ -209,7 +210,7 @@ export async function loadRepoConfig(
   path: string,
   displayFile: string,
 ): Promise<LoadedConfig<RepoConfig>> {
-  const text = await readConfigText(path, displayFile, { optional: true });
+  const text = await readConfigFile(path, displayFile, { optional: true });
   return parseRepoConfig(text ?? "", displayFile);
 }
 
@@ -218,7 +219,7 @@ export async function loadServiceConfig(
   path: string,
   displayFile: string,
 ): Promise<LoadedConfig<ServiceConfig>> {
-  const text = await readConfigText(path, displayFile, { optional: false });
+  const text = await readConfigFile(path, displayFile, { optional: false });
   return parseServiceConfig(text ?? "", displayFile);
 }
 
@@ -271,27 +272,6 @@ export function expandEnv(
     index = end + 1;
   }
   return result;
-}
-
-async function readConfigText(
-  path: string,
-  displayFile: string,
-  options: { optional: boolean },
-): Promise<string | undefined> {
-  try {
-    return await Deno.readTextFile(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) {
-      if (options.optional) return undefined;
-      throw new ConfigError("file not found", { file: displayFile }, {
-        cause: error,
-      });
-    }
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new ConfigError(`cannot read file: ${reason}`, {
-      file: displayFile,
-    }, { cause: error });
-  }
 }
 
 /** One `key: value` pair of a mapping, with its key path. */

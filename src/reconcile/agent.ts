@@ -1,4 +1,5 @@
 import { join, resolve } from "node:path";
+import { loadCommittedRepoConfig } from "../config/committed.ts";
 import { loadRepoConfig } from "../config/load.ts";
 import { type RepoConfig, SERVICE_CONFIG_FILE } from "../config/types.ts";
 import { ConfigError, UsageError } from "../errors.ts";
@@ -43,6 +44,8 @@ export interface AgentDeps {
   configPath: string;
   /** How the config file is named in messages. */
   configDisplay: string;
+  /** True: `.upstream-watch.yaml` is read from the commit's git objects, not from `configPath`. */
+  configFromGit: boolean;
   config: RepoConfig;
   host: string;
   remote: string;
@@ -84,9 +87,9 @@ export class Agent {
   }
 
   /** Services at `commit`, parsed once per commit: an idle cycle reads no file and starts no extra git process. */
-  async services(commit: string, head: string): Promise<ServiceEntry[]> {
+  async services(commit: string): Promise<ServiceEntry[]> {
     if (this.#servicesAt?.commit === commit) return this.#servicesAt.services;
-    const { git, repoRoot, store } = this.#deps;
+    const { git, store } = this.#deps;
     if (!this.#parsedLoaded) {
       // What a writer parsed before: `status` at 1,000 services need not parse 1,000 YAML files.
       for (const [key, text] of store.parsedHookFiles(VERSION)) {
@@ -99,10 +102,6 @@ export class Agent {
       commit,
       config: this.#config,
       parsed: this.#parsed,
-      readFile: (path) =>
-        commit === head
-          ? Deno.readTextFile(resolve(repoRoot, path))
-          : git.showFile(commit, path),
       onSkippedFolder: (folder) =>
         this.#deps.logger.debug(
           "{folder}/ has no {file}: not a service",
@@ -149,8 +148,8 @@ export class Agent {
       signal: options.signal,
     });
     const head = options.move ? sync.after : sync.upstream;
-    if (sync.after !== sync.before) await this.#reloadConfig();
-    const all = await this.services(head, sync.after);
+    if (sync.after !== sync.before) await this.#reloadConfig(sync.after);
+    const all = await this.services(head);
     const services = all.filter((entry) => runsOnHost(entry, this.#deps.host));
     const state = this.#deps.store.services();
     const items = await this.#verdicts(services, state, head);
@@ -275,12 +274,14 @@ export class Agent {
     }
   }
 
-  async #reloadConfig(): Promise<void> {
+  async #reloadConfig(commit: string): Promise<void> {
     try {
-      const { config, warnings } = await loadRepoConfig(
-        this.#deps.configPath,
-        this.#deps.configDisplay,
-      );
+      const { config, warnings } = this.#deps.configFromGit
+        ? await loadCommittedRepoConfig(this.#deps.git, commit)
+        : await loadRepoConfig(
+          this.#deps.configPath,
+          this.#deps.configDisplay,
+        );
       for (const warning of warnings) {
         this.#deps.logger.warn("{file}:{line}: {message}", {
           ...warning,
@@ -397,7 +398,7 @@ export class Agent {
     head: string,
     names: readonly string[] | "all",
   ): Promise<ServiceEntry[]> {
-    const services = (await this.services(head, head)).filter((entry) =>
+    const services = (await this.services(head)).filter((entry) =>
       runsOnHost(entry, this.#deps.host)
     );
     if (names === "all") return services;

@@ -200,6 +200,7 @@ function statusPlanner(app: App): Agent {
     gitDir: app.gitDir,
     configPath: app.configPath,
     configDisplay: app.configFile,
+    configFromGit: app.configFromGit,
     config: app.agent.config,
     host: app.host,
     remote: app.remote,

@@ -9,7 +9,7 @@ export async function validateCommand(
   output: Output,
 ): Promise<number> {
   const [head] = await app.git.revParse(["HEAD"]);
-  const services = await app.agent.services(head, head);
+  const services = await app.agent.services(head);
   const broken = services.filter((service) => service.error);
   for (const service of broken) output.err(`${service.error!.message}\n`);
   const notifyError = notifyTargetsError(app);
