@@ -90,11 +90,9 @@ const SYNC_MODES: readonly SyncMode[] = ["ff-only", "reset"];
 /** Listen address of the webhook server when `webhook.listen` is omitted. */
 export const DEFAULT_WEBHOOK_LISTEN = "127.0.0.1:9000";
 
-/**
- * Largest number of seconds accepted for an interval or timeout: timers hold
- * at most 2^31-1 ms, and a longer delay would silently fire at once.
- */
-export const MAX_SECONDS = 2_147_483;
+import { MAX_SECONDS } from "./numbers.ts";
+/** Largest number of seconds accepted for an interval or timeout (a longer timer would fire at once). */
+export { MAX_SECONDS };
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const RESERVED_ENV_PREFIX = "UPSTREAM_WATCH_";

@@ -64,3 +64,12 @@ export const MIGRATIONS: readonly string[] = [
 
 /** The schema version this build writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Tables the current schema must hold; a file missing one is damaged, not empty. */
+export const REQUIRED_TABLES: readonly string[] = [
+  "services",
+  "runs",
+  "run_commands",
+  "notification_state",
+  "hook_files",
+];

@@ -4,7 +4,7 @@ import {
   type StatementSync,
 } from "node:sqlite";
 import { StateError } from "../errors.ts";
-import { MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
+import { MIGRATIONS, REQUIRED_TABLES, SCHEMA_VERSION } from "./schema.ts";
 import type {
   CommandRecord,
   FinishRunInput,
@@ -86,6 +86,7 @@ export class StateStore {
         db.exec("PRAGMA synchronous = NORMAL");
         store.legacyModules = store.#readLegacyModules();
         store.#migrate();
+        store.#checkTables();
       } else {
         store.#checkVersion();
         if (store.#userVersion() < SCHEMA_VERSION) {
@@ -93,6 +94,8 @@ export class StateStore {
           db.close();
           store = new StateStore(file, new DatabaseSync(":memory:"), true);
           store.#migrate();
+        } else {
+          store.#checkTables();
         }
       }
     } catch (error) {
@@ -123,6 +126,26 @@ export class StateStore {
     if (version > SCHEMA_VERSION) {
       throw new StateError(
         `state file ${this.file} has schema version ${version}, newer than this build understands (${SCHEMA_VERSION}); upgrade upstream-watch`,
+        { file: this.file },
+      );
+    }
+  }
+
+  /** A table dropped by hand or by a damaged file would otherwise fail the first query with a stack trace. */
+  #checkTables(): void {
+    const present = new Set(
+      (this.#db.prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'table'",
+      ).all() as { name: string }[]).map((row) => row.name),
+    );
+    const missing = REQUIRED_TABLES.filter((table) => !present.has(table));
+    if (missing.length > 0) {
+      throw new StateError(
+        `state file ${this.file} is missing table${
+          missing.length > 1 ? "s" : ""
+        } ${
+          missing.join(", ")
+        } (schema version ${this.#userVersion()}); restore it from a backup, or move it away to start with an empty state`,
         { file: this.file },
       );
     }

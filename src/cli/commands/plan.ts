@@ -1,3 +1,4 @@
+import { escapeControl } from "../../log/escape.ts";
 import type { App } from "../../app.ts";
 import {
   describeHold,
@@ -32,9 +33,11 @@ export async function planCommand(
   const due = plan.items.filter((item) => item.due);
   const held = plan.items.filter((item) => item.hold);
   output.out(
-    `target ${shortCommit(plan.head)} (${app.remote}/${app.branch}); ` +
-      `${due.length} of ${plan.items.length} services due` +
-      (held.length > 0 ? `, ${held.length} waiting` : "") + "\n",
+    escapeControl(
+      `target ${shortCommit(plan.head)} (${app.remote}/${app.branch}); ` +
+        `${due.length} of ${plan.items.length} services due` +
+        (held.length > 0 ? `, ${held.length} waiting` : ""),
+    ) + "\n",
   );
   if (due.length === 0 && held.length === 0) return 0;
   output.out(renderTable(
