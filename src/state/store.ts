@@ -4,6 +4,11 @@ import {
   type StatementSync,
 } from "node:sqlite";
 import { StateError } from "../errors.ts";
+import {
+  readNullableStoredText,
+  readStoredText,
+  storedText,
+} from "./text_value.ts";
 import { MIGRATIONS, REQUIRED_TABLES, SCHEMA_VERSION } from "./schema.ts";
 import type {
   CommandRecord,
@@ -310,12 +315,12 @@ export class StateStore {
         runId,
         command.seq,
         command.step,
-        command.command,
+        storedText(command.command),
         command.startedAt,
         command.finishedAt,
         command.exitCode,
         command.timedOut ? 1 : 0,
-        command.output,
+        storedText(command.output),
         command.truncated ? 1 : 0,
       );
     });
@@ -335,7 +340,9 @@ export class StateStore {
         input.outcome,
         input.finishedAt,
         input.failedStep ?? null,
-        input.error ?? null,
+        input.error === undefined || input.error === null
+          ? null
+          : storedText(input.error),
         runId,
       );
       this.#stmt(
@@ -480,12 +487,12 @@ export class StateStore {
     return rows.map((row) => ({
       seq: Number(row.seq),
       step: String(row.step) as CommandRecord["step"],
-      command: String(row.command),
+      command: readStoredText(row.command),
       startedAt: Number(row.started_at),
       finishedAt: Number(row.finished_at),
       exitCode: row.exit_code === null ? null : Number(row.exit_code),
       timedOut: Number(row.timed_out) === 1,
-      output: String(row.output),
+      output: readStoredText(row.output),
       truncated: Number(row.truncated) === 1,
     }));
   }
@@ -521,7 +528,7 @@ function toRunRecord(row: Row): RunRecord {
     finishedAt: nullableNumber(row.finished_at),
     outcome: String(row.outcome) as RunRecord["outcome"],
     failedStep: nullableString(row.failed_step) as RunRecord["failedStep"],
-    error: nullableString(row.error),
+    error: readNullableStoredText(row.error),
     reason: JSON.parse(String(row.reason)),
   };
 }
