@@ -1,5 +1,6 @@
 import { join, resolve } from "node:path";
 import { loadCommittedRepoConfig } from "../config/committed.ts";
+import { configEnvReferences } from "../config/env_references.ts";
 import { loadRepoConfig } from "../config/load.ts";
 import { type RepoConfig, SERVICE_CONFIG_FILE } from "../config/types.ts";
 import { ConfigError, UsageError } from "../errors.ts";
@@ -518,6 +519,7 @@ export class Agent {
             runId,
           },
         ),
+        withheldEnv: configEnvReferences(this.#config),
         timeoutMs: (entry.config.timeout ?? this.#config.commandTimeout) * 1000,
         signal: options.signal,
         runner: this.#deps.runner,

@@ -2,6 +2,7 @@
 
 import { join } from "node:path";
 import { readCommittedConfig } from "../config/committed.ts";
+import { configEnvReferences } from "../config/env_references.ts";
 import { parseServiceConfig } from "../config/load.ts";
 import {
   type HookCommand,
@@ -91,6 +92,7 @@ export async function reportRemoved(
         trigger: options.trigger,
         runId,
       }),
+      withheldEnv: configEnvReferences(options.config),
       timeoutMs: options.config.commandTimeout * 1000,
       signal: options.signal,
       runner: options.runner,
