@@ -1,6 +1,6 @@
 /**
  * Configuration read from a commit's git objects rather than the work tree:
- * a symlink could point anywhere on the machine (or at `/dev/zero`), and a
+ * a symlink could point anywhere on the machine (or at an endless device), and a
  * file in the work tree may be in no commit at all.
  */
 import { ConfigError } from "../errors.ts";

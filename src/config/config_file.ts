@@ -1,6 +1,6 @@
 /**
  * Reading a configuration file from disk (`--config`): only a regular file,
- * never more than {@link MAX_CONFIG_BYTES}, so a FIFO, `/dev/zero` or a huge
+ * never more than {@link MAX_CONFIG_BYTES}, so a FIFO, an endless device or a huge
  * file cannot hang the agent or fill its memory.
  */
 import { ConfigError } from "../errors.ts";
