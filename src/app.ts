@@ -190,7 +190,7 @@ async function loadConfig(
   const configDisplay = configOption ?? REPO_CONFIG_FILE;
   if (configOption) {
     try {
-      await Deno.lstat(configPath);
+      await Deno.stat(configPath);
     } catch {
       throw new ConfigError("configuration file not found", {
         file: configDisplay,

@@ -199,3 +199,22 @@ Deno.test("hook files read from git keep their UTF-8 text; one that is not UTF-8
   );
   assert.match(validate.stdout, /2 of 3 services valid/);
 });
+
+Deno.test("--config naming a dangling symlink is 'not found', not silently the defaults", async () => {
+  await using fixture = await GitFixture.create({
+    "api/.update-hooks.yaml": hookFile({ update_commands: [["true"]] }),
+  });
+  const link = join(fixture.root, "dangling.yaml");
+  await Deno.symlink(join(fixture.root, "nowhere.yaml"), link);
+
+  const result = await cli([
+    "--repo",
+    fixture.clone,
+    "--config",
+    link,
+    "validate",
+  ]);
+
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /dangling\.yaml: configuration file not found/);
+});
