@@ -1,4 +1,5 @@
 import { isAbsolute, join, relative, resolve } from "node:path";
+import { loadCommittedRepoConfig } from "./config/committed.ts";
 import { loadRepoConfig } from "./config/load.ts";
 import {
   type ConfigWarning,
@@ -38,6 +39,8 @@ export interface App {
   configPath: string;
   /** The repository configuration file as named in messages. */
   configFile: string;
+  /** True when the configuration is `.upstream-watch.yaml` read from git (no `--config`). */
+  configFromGit: boolean;
   /** Warnings about the repository configuration (already logged). */
   configWarnings: ConfigWarning[];
   /** This work tree's git dir. */
@@ -74,6 +77,7 @@ export async function openApp(
   const git = new GitClient(runner, { cwd: info.root });
 
   const { config, configPath, configDisplay, warnings } = await loadConfig(
+    git,
     info.root,
     globals.config,
     logger,
@@ -131,6 +135,7 @@ export async function openApp(
     gitDir: info.gitDir,
     configPath,
     configDisplay,
+    configFromGit: !globals.config,
     config,
     host,
     remote,
@@ -145,6 +150,7 @@ export async function openApp(
     gitDir: info.gitDir,
     configPath,
     configFile: configDisplay,
+    configFromGit: !globals.config,
     configWarnings: warnings,
     config,
     host,
@@ -210,6 +216,7 @@ async function importLegacyState(
 }
 
 async function loadConfig(
+  git: GitClient,
   root: string,
   configOption: string | undefined,
   logger: Logger,
@@ -234,7 +241,11 @@ async function loadConfig(
       });
     }
   }
-  const { config, warnings } = await loadRepoConfig(configPath, configDisplay);
+  // Without --config the repository's own configuration is read from HEAD's
+  // git objects: what is in the work tree may be in no commit.
+  const { config, warnings } = configOption
+    ? await loadRepoConfig(configPath, configDisplay)
+    : await loadCommittedRepoConfig(git, "HEAD");
   for (const warning of warnings) {
     logger.warn("{file}:{line}: {message}", {
       ...warning,

@@ -159,12 +159,11 @@ Deno.test("a diverged upstream under ff-only exits 3 and runs nothing; under res
   assert.deepEqual(await readLines(log), ["api"]);
   assert.equal(stateSnapshot(state), before, "nothing written");
 
-  // The operator switches to reset (the config is read from the work tree).
-  await Deno.writeTextFile(
-    join(fixture.clone, ".upstream-watch.yaml"),
-    hookFile({ sync: "reset" }),
-  );
-  const reset = await runOnce(fixture.clone);
+  // The operator switches to reset with a local --config (the repository's
+  // own configuration is read from git, so an edit in the clone is ignored).
+  const local = join(fixture.root, "local.yaml");
+  await Deno.writeTextFile(local, hookFile({ sync: "reset" }));
+  const reset = await runOnce(fixture.clone, ["--config", local]);
 
   assert.equal(reset.code, 0, reset.stderr);
   assert.equal(await fixture.cloneHead(), upstreamHead);

@@ -1,3 +1,4 @@
+import { escapeControl } from "../log/escape.ts";
 /** Where a command writes its results; stdout in production, captured in tests. */
 export interface Output {
   /** Writes text to standard output (results: tables, JSON). */
@@ -25,8 +26,10 @@ export function processOutput(): Output {
 /** Renders rows as a left-aligned text table with a header. */
 export function renderTable(
   header: readonly string[],
-  rows: readonly (readonly string[])[],
+  cells: readonly (readonly string[])[],
 ): string {
+  // Names and reasons come from the repository: shown, never obeyed.
+  const rows = cells.map((row) => row.map((cell) => escapeControl(cell)));
   const widths = header.map((title, column) =>
     Math.max(title.length, ...rows.map((row) => row[column].length))
   );

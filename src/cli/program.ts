@@ -10,7 +10,15 @@ import {
   openApp,
   type OpenAppOptions,
 } from "../app.ts";
+import {
+  type DecimalRule,
+  MAX_HISTORY_LIMIT,
+  MAX_SECONDS,
+  MIN_INTERVAL_SECONDS,
+  parseDecimal,
+} from "../config/numbers.ts";
 import { ExitCode, UpstreamWatchError } from "../errors.ts";
+import { escapeControl } from "../log/escape.ts";
 import {
   type CliLogLevel,
   configureLogging,
@@ -49,23 +57,37 @@ export async function runCli(
       // Help and version exit 0; every parse error is a usage error (2).
       return thrown.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     }
-    const error = expectedError(thrown);
-    if (error) {
-      // Log shippers read stderr line by line: in JSON mode the final error is JSON too.
-      output.err(
-        program.opts<ProgramOptions>().logFormat === "json"
-          ? JSON.stringify({
-            time: new Date().toISOString(),
-            level: "error",
-            message: error.message,
-            exitCode: error.exitCode,
-          }) + "\n"
-          : `upstream-watch: ${error.message}\n`,
-      );
-      return error.exitCode;
-    }
-    throw thrown;
+    const options = program.opts<ProgramOptions>();
+    const expected = expectedError(thrown);
+    // A bug is reported in one line too; its stack only at debug level.
+    const error = expected ?? internalError(thrown);
+    const stack = options.logLevel === "debug" && thrown instanceof Error
+      ? thrown.stack
+      : undefined;
+    // Log shippers read stderr line by line: in JSON mode the final error is JSON too.
+    output.err(
+      options.logFormat === "json"
+        ? JSON.stringify({
+          time: new Date().toISOString(),
+          level: "error",
+          message: error.message,
+          exitCode: error.exitCode,
+          ...(stack ? { stack } : {}),
+        }) + "\n"
+        : `upstream-watch: ${escapeControl(error.message)}\n` +
+          (stack ? `${stack}\n` : ""),
+    );
+    return error.exitCode;
   }
+}
+
+/** An unexpected error as a one-line message; exit 1 like an uncaught error. */
+function internalError(thrown: unknown): UpstreamWatchError {
+  const message = thrown instanceof Error ? thrown.message : String(thrown);
+  return new UpstreamWatchError(
+    `internal error: ${message} (run with --log-level debug for the stack trace)`,
+    { exitCode: ExitCode.updateFailed, cause: thrown },
+  );
 }
 
 /** Domain errors as they are; a missing permission or an unusable file becomes a one-line exit-2 error; bugs stay undefined. */
@@ -158,7 +180,7 @@ function buildProgram(
     .option(
       "--interval <seconds>",
       "seconds between polls (default: retry_interval)",
-      positiveNumber,
+      INTERVAL_SECONDS,
     )
     .option(FRESH_STATE_FLAG, FRESH_STATE_HELP)
     .action((
@@ -205,7 +227,7 @@ function buildProgram(
   program.command("history")
     .description("past runs, newest first")
     .argument("[service]", "only runs of this service")
-    .option("--limit <n>", "number of runs shown", positiveInteger, 20)
+    .option("--limit <n>", "number of runs shown", HISTORY_LIMIT, 20)
     .option("--json", "print JSON")
     .action((
       service: string | undefined,
@@ -221,7 +243,7 @@ function buildProgram(
 
   program.command("logs")
     .description("the captured output of one run")
-    .argument("<run-id>", "run id (see history)", positiveInteger)
+    .argument("<run-id>", "run id (see history)", RUN_ID)
     .option("--json", "print JSON")
     .action((runId: number, options: { json?: boolean }) =>
       withApp(
@@ -331,18 +353,23 @@ function freshState(
   return { lostState: options.freshState ? "start_fresh" : "refuse" };
 }
 
-function positiveNumber(value: string): number {
-  const number = Number(value);
-  if (!Number.isFinite(number) || number <= 0) {
-    throw new InvalidArgumentError(`"${value}" is not a positive number`);
-  }
-  return number;
+/** A commander argument parser for a strict decimal within `rule` (refusals name the option). */
+function decimal(rule: DecimalRule): (value: string) => number {
+  return (value) => {
+    const parsed = parseDecimal(value, rule);
+    if (!parsed.ok) throw new InvalidArgumentError(parsed.reason);
+    return parsed.value;
+  };
 }
 
-function positiveInteger(value: string): number {
-  const number = Number(value);
-  if (!Number.isInteger(number) || number <= 0) {
-    throw new InvalidArgumentError(`"${value}" is not a positive integer`);
-  }
-  return number;
-}
+const INTERVAL_SECONDS = decimal({
+  integer: false,
+  min: MIN_INTERVAL_SECONDS,
+  max: MAX_SECONDS,
+});
+const HISTORY_LIMIT = decimal({
+  integer: true,
+  min: 1,
+  max: MAX_HISTORY_LIMIT,
+});
+const RUN_ID = decimal({ integer: true, min: 1, max: Number.MAX_SAFE_INTEGER });

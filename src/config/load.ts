@@ -15,6 +15,7 @@ import {
 } from "yaml";
 import { ConfigError, type ConfigLocation } from "../errors.ts";
 import { closestKey } from "./closest_key.ts";
+import { readConfigFile } from "./config_file.ts";
 import {
   type ConfigWarning,
   type HookCommand,
@@ -107,11 +108,9 @@ const SYNC_MODES: readonly SyncMode[] = ["ff-only", "reset"];
 /** Listen address of the webhook server when `webhook.listen` is omitted. */
 export const DEFAULT_WEBHOOK_LISTEN = "127.0.0.1:9000";
 
-/**
- * Largest number of seconds accepted for an interval or timeout: timers hold
- * at most 2^31-1 ms, and a longer delay would silently fire at once.
- */
-export const MAX_SECONDS = 2_147_483;
+import { MAX_SECONDS } from "./numbers.ts";
+/** Largest number of seconds accepted for an interval or timeout (a longer timer would fire at once). */
+export { MAX_SECONDS };
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const RESERVED_ENV_PREFIX = "UPSTREAM_WATCH_";
@@ -258,7 +257,7 @@ export async function loadRepoConfig(
   path: string,
   displayFile: string,
 ): Promise<LoadedConfig<RepoConfig>> {
-  const text = await readConfigText(path, displayFile, { optional: true });
+  const text = await readConfigFile(path, displayFile, { optional: true });
   return parseRepoConfig(text ?? "", displayFile);
 }
 
@@ -267,7 +266,7 @@ export async function loadServiceConfig(
   path: string,
   displayFile: string,
 ): Promise<LoadedConfig<ServiceConfig>> {
-  const text = await readConfigText(path, displayFile, { optional: false });
+  const text = await readConfigFile(path, displayFile, { optional: false });
   return parseServiceConfig(text ?? "", displayFile);
 }
 
@@ -320,27 +319,6 @@ export function expandEnv(
     index = end + 1;
   }
   return result;
-}
-
-async function readConfigText(
-  path: string,
-  displayFile: string,
-  options: { optional: boolean },
-): Promise<string | undefined> {
-  try {
-    return await Deno.readTextFile(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) {
-      if (options.optional) return undefined;
-      throw new ConfigError("file not found", { file: displayFile }, {
-        cause: error,
-      });
-    }
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new ConfigError(`cannot read file: ${reason}`, {
-      file: displayFile,
-    }, { cause: error });
-  }
 }
 
 /** One `key: value` pair of a mapping, with its key path. */

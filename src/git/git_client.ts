@@ -340,6 +340,85 @@ export class GitClient {
     });
   }
 
+  /**
+   * Tree entries at `commit` for the given repo-relative paths, with mode and
+   * size, in one process; paths that do not exist are left out.
+   */
+  async treeEntries(
+    commit: string,
+    paths: readonly string[],
+  ): Promise<Map<string, TreeEntry>> {
+    const entries = new Map<string, TreeEntry>();
+    if (paths.length === 0) return entries;
+    const { stdout } = await this.git(
+      ["ls-tree", "-z", "-l", "--full-tree", commit, "--", ...paths],
+      // A folder named `*` or `:x` is a name, not a pattern or pathspec magic.
+      { env: { GIT_LITERAL_PATHSPECS: "1" } },
+    );
+    for (const record of stdout.split("\0")) {
+      if (record === "") continue;
+      const tab = record.indexOf("\t");
+      const [mode, type, id, size] = record.slice(0, tab).split(/ +/);
+      const path = record.slice(tab + 1);
+      entries.set(path, {
+        path,
+        mode,
+        type,
+        id,
+        size: size === "-" ? null : Number(size),
+      });
+    }
+    return entries;
+  }
+
+  /**
+   * The contents of several blobs as text, in one process (`git cat-file
+   * --batch`); a blob that is not valid UTF-8 maps to null.
+   */
+  async readBlobs(
+    blobs: readonly { id: string; size: number }[],
+  ): Promise<Map<string, string | null>> {
+    const texts = new Map<string, string | null>();
+    const unique = [...new Map(blobs.map((blob) => [blob.id, blob])).values()];
+    if (unique.length === 0) return texts;
+    const { stdout } = await this.git(["cat-file", "--batch"], {
+      stdin: unique.map(({ id }) => `${id}\n`).join(""),
+    });
+    // Each answer is `<id> blob <bytes>\n<content>\n`; the size counts UTF-8
+    // bytes, so content is taken character by character until that many bytes.
+    let index = 0;
+    for (const [position, { id, size }] of unique.entries()) {
+      const headerEnd = stdout.indexOf("\n", index);
+      const header = headerEnd === -1 ? "" : stdout.slice(index, headerEnd);
+      let end = headerEnd + 1;
+      let counted = 0;
+      while (counted < size && end < stdout.length) {
+        const code = stdout.codePointAt(end)!;
+        counted += code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
+        end += code >= 0x10000 ? 2 : 1;
+      }
+      if (
+        header !== `${id} blob ${size}` || counted !== size ||
+        stdout[end] !== "\n"
+      ) {
+        // Invalid UTF-8 was decoded to replacement characters, so the byte
+        // counts no longer line up: read the rest one blob at a time.
+        for (const rest of unique.slice(position)) {
+          texts.set(rest.id, await this.#readBlob(rest.id, rest.size));
+        }
+        return texts;
+      }
+      texts.set(id, stdout.slice(headerEnd + 1, end));
+      index = end + 1;
+    }
+    return texts;
+  }
+
+  async #readBlob(id: string, size: number): Promise<string | null> {
+    const { stdout } = await this.git(["cat-file", "blob", id]);
+    return new TextEncoder().encode(stdout).length === size ? stdout : null;
+  }
+
   /** Object type (`blob`, `tree`, `commit`) of each revision, or null when it does not exist; one process. */
   async objectTypes(revs: readonly string[]): Promise<(string | null)[]> {
     if (revs.length === 0) return [];
@@ -381,6 +460,17 @@ export class GitClient {
     const { stdout } = await this.git(["log", "-1", "--format=%s", commit]);
     return stdout.trim();
   }
+}
+
+/** One entry of `git ls-tree -l`. */
+export interface TreeEntry {
+  path: string;
+  /** `100644`, `100755`, `120000` (symlink), `040000` (tree), `160000` (submodule). */
+  mode: string;
+  type: string;
+  id: string;
+  /** Blob size in bytes; null for trees and submodules. */
+  size: number | null;
 }
 
 /** The remote-tracking ref a fetch of `branch` from `remote` updates. */

@@ -3,6 +3,7 @@
  * again every interval until the step's deadline, then the step fails.
  * @module
  */
+import { hookEnvironment } from "../config/env_references.ts";
 import type { HookCommand, ServiceConfig } from "../config/types.ts";
 import type { Logger } from "../log/logging.ts";
 import type { ProcessResult, ProcessRunner } from "../process/types.ts";
@@ -112,6 +113,8 @@ export interface CheckHealthInput {
   cwd: string;
   config: ServiceConfig;
   env: Record<string, string>;
+  /** Variables of the agent's own configuration (its secrets), kept from the command unless the service's `env` names them. */
+  withheldEnv: readonly string[];
   commandTimeoutMs: number;
   runner: ProcessRunner;
   logger: Logger;
@@ -132,10 +135,15 @@ export function checkHealth(input: CheckHealthInput): Promise<HealthOutcome> {
       input.runner.run(commandSpec(command), {
         cwd: input.cwd,
         env: {
-          ...input.config.env,
+          ...hookEnvironment(
+            Deno.env.toObject(),
+            input.withheldEnv,
+            input.config.env,
+          ),
           ...input.env,
           UPSTREAM_WATCH_STEP: "health",
         },
+        clearEnv: true,
         timeoutMs,
         killGraceMs: HEALTH_KILL_GRACE_MS,
         signal: input.signal,

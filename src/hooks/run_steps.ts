@@ -1,3 +1,4 @@
+import { hookEnvironment } from "../config/env_references.ts";
 import type { HookCommand, ServiceConfig } from "../config/types.ts";
 import type { Logger } from "../log/logging.ts";
 import type { ProcessRunner, ProcessSpec } from "../process/types.ts";
@@ -44,6 +45,8 @@ export interface HookStepsInput {
   config: ServiceConfig;
   /** `UPSTREAM_WATCH_*` variables; they win over the service's own `env`. */
   agentEnv: Record<string, string>;
+  /** Variables of the agent's environment hooks do not inherit (those its configuration reads). */
+  withheldEnv?: readonly string[];
   /** Per-command limit in milliseconds. */
   timeoutMs: number;
   /** Aborting stops the running command (killed with its children) and the sequence. */
@@ -99,12 +102,18 @@ export async function runHookSteps(
     const startedAt = input.now();
     const result = await input.runner.run(commandSpec(command), {
       cwd: input.cwd,
+      // The whole environment is given: the agent's own secrets are left out.
       env: {
-        ...input.config.env,
+        ...hookEnvironment(
+          Deno.env.toObject(),
+          input.withheldEnv ?? [],
+          input.config.env,
+        ),
         ...input.agentEnv,
         UPSTREAM_WATCH_STEP: step,
         ...extraEnv,
       },
+      clearEnv: true,
       timeoutMs,
       killGraceMs: step === "health" ? HEALTH_COMMAND_KILL_GRACE_MS : undefined,
       signal: input.signal,

@@ -1,3 +1,4 @@
+import { escapeControl } from "./escape.ts";
 import {
   configureSync,
   getLogger,
@@ -111,7 +112,11 @@ export function formatTextLine(record: LogRecord, color: boolean): string {
   const prefix = typeof service === "string" ? `[${service}] ` : "";
   const level = TEXT_LEVEL[record.level];
   const time = new Date(record.timestamp).toISOString();
-  const line = `${time} ${level} ${prefix}${renderMessage(record)}`;
+  // A name or hook line holding a newline or an escape sequence must not
+  // forge a log line or drive the operator's terminal.
+  const line = `${time} ${level} ${
+    escapeControl(`${prefix}${renderMessage(record)}`)
+  }`;
   const start = color ? COLOR[record.level] : undefined;
   return start ? `${start}${line}\x1b[0m\n` : `${line}\n`;
 }

@@ -1,4 +1,6 @@
 import { join, resolve } from "node:path";
+import { loadCommittedRepoConfig } from "../config/committed.ts";
+import { configEnvReferences } from "../config/env_references.ts";
 import { loadRepoConfig } from "../config/load.ts";
 import { type RepoConfig, SERVICE_CONFIG_FILE } from "../config/types.ts";
 import { ConfigError, UsageError } from "../errors.ts";
@@ -54,6 +56,8 @@ export interface AgentDeps {
   configPath: string;
   /** How the config file is named in messages. */
   configDisplay: string;
+  /** True: `.upstream-watch.yaml` is read from the commit's git objects, not from `configPath`. */
+  configFromGit: boolean;
   config: RepoConfig;
   host: string;
   remote: string;
@@ -105,9 +109,9 @@ export class Agent {
   }
 
   /** Services at `commit`, parsed once per commit: an idle cycle reads no file and starts no extra git process. */
-  async services(commit: string, head: string): Promise<ServiceEntry[]> {
+  async services(commit: string): Promise<ServiceEntry[]> {
     if (this.#servicesAt?.commit === commit) return this.#servicesAt.services;
-    const { git, repoRoot, store } = this.#deps;
+    const { git, store } = this.#deps;
     if (!this.#parsedLoaded) {
       // What a writer parsed before: `status` at 1,000 services need not parse 1,000 YAML files.
       for (const [key, text] of store.parsedHookFiles(VERSION)) {
@@ -120,10 +124,6 @@ export class Agent {
       commit,
       config: this.#config,
       parsed: this.#parsed,
-      readFile: (path) =>
-        commit === head
-          ? Deno.readTextFile(resolve(repoRoot, path))
-          : git.showFile(commit, path),
       onSkippedFolder: (folder) =>
         this.#deps.logger.debug(
           "{folder}/ has no {file}: not a service",
@@ -170,8 +170,8 @@ export class Agent {
       signal: options.signal,
     });
     const head = options.move ? sync.after : sync.upstream;
-    if (sync.after !== sync.before) await this.#reloadConfig();
-    const all = await this.services(head, sync.after);
+    if (sync.after !== sync.before) await this.#reloadConfig(sync.after);
+    const all = await this.services(head);
     const services = all.filter((entry) => runsOnHost(entry, this.#deps.host));
     const state = this.#deps.store.services();
     const items = await this.#verdicts(services, state, head);
@@ -322,12 +322,14 @@ export class Agent {
     }
   }
 
-  async #reloadConfig(): Promise<void> {
+  async #reloadConfig(commit: string): Promise<void> {
     try {
-      const { config, warnings } = await loadRepoConfig(
-        this.#deps.configPath,
-        this.#deps.configDisplay,
-      );
+      const { config, warnings } = this.#deps.configFromGit
+        ? await loadCommittedRepoConfig(this.#deps.git, commit)
+        : await loadRepoConfig(
+          this.#deps.configPath,
+          this.#deps.configDisplay,
+        );
       for (const warning of warnings) {
         this.#deps.logger.warn("{file}:{line}: {message}", {
           ...warning,
@@ -468,7 +470,7 @@ export class Agent {
     head: string,
     names: readonly string[] | "all",
   ): Promise<ServiceEntry[]> {
-    const services = (await this.services(head, head)).filter((entry) =>
+    const services = (await this.services(head)).filter((entry) =>
       runsOnHost(entry, this.#deps.host)
     );
     if (names === "all") return services;
@@ -577,7 +579,7 @@ export class Agent {
     );
     if (cutOff.length === 0) return [];
     const [head] = await this.#deps.git.revParse(["HEAD"]);
-    const services = await this.services(head, head);
+    const services = await this.services(head);
     return await this.#gate.exclusive(() =>
       repairRollbacks({
         ...this.#rollbackDeps(options.signal),
@@ -687,6 +689,7 @@ export class Agent {
             runId,
           },
         ),
+        withheldEnv: configEnvReferences(this.#config),
         timeoutMs: (entry.config.timeout ?? this.#config.commandTimeout) * 1000,
         signal: options.signal,
         runner: this.#deps.runner,

@@ -1,12 +1,15 @@
 /** SPEC §4: reporting a service that left the repository, and running its `on_remove_commands`. */
 
 import { join } from "node:path";
+import { readCommittedConfig } from "../config/committed.ts";
+import { configEnvReferences } from "../config/env_references.ts";
 import { parseServiceConfig } from "../config/load.ts";
 import {
   type HookCommand,
   type RepoConfig,
   SERVICE_CONFIG_FILE,
 } from "../config/types.ts";
+import { ConfigError } from "../errors.ts";
 import type { GitClient } from "../git/git_client.ts";
 import { runHookSteps, type StepsOutcome } from "../hooks/run_steps.ts";
 import type { Logger } from "../log/logging.ts";
@@ -89,6 +92,7 @@ export async function reportRemoved(
         trigger: options.trigger,
         runId,
       }),
+      withheldEnv: configEnvReferences(options.config),
       timeoutMs: options.config.commandTimeout * 1000,
       signal: options.signal,
       runner: options.runner,
@@ -122,9 +126,17 @@ async function removeCommands(
 ): Promise<HookCommand[]> {
   const file = `${service}/${SERVICE_CONFIG_FILE}`;
   try {
-    const text = await options.git.showFile(deployed, file);
-    return parseServiceConfig(text, `${file}@${deployed.slice(0, 12)}`).config
-      .onRemoveCommands;
+    const display = `${file}@${deployed.slice(0, 12)}`;
+    const text = await readCommittedConfig(
+      options.git,
+      deployed,
+      file,
+      display,
+    );
+    if (text === undefined) {
+      throw new ConfigError("file not found", { file: display });
+    }
+    return parseServiceConfig(text, display).config.onRemoveCommands;
   } catch (error) {
     options.logger.warn(
       "cannot read {file} at {commit}: {error}; no on_remove_commands run",

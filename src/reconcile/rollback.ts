@@ -5,6 +5,7 @@
  * @module
  */
 import { dirname, resolve } from "node:path";
+import { configEnvReferences } from "../config/env_references.ts";
 import { parseServiceConfig } from "../config/load.ts";
 import type { RepoConfig, ServiceConfig } from "../config/types.ts";
 import type { GitClient } from "../git/git_client.ts";
@@ -166,6 +167,7 @@ export async function runRollback(
         },
         timeoutMs: (loaded.config.timeout ?? deps.config.commandTimeout) *
           1000,
+        withheldEnv: configEnvReferences(deps.config),
         signal: deps.signal,
         runner: deps.runner,
         logger: log.with({ runId, commit: deployedCommit }),

@@ -111,6 +111,8 @@ export interface SelfHealDeps {
   /** Fresh state on every tick: the CLI may suspend or resume meanwhile. */
   state: () => Omit<CheckableInputs, "plan" | "running">;
   runner: ProcessRunner;
+  /** Variables of the agent's own configuration, kept from check commands (read on every check: the configuration reloads). */
+  withheldEnv: () => readonly string[];
   logger: Logger;
   now: () => number;
   repoRoot: string;
@@ -207,6 +209,7 @@ export class SelfHealer {
         },
         commandTimeoutMs:
           (entry.config!.timeout ?? agent.config.commandTimeout) * 1000,
+        withheldEnv: this.#deps.withheldEnv(),
         runner: this.#deps.runner,
         logger,
         now,

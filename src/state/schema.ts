@@ -97,3 +97,15 @@ export const MIGRATIONS: readonly string[] = [
 
 /** The schema version this build writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Tables the current schema must hold; a file missing one is damaged, not empty. */
+export const REQUIRED_TABLES: readonly string[] = [
+  "services",
+  "runs",
+  "run_commands",
+  "notification_state",
+  "hook_files",
+  "state_meta",
+  "suspensions",
+  "rollbacks",
+];

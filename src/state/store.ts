@@ -5,7 +5,12 @@ import {
 } from "node:sqlite";
 import { StateError, StateLostError } from "../errors.ts";
 import { isCommitId, normalizeCommitId } from "../git/commit_id.ts";
-import { MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
+import {
+  readNullableStoredText,
+  readStoredText,
+  storedText,
+} from "./text_value.ts";
+import { MIGRATIONS, REQUIRED_TABLES, SCHEMA_VERSION } from "./schema.ts";
 import type {
   CommandRecord,
   FinishRunInput,
@@ -95,6 +100,7 @@ export class StateStore {
         db.exec("PRAGMA synchronous = NORMAL");
         store.legacyModules = store.#readLegacyModules();
         store.#migrate();
+        store.#checkTables();
         const info = Deno.statSync(file);
         store.#fileIdentity = { dev: info.dev, ino: info.ino };
       } else {
@@ -104,6 +110,8 @@ export class StateStore {
           db.close();
           store = new StateStore(file, new DatabaseSync(":memory:"), true);
           store.#migrate();
+        } else {
+          store.#checkTables();
         }
       }
     } catch (error) {
@@ -134,6 +142,26 @@ export class StateStore {
     if (version > SCHEMA_VERSION) {
       throw new StateError(
         `state file ${this.file} has schema version ${version}, newer than this build understands (${SCHEMA_VERSION}); upgrade upstream-watch`,
+        { file: this.file },
+      );
+    }
+  }
+
+  /** A table dropped by hand or by a damaged file would otherwise fail the first query with a stack trace. */
+  #checkTables(): void {
+    const present = new Set(
+      (this.#db.prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'table'",
+      ).all() as { name: string }[]).map((row) => row.name),
+    );
+    const missing = REQUIRED_TABLES.filter((table) => !present.has(table));
+    if (missing.length > 0) {
+      throw new StateError(
+        `state file ${this.file} is missing table${
+          missing.length > 1 ? "s" : ""
+        } ${
+          missing.join(", ")
+        } (schema version ${this.#userVersion()}); restore it from a backup, or move it away to start with an empty state`,
         { file: this.file },
       );
     }
@@ -380,12 +408,12 @@ export class StateStore {
         runId,
         command.seq,
         command.step,
-        command.command,
+        storedText(command.command),
         command.startedAt,
         command.finishedAt,
         command.exitCode,
         command.timedOut ? 1 : 0,
-        command.output,
+        storedText(command.output),
         command.truncated ? 1 : 0,
       );
     });
@@ -405,7 +433,9 @@ export class StateStore {
         input.outcome,
         input.finishedAt,
         input.failedStep ?? null,
-        input.error ?? null,
+        input.error === undefined || input.error === null
+          ? null
+          : storedText(input.error),
         runId,
       );
       this.#stmt(
@@ -551,12 +581,12 @@ export class StateStore {
     return rows.map((row) => ({
       seq: Number(row.seq),
       step: String(row.step) as CommandRecord["step"],
-      command: String(row.command),
+      command: readStoredText(row.command),
       startedAt: Number(row.started_at),
       finishedAt: Number(row.finished_at),
       exitCode: row.exit_code === null ? null : Number(row.exit_code),
       timedOut: Number(row.timed_out) === 1,
-      output: String(row.output),
+      output: readStoredText(row.output),
       truncated: Number(row.truncated) === 1,
     }));
   }
@@ -600,7 +630,7 @@ function toRunRecord(row: Row): RunRecord {
     finishedAt: nullableNumber(row.finished_at),
     outcome: String(row.outcome) as RunRecord["outcome"],
     failedStep: nullableString(row.failed_step) as RunRecord["failedStep"],
-    error: nullableString(row.error),
+    error: readNullableStoredText(row.error),
     reason: JSON.parse(String(row.reason)),
   };
 }

@@ -1,3 +1,4 @@
+import { escapeControl } from "../../log/escape.ts";
 import type { App } from "../../app.ts";
 import { ExitCode, UsageError } from "../../errors.ts";
 import type { Output } from "../output.ts";
@@ -29,9 +30,11 @@ export async function deployCommand(
   }
   for (const run of result.runs) {
     output.out(
-      `${run.service}: ${run.outcome} (run ${run.runId})${
-        run.error ? `: ${run.error}` : ""
-      }\n`,
+      escapeControl(
+        `${run.service}: ${run.outcome} (run ${run.runId})${
+          run.error ? `: ${run.error}` : ""
+        }`,
+      ) + "\n",
     );
   }
   return result.failed ? ExitCode.updateFailed : ExitCode.ok;
@@ -47,9 +50,9 @@ export async function adoptCommand(
     options.services.length > 0 ? options.services : "all",
   );
   output.out(
-    services.length === 0
-      ? "no services to adopt\n"
-      : `adopted at ${head.slice(0, 12)}: ${services.join(", ")}\n`,
+    services.length === 0 ? "no services to adopt\n" : escapeControl(
+      `adopted at ${head.slice(0, 12)}: ${services.join(", ")}`,
+    ) + "\n",
   );
   return ExitCode.ok;
 }

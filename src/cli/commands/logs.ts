@@ -1,3 +1,4 @@
+import { escapeControl } from "../../log/escape.ts";
 import type { App } from "../../app.ts";
 import { UsageError } from "../../errors.ts";
 import { describeReason } from "../../reconcile/describe.ts";
@@ -46,21 +47,21 @@ export function logsCommand(
     }`,
   ];
   if (run.error) lines.push(`error: ${run.error}`);
-  output.out(lines.join("\n") + "\n");
+  output.out(lines.map((line) => escapeControl(line)).join("\n") + "\n");
   for (const command of commands) {
     const status = command.timedOut
       ? "timed out"
       : `exit ${command.exitCode ?? "signal"}`;
     output.out(
-      `\n$ ${command.command}    [${command.step}, ${status}, ${
+      `\n$ ${escapeControl(command.command)}    [${command.step}, ${status}, ${
         formatDuration(command.finishedAt - command.startedAt)
       }]\n`,
     );
     if (command.truncated) output.out("[… earlier output truncated …]\n");
     if (command.output !== "") {
-      output.out(
-        command.output.endsWith("\n") ? command.output : `${command.output}\n`,
-      );
+      // The lines of the output stay lines; everything else is shown escaped.
+      const text = escapeControl(command.output, { keepNewlines: true });
+      output.out(text.endsWith("\n") ? text : `${text}\n`);
     }
   }
   if (commands.length === 0) output.out("\n(no commands ran)\n");

@@ -1,3 +1,4 @@
+import { escapeControl } from "../../log/escape.ts";
 import type { App } from "../../app.ts";
 import { ExitCode, UsageError } from "../../errors.ts";
 import { testEvent } from "../../notify/event.ts";
@@ -30,10 +31,12 @@ export async function notifyTestCommand(
   results.forEach((result, index) => {
     const label = targets[index].label;
     if (result.kind === "delivered") {
-      output.out(`ok      ${label} (HTTP ${result.status})\n`);
+      output.out(
+        escapeControl(`ok      ${label} (HTTP ${result.status})`) + "\n",
+      );
     } else {
       failed++;
-      output.out(`failed  ${label}: ${result.error}\n`);
+      output.out(escapeControl(`failed  ${label}: ${result.error}`) + "\n");
     }
   });
   if (failed > 0) {

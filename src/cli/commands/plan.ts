@@ -1,3 +1,4 @@
+import { escapeControl } from "../../log/escape.ts";
 import type { App } from "../../app.ts";
 import {
   describeHold,
@@ -40,9 +41,11 @@ export async function planCommand(
     item.hold || (!item.due && suspensionOf(item))
   );
   output.out(
-    `target ${shortCommit(plan.head)} (${app.remote}/${app.branch}); ` +
-      `${due.length} of ${plan.items.length} services due` +
-      (held.length > 0 ? `, ${held.length} waiting` : "") + "\n",
+    escapeControl(
+      `target ${shortCommit(plan.head)} (${app.remote}/${app.branch}); ` +
+        `${due.length} of ${plan.items.length} services due` +
+        (held.length > 0 ? `, ${held.length} waiting` : ""),
+    ) + "\n",
   );
   if (due.length === 0 && held.length === 0) return 0;
   output.out(renderTable(

@@ -1,3 +1,4 @@
+import { configEnvReferences } from "../../config/env_references.ts";
 import type { App } from "../../app.ts";
 import { expandEnv } from "../../config/load.ts";
 import type { WebhookConfig } from "../../config/types.ts";
@@ -222,6 +223,7 @@ function selfHealer(
       rollbacks: rollbacks(app.store),
     }),
     runner: new DenoProcessRunner(),
+    withheldEnv: () => configEnvReferences(app.agent.config),
     logger: app.logger,
     now: Date.now,
     repoRoot: app.repoRoot,
@@ -320,6 +322,7 @@ function statusPlanner(app: App): Agent {
     gitDir: app.gitDir,
     configPath: app.configPath,
     configDisplay: app.configFile,
+    configFromGit: app.configFromGit,
     config: app.agent.config,
     host: app.host,
     remote: app.remote,

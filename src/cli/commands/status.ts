@@ -1,3 +1,4 @@
+import { escapeControl } from "../../log/escape.ts";
 import type { App } from "../../app.ts";
 import type { Agent } from "../../reconcile/agent.ts";
 import {
@@ -97,9 +98,11 @@ export async function statusCommand(
   }
   const state = app.store.services();
   output.out(
-    `${app.repoRoot} at ${
-      shortCommit(document.head)
-    } (${app.remote}/${app.branch} ${shortCommit(document.upstream)})\n`,
+    escapeControl(
+      `${app.repoRoot} at ${
+        shortCommit(document.head)
+      } (${app.remote}/${app.branch} ${shortCommit(document.upstream)})`,
+    ) + "\n",
   );
   if (services.length === 0) {
     output.out("no services found\n");

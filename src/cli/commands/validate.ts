@@ -1,3 +1,4 @@
+import { escapeControl } from "../../log/escape.ts";
 import type { App } from "../../app.ts";
 import { ConfigError, ExitCode } from "../../errors.ts";
 import { resolveTargets } from "../../notify/target.ts";
@@ -9,11 +10,13 @@ export async function validateCommand(
   output: Output,
 ): Promise<number> {
   const [head] = await app.git.revParse(["HEAD"]);
-  const services = await app.agent.services(head, head);
+  const services = await app.agent.services(head);
   const broken = services.filter((service) => service.error);
-  for (const service of broken) output.err(`${service.error!.message}\n`);
+  for (const service of broken) {
+    output.err(`${escapeControl(service.error!.message)}\n`);
+  }
   const notifyError = notifyTargetsError(app);
-  if (notifyError) output.err(`${notifyError.message}\n`);
+  if (notifyError) output.err(`${escapeControl(notifyError.message)}\n`);
   const warnings = app.configWarnings.length +
     services.reduce((count, service) => count + service.warnings.length, 0);
   output.out(

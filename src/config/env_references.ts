@@ -1,0 +1,46 @@
+/**
+ * The environment variables the agent's own configuration reads (`${NAME}`
+ * in the webhook secret and notify URLs): secrets of the agent, which hooks
+ * do not inherit unless a service's `env` names them.
+ */
+import type { RepoConfig } from "./types.ts";
+
+/** Names referenced as `${NAME}` in `text`; `$${` is a literal and names nothing. */
+export function referencedNames(text: string): string[] {
+  const names: string[] = [];
+  const pattern = /\$?\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+  for (const match of text.matchAll(pattern)) {
+    if (!match[0].startsWith("$$")) names.push(match[1]);
+  }
+  return names;
+}
+
+/** Every variable the repository configuration expands (webhook secret, notify URLs), sorted. */
+export function configEnvReferences(config: RepoConfig): string[] {
+  const texts = [
+    config.webhook?.secret ?? "",
+    ...config.notify.map((target) => target.url),
+  ];
+  return [...new Set(texts.flatMap(referencedNames))].sort();
+}
+
+/**
+ * What a hook inherits: the agent's environment without the `withheld`
+ * variables, then the service's `env`. A service entry written `NAME:
+ * "${NAME}"` passes the agent's own value of NAME through (withheld or not).
+ */
+export function hookEnvironment(
+  inherited: Record<string, string>,
+  withheld: readonly string[],
+  serviceEnv: Record<string, string>,
+): Record<string, string> {
+  const hidden = new Set(withheld);
+  const env: Record<string, string> = Object.fromEntries(
+    Object.entries(inherited).filter(([name]) => !hidden.has(name)),
+  );
+  for (const [name, value] of Object.entries(serviceEnv)) {
+    if (value !== `\${${name}}`) env[name] = value;
+    else if (Object.hasOwn(inherited, name)) env[name] = inherited[name];
+  }
+  return env;
+}
