@@ -31,6 +31,7 @@ Deno.test("a NUL byte in hook output keeps everything after it in logs, logs --j
   assert.ok(!text.stdout.includes("\0"), "no raw NUL reaches the terminal");
   const [request] = receiver.requests;
   const body = JSON.parse(request.body) as { outputTail: string };
+  // deno-lint-ignore no-control-regex
   assert.match(body.outputTail, /before\u0000after\nlast line/);
 });
 

@@ -19,7 +19,9 @@ const NAMED: Record<string, string> = {
 
 // C0 controls, DEL, C1 controls (0x9b is a one-byte CSI on some terminals),
 // and the Unicode line and paragraph separators.
+// deno-lint-ignore no-control-regex
 const CONTROL = /[\x00-\x1f\x7f-\x9f\u2028\u2029]/g;
+// deno-lint-ignore no-control-regex
 const CONTROL_EXCEPT_LINES =
   /\r(?!\n)|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]/g;
 
