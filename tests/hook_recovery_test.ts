@@ -44,6 +44,10 @@ Deno.test("after kill -9 of the agent mid-hook, the restart stops the hook left 
     {
       await using agent = AgentProcess.start(fixture.clone);
       first = await hookPid(join(pids, "1"));
+      // The group is recorded just after the spawn; under load the hook may start first.
+      await waitUntil(() => runRows(state, "api")[0]?.pgid != null, {
+        message: "the run records the hook's process group",
+      });
       agent.kill("SIGKILL");
       await agent.exited();
     }

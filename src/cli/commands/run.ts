@@ -193,7 +193,12 @@ async function runWatching(
     },
   );
   const healer = selfHealer(app, { telemetry, notifier: options.notifier });
-  const healing = healer.run(options.stop, options.kill);
+  // The loop also ends when the daemon does not stop by signal (a lost state file).
+  const daemonEnded = new AbortController();
+  const healing = healer.run(
+    AbortSignal.any([options.stop, daemonEnded.signal]),
+    options.kill,
+  );
   try {
     await runDaemon(app.agent, {
       intervalSeconds: options.interval,
@@ -204,6 +209,7 @@ async function runWatching(
       observers,
     });
   } finally {
+    daemonEnded.abort();
     await healing;
     await server?.shutdown(SERVER_SHUTDOWN_MS);
   }
