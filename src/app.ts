@@ -13,12 +13,16 @@ import { DenoProcessRunner } from "./process/run_process.ts";
 import { Agent } from "./reconcile/agent.ts";
 import { acquireInstanceLock } from "./state/instance_lock.ts";
 import { StateStore } from "./state/store.ts";
+import type { VerifyConfig } from "./config/verify_config.ts";
+import { checkKeyOutsideWorkTree, CommitVerifier } from "./verify/verifier.ts";
 
 /** Global command-line options (SPEC §6). */
 export interface GlobalOptions {
   repo?: string;
   config?: string;
   host?: string;
+  /** `--allowed-signers PATH`: turns SSH signature verification on whatever the repository says. */
+  allowedSigners?: string;
 }
 
 /** The real adapters, built once per command. */
@@ -40,6 +44,8 @@ export interface App {
   host: string;
   remote: string;
   branch: string;
+  /** Signed-commit verification (its `enabled` says whether it is on). */
+  verifier: CommitVerifier;
   [Symbol.dispose](): void;
 }
 
@@ -102,6 +108,16 @@ export async function openApp(
       );
     }
   }
+  // The verifier follows the agent's configuration, which is reloaded as HEAD moves.
+  const built: { agent?: Agent } = {};
+  const verifier = verifierFor(globals, {
+    git,
+    runner,
+    store,
+    repoRoot: info.root,
+    file: configDisplay,
+    config: () => built.agent?.config ?? config,
+  });
   const agent = new Agent({
     git,
     store,
@@ -116,7 +132,9 @@ export async function openApp(
     host,
     remote,
     branch,
+    verifier,
   });
+  built.agent = agent;
   return {
     agent,
     store,
@@ -131,11 +149,57 @@ export async function openApp(
     host,
     remote,
     branch,
+    verifier,
     [Symbol.dispose]: () => {
+      verifier.closeSync();
       store.close();
       lock?.[Symbol.dispose]();
     },
   };
+}
+
+/** The verifier with the command line's `--allowed-signers` (or its variable) over the repository's `verify:`. */
+function verifierFor(
+  globals: GlobalOptions,
+  options: {
+    git: GitClient;
+    runner: DenoProcessRunner;
+    store: StateStore;
+    repoRoot: string;
+    file: string;
+    config: () => RepoConfig;
+  },
+): CommitVerifier {
+  const cliPath = globals.allowedSigners ??
+    (Deno.env.get("UPSTREAM_WATCH_ALLOWED_SIGNERS") || undefined);
+  const override: VerifyConfig | undefined = cliPath === undefined
+    ? undefined
+    : {
+      kind: "ssh",
+      path: resolve(cliPath),
+      mode: options.config().verify?.mode ?? "head",
+      source: globals.allowedSigners !== undefined
+        ? "--allowed-signers"
+        : "UPSTREAM_WATCH_ALLOWED_SIGNERS",
+    };
+  const location = {
+    repoRoot: options.repoRoot,
+    file: override ? override.source : options.file,
+  };
+  const current = () => override ?? options.config().verify;
+  const initial = current();
+  if (initial) checkKeyOutsideWorkTree(initial, location);
+  return new CommitVerifier({
+    git: options.git,
+    runner: options.runner,
+    store: options.store,
+    now: Date.now,
+    config: () => {
+      const config = current();
+      if (config) checkKeyOutsideWorkTree(config, location);
+      return config;
+    },
+  });
 }
 
 /** SPEC: the Go tool's database is migrated in place on first start. */

@@ -94,6 +94,10 @@ function buildProgram(
       "--host <name>",
       "host name matched against services' hosts (default: $UPSTREAM_WATCH_HOST, else the machine's)",
     )
+    .option(
+      "--allowed-signers <path>",
+      "deploy only commits signed by a key of this allowed-signers file (default: $UPSTREAM_WATCH_ALLOWED_SIGNERS, else verify: in the repository)",
+    )
     .addOption(
       new Option("--log-format <format>", "log format").choices([
         "text",

@@ -1,4 +1,5 @@
 /** What `/healthz` and `/metrics` report: counters fed by cycle reports, gauges read from the state (SPEC §8). */
+import { VerificationError } from "../verify/verification_error.ts";
 import type { CycleObserver, CycleReport } from "../reconcile/daemon.ts";
 import type { StateStore } from "../state/store.ts";
 import type { Trigger } from "../state/types.ts";
@@ -47,6 +48,8 @@ export class AgentTelemetry implements CycleObserver {
   readonly #webhooks = new Map<string, number>();
   #lastSyncOkAt?: number;
   #lastSyncError?: { at: number; message: string };
+  /** A refused commit is unhealthy at once: nothing will deploy until a signed one arrives. */
+  #rejection?: string;
   #runningSince?: number;
 
   constructor(deps: TelemetryDeps) {
@@ -66,6 +69,10 @@ export class AgentTelemetry implements CycleObserver {
     this.#runningSince = undefined;
     const outcome = report.kind === "completed" ? "completed" : "sync_failed";
     increment(this.#cycles, labels({ trigger: report.trigger, outcome }));
+    this.#rejection = report.kind === "sync_failed" &&
+        report.error instanceof VerificationError
+      ? report.error.message
+      : undefined;
     if (report.kind === "sync_failed") {
       this.#lastSyncError = {
         at: report.finishedAt,
@@ -123,6 +130,7 @@ export class AgentTelemetry implements CycleObserver {
     const windowMs = 3 * interval * 1000;
     const lastOk = this.#lastSyncOkAt;
     const error = this.#lastSyncError;
+    if (this.#rejection) return { healthy: false, reason: this.#rejection };
     if (lastOk !== undefined && now - lastOk <= windowMs) {
       return {
         healthy: true,

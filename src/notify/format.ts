@@ -86,6 +86,7 @@ export function notificationRequest(
 const NTFY_PRIORITY: Record<NotificationEvent["event"], number> = {
   deploy_failed: 4,
   sync_failed: 4,
+  verification_failed: 5,
   recovered: 3,
   service_removed: 3,
   deploy_succeeded: 2,
@@ -95,6 +96,7 @@ const NTFY_PRIORITY: Record<NotificationEvent["event"], number> = {
 const NTFY_TAGS: Record<NotificationEvent["event"], string> = {
   deploy_failed: "x",
   sync_failed: "warning",
+  verification_failed: "no_entry",
   recovered: "white_check_mark",
   service_removed: "wastebasket",
   deploy_succeeded: "rocket",
@@ -104,6 +106,7 @@ const NTFY_TAGS: Record<NotificationEvent["event"], string> = {
 const GOTIFY_PRIORITY: Record<NotificationEvent["event"], number> = {
   deploy_failed: 8,
   sync_failed: 8,
+  verification_failed: 9,
   recovered: 5,
   service_removed: 5,
   deploy_succeeded: 2,

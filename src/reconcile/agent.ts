@@ -24,6 +24,9 @@ import {
 } from "./services.ts";
 import { VERSION } from "../version.ts";
 import { syncRepository } from "./sync.ts";
+import type { CommitVerifier } from "../verify/verifier.ts";
+import { VerificationError } from "../verify/verification_error.ts";
+import type { RunListener } from "./run_listener.ts";
 
 /** Commits listed per run as "what made it due". */
 const MAX_RECORDED_COMMITS = 20;
@@ -47,6 +50,10 @@ export interface AgentDeps {
   host: string;
   remote: string;
   branch: string;
+  /** Signed-commit verification before the work tree moves (off when absent). */
+  verifier?: CommitVerifier;
+  /** Told when each run starts and ends (commit statuses). */
+  runListeners?: RunListener[];
 }
 
 import type {
@@ -140,6 +147,8 @@ export class Agent {
     options: { fetch: boolean; move: boolean; signal?: AbortSignal },
   ): Promise<CyclePlan> {
     await this.#repairClone(options.move);
+    const verifier = this.#deps.verifier;
+    let rejection: CyclePlan["rejection"];
     const sync = await syncRepository(this.#deps.git, {
       remote: this.#deps.remote,
       branch: this.#deps.branch,
@@ -147,6 +156,17 @@ export class Agent {
       fetch: options.fetch,
       move: options.move,
       signal: options.signal,
+      verify: verifier?.enabled
+        ? async (before, upstream) => {
+          const verdict = await verifier.check(before, upstream, {
+            record: options.move,
+          });
+          if (verdict.kind === "verified") return;
+          // A cycle stops here; a plan reports what the cycle would refuse.
+          if (options.move) throw new VerificationError(verdict.rejection);
+          rejection = verdict.rejection;
+        }
+        : undefined,
     });
     const head = options.move ? sync.after : sync.upstream;
     if (sync.after !== sync.before) await this.#reloadConfig();
@@ -160,7 +180,7 @@ export class Agent {
         record.deployedCommit !== null && record.removedAt === null &&
         !present.has(record.name)
       );
-    return { sync, head, items, services, removed };
+    return { sync, head, items, services, removed, rejection };
   }
 
   async #verdicts(
@@ -481,6 +501,15 @@ export class Agent {
       startedAt: now(),
       reason,
     });
+    const started = {
+      service: entry.name,
+      runId,
+      commit: options.head,
+      trigger: options.trigger,
+    };
+    for (const listener of this.#deps.runListeners ?? []) {
+      listener.runStarted(started);
+    }
     const log = this.#deps.logger.with({
       service: entry.name,
       runId,
@@ -527,6 +556,9 @@ export class Agent {
       });
     }
     const summary = this.#finish(runId, entry.name, reason, outcome);
+    for (const listener of this.#deps.runListeners ?? []) {
+      listener.runFinished({ ...started, summary });
+    }
     if (summary.outcome === "succeeded") {
       log.info("deployed {short}", { short: options.head.slice(0, 12) });
     } else {

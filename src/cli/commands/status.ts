@@ -6,6 +6,11 @@ import {
   holdJson,
 } from "../../reconcile/describe.ts";
 import type { RunRecord } from "../../state/types.ts";
+import { recordedRejection } from "../../verify/verifier.ts";
+import {
+  describeRejection,
+  type Rejection,
+} from "../../verify/verification_error.ts";
 import {
   isoTime,
   jsonText,
@@ -76,6 +81,9 @@ async function buildStatusDocument(
     host: app.host,
     head: plan.sync.before,
     upstream: plan.sync.upstream,
+    verification: rejectionJson(
+      recordedRejection(app.store) ?? plan.rejection,
+    ),
     services,
   };
 }
@@ -98,6 +106,9 @@ export async function statusCommand(
       shortCommit(document.head)
     } (${app.remote}/${app.branch} ${shortCommit(document.upstream)})\n`,
   );
+  if (document.verification) {
+    output.out(`${document.verification.message}\n`);
+  }
   if (services.length === 0) {
     output.out("no services found\n");
     return 0;
@@ -127,6 +138,18 @@ export async function statusCommand(
     ]),
   ));
   return 0;
+}
+
+/** A refused commit as `status`, `plan` and `/api/status` show it. */
+export function rejectionJson(rejection: Rejection | undefined) {
+  if (!rejection) return null;
+  return {
+    commit: rejection.commit,
+    signer: rejection.signer,
+    signed: rejection.signer !== null,
+    reason: rejection.reason,
+    message: describeRejection(rejection),
+  };
 }
 
 /** The stable JSON form of a run, shared by `status`, `history` and `logs`. */
