@@ -15,6 +15,12 @@ import { acquireInstanceLock } from "./state/instance_lock.ts";
 import { StateStore } from "./state/store.ts";
 import type { VerifyConfig } from "./config/verify_config.ts";
 import { checkKeyOutsideWorkTree, CommitVerifier } from "./verify/verifier.ts";
+import type { RunListener } from "./reconcile/run_listener.ts";
+import {
+  CommitStatusReporter,
+  resolveStatusTargets,
+} from "./commit_status/reporter.ts";
+import type { StatusTarget } from "./commit_status/provider_request.ts";
 
 /** Global command-line options (SPEC §6). */
 export interface GlobalOptions {
@@ -46,6 +52,8 @@ export interface App {
   branch: string;
   /** Signed-commit verification (its `enabled` says whether it is on). */
   verifier: CommitVerifier;
+  /** Told when each of the agent's runs starts and ends; commands that deploy add to it. */
+  runListeners: RunListener[];
   [Symbol.dispose](): void;
 }
 
@@ -110,6 +118,7 @@ export async function openApp(
   }
   // The verifier follows the agent's configuration, which is reloaded as HEAD moves.
   const built: { agent?: Agent } = {};
+  const runListeners: RunListener[] = [];
   const verifier = verifierFor(globals, {
     git,
     runner,
@@ -133,6 +142,7 @@ export async function openApp(
     remote,
     branch,
     verifier,
+    runListeners,
   });
   built.agent = agent;
   return {
@@ -150,12 +160,49 @@ export async function openApp(
     remote,
     branch,
     verifier,
+    runListeners,
     [Symbol.dispose]: () => {
       verifier.closeSync();
       store.close();
       lock?.[Symbol.dispose]();
     },
   };
+}
+
+/** The `commit_status:` entries with tokens expanded and repository and API worked out from the remote (exit 2 when one cannot be). */
+export async function commitStatusTargets(app: App): Promise<StatusTarget[]> {
+  const configured = app.config.commitStatus ?? [];
+  if (configured.length === 0) return [];
+  const { stdout } = await app.git.git(
+    ["config", "--get", `remote.${app.remote}.url`],
+    { okExitCodes: [1] },
+  );
+  return resolveStatusTargets(configured, {
+    env: (name) => Deno.env.get(name),
+    file: app.configFile,
+    remoteUrl: stdout.trim() || undefined,
+    host: app.host,
+  });
+}
+
+/**
+ * Reports the agent's runs on the git host when `commit_status:` is set;
+ * tokens are expanded now, so a missing variable is exit 2 before anything
+ * runs. Undefined when nothing is configured.
+ */
+export async function attachCommitStatus(
+  app: App,
+): Promise<CommitStatusReporter | undefined> {
+  const targets = await commitStatusTargets(app);
+  if (targets.length === 0) return undefined;
+  const reporter = new CommitStatusReporter({
+    targets,
+    host: app.host,
+    publicUrl: app.config.publicUrl,
+    logger: app.logger,
+  });
+  app.runListeners.push(reporter);
+  return reporter;
 }
 
 /** The verifier with the command line's `--allowed-signers` (or its variable) over the repository's `verify:`. */

@@ -19,6 +19,7 @@ import { notifyTestCommand } from "./commands/notify.ts";
 import { planCommand } from "./commands/plan.ts";
 import { runCommand } from "./commands/run.ts";
 import { statusCommand } from "./commands/status.ts";
+import { statusReportTestCommand } from "./commands/status_report.ts";
 import { validateCommand } from "./commands/validate.ts";
 import { type Output, processOutput } from "./output.ts";
 
@@ -250,6 +251,18 @@ function buildProgram(
       "send a test message to every notification target and report each result",
     )
     .action(() => withApp("reader", (app) => notifyTestCommand(app, output))());
+
+  program.command("status-report")
+    .description(
+      "commit status targets (commit_status: in .upstream-watch.yaml)",
+    )
+    .command("test")
+    .description(
+      "set a test status on HEAD for every commit status target and report each result",
+    )
+    .action(() =>
+      withApp("reader", (app) => statusReportTestCommand(app, output))()
+    );
 
   program.command("version")
     .description("print version, Deno version and platform")

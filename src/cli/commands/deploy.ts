@@ -1,4 +1,4 @@
-import type { App } from "../../app.ts";
+import { type App, attachCommitStatus } from "../../app.ts";
 import { ExitCode, UsageError } from "../../errors.ts";
 import type { Output } from "../output.ts";
 import { listenForShutdown } from "../signals.ts";
@@ -12,6 +12,7 @@ export async function deployCommand(
 ): Promise<number> {
   const names = selection(options);
   const { notifier, queue } = appNotifier(app, { followConfig: false });
+  const statuses = await attachCommitStatus(app);
   using shutdown = listenForShutdown(app.logger);
   let result;
   try {
@@ -22,7 +23,10 @@ export async function deployCommand(
     });
     notifier.runsFinished(result);
   } finally {
-    await queue.close(NOTIFY_FLUSH_MS);
+    await Promise.all([
+      queue.close(NOTIFY_FLUSH_MS),
+      statuses?.close(NOTIFY_FLUSH_MS),
+    ]);
   }
   for (const run of result.runs) {
     output.out(
