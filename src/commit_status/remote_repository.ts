@@ -34,7 +34,8 @@ export function parseRemoteUrl(url: string): RemoteRepository | undefined {
   } else {
     // scp-like syntax: [user@]host:path, where host has no slash before the colon.
     const scp = /^(?:[^@/]+@)?([^:/]+):(?!\/\/)(.+)$/.exec(text);
-    if (!scp) return undefined;
+    // `C:/repos/infra` is a Windows path, not host "C".
+    if (!scp || scp[1].length === 1) return undefined;
     host = scp[1];
     path = scp[2];
   }

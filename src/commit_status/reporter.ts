@@ -131,12 +131,16 @@ interface QueuedStatus {
 export interface CommitStatusReporterOptions {
   targets: StatusTarget[];
   host: string;
-  /** Base of the links to each run's page. */
-  publicUrl?: string;
+  /** Base of the links to each run's page, as configured now. */
+  publicUrl?: () => string | undefined;
   logger: Logger;
   /** Delivery tuning (tests). */
   queue?: Omit<DeliveryQueueOptions, "logger">;
   fetch?: typeof fetch;
+  /** The `commit_status:` list in effect now (the agent reloads its configuration as HEAD moves). */
+  configured?: () => readonly CommitStatusTarget[] | undefined;
+  /** Resolves a reloaded list; a ConfigError keeps the previous targets. */
+  resolve?: (targets: readonly CommitStatusTarget[]) => StatusTarget[];
 }
 
 /**
@@ -147,9 +151,13 @@ export interface CommitStatusReporterOptions {
 export class CommitStatusReporter implements RunListener {
   readonly #options: CommitStatusReporterOptions;
   readonly #queue: DeliveryQueue<QueuedStatus>;
+  #targets: StatusTarget[];
+  #inEffect: string;
 
   constructor(options: CommitStatusReporterOptions) {
     this.#options = options;
+    this.#targets = options.targets;
+    this.#inEffect = JSON.stringify(options.configured?.() ?? []);
     const fetch = options.fetch;
     this.#queue = new DeliveryQueue<QueuedStatus>({
       noun: "commit statuses",
@@ -170,8 +178,14 @@ export class CommitStatusReporter implements RunListener {
     return this.#queue.pending;
   }
 
+  /** The targets in effect. */
+  get targets(): readonly StatusTarget[] {
+    return this.#targets;
+  }
+
   /** Queues `pending` for every target. */
   runStarted(run: StartedRun): void {
+    this.#followConfig();
     this.#report(
       run,
       "pending",
@@ -188,9 +202,31 @@ export class CommitStatusReporter implements RunListener {
     this.#report(run, state, description);
   }
 
+  /** Takes up a changed `commit_status:` list; one that cannot be resolved keeps the old targets. */
+  #followConfig(): void {
+    const { configured, resolve, logger } = this.#options;
+    if (!configured || !resolve) return;
+    const list = configured() ?? [];
+    const text = JSON.stringify(list);
+    if (text === this.#inEffect) return;
+    this.#inEffect = text;
+    try {
+      this.#targets = resolve(list);
+      logger.info("commit status targets reloaded: {targets}", {
+        targets: this.#targets.map((target) => target.label).join(", ") ||
+          "(none)",
+      });
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      logger.error("{error}; keeping the previous commit status targets", {
+        error: error.message,
+      });
+    }
+  }
+
   #report(run: StartedRun, state: ReportedState, description: string): void {
-    const { publicUrl } = this.#options;
-    for (const target of this.#options.targets) {
+    const publicUrl = this.#options.publicUrl?.();
+    for (const target of this.#targets) {
       this.#queue.enqueue({
         target,
         service: run.service,

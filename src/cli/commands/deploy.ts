@@ -25,7 +25,7 @@ export async function deployCommand(
   } finally {
     await Promise.all([
       queue.close(NOTIFY_FLUSH_MS),
-      statuses?.close(NOTIFY_FLUSH_MS),
+      statuses.close(NOTIFY_FLUSH_MS),
     ]);
   }
   for (const run of result.runs) {

@@ -81,7 +81,7 @@ export async function runCommand(
   } finally {
     await Promise.all([
       queue.close(NOTIFY_FLUSH_MS),
-      statuses?.close(NOTIFY_FLUSH_MS),
+      statuses.close(NOTIFY_FLUSH_MS),
     ]);
   }
 }
