@@ -20,12 +20,23 @@ import {
   openGuardedState,
 } from "./state/state_marker.ts";
 import type { StateStore } from "./state/store.ts";
+import type { VerifyConfig } from "./config/verify_config.ts";
+import { checkKeyOutsideWorkTree, CommitVerifier } from "./verify/verifier.ts";
+import type { RunListener } from "./reconcile/run_listener.ts";
+import {
+  CommitStatusReporter,
+  resolveStatusTargets,
+} from "./commit_status/reporter.ts";
+import type { StatusTarget } from "./commit_status/provider_request.ts";
+import type { CommitStatusTarget } from "./config/commit_status_config.ts";
 
 /** Global command-line options (SPEC §6). */
 export interface GlobalOptions {
   repo?: string;
   config?: string;
   host?: string;
+  /** `--allowed-signers PATH`: turns SSH signature verification on whatever the repository says. */
+  allowedSigners?: string;
 }
 
 /** The real adapters, built once per command. */
@@ -49,6 +60,10 @@ export interface App {
   host: string;
   remote: string;
   branch: string;
+  /** Signed-commit verification (its `enabled` says whether it is on). */
+  verifier: CommitVerifier;
+  /** Told when each of the agent's runs starts and ends; commands that deploy add to it. */
+  runListeners: RunListener[];
   [Symbol.dispose](): void;
 }
 
@@ -125,6 +140,17 @@ export async function openApp(
     // Before any cycle: a hook that outlived the crash must not run twice at once.
     await stopLeftoverHooks(interrupted, logger);
   }
+  // The verifier follows the agent's configuration, which is reloaded as HEAD moves.
+  const built: { agent?: Agent } = {};
+  const runListeners: RunListener[] = [];
+  const verifier = verifierFor(globals, {
+    git,
+    runner,
+    store,
+    repoRoot: info.root,
+    file: configDisplay,
+    config: () => built.agent?.config ?? config,
+  });
   const agent = new Agent({
     git,
     store,
@@ -140,7 +166,10 @@ export async function openApp(
     host,
     remote,
     branch,
+    verifier,
+    runListeners,
   });
+  built.agent = agent;
   return {
     agent,
     store,
@@ -156,11 +185,105 @@ export async function openApp(
     host,
     remote,
     branch,
+    verifier,
+    runListeners,
     [Symbol.dispose]: () => {
+      verifier.closeSync();
       store.close();
       lock?.[Symbol.dispose]();
     },
   };
+}
+
+/** The `commit_status:` entries with tokens expanded and repository and API worked out from the remote (exit 2 when one cannot be). */
+export async function commitStatusTargets(
+  app: App,
+  configured: readonly CommitStatusTarget[] = app.config.commitStatus ?? [],
+): Promise<StatusTarget[]> {
+  return (await commitStatusResolver(app))(configured);
+}
+
+async function commitStatusResolver(
+  app: App,
+): Promise<(targets: readonly CommitStatusTarget[]) => StatusTarget[]> {
+  const { stdout } = await app.git.git(
+    ["config", "--get", `remote.${app.remote}.url`],
+    { okExitCodes: [1] },
+  );
+  const remoteUrl = stdout.trim() || undefined;
+  return (targets) =>
+    resolveStatusTargets(targets, {
+      env: (name) => Deno.env.get(name),
+      file: app.configFile,
+      remoteUrl,
+      host: app.host,
+    });
+}
+
+/**
+ * Reports the agent's runs on the git host. Tokens are expanded now, so a
+ * missing variable is exit 2 before anything runs; the targets follow
+ * `commit_status:` as the agent reloads its configuration, so it may be
+ * configured (or changed) by a commit the agent fetches.
+ */
+export async function attachCommitStatus(
+  app: App,
+): Promise<CommitStatusReporter> {
+  const resolve = await commitStatusResolver(app);
+  const reporter = new CommitStatusReporter({
+    targets: resolve(app.config.commitStatus ?? []),
+    host: app.host,
+    publicUrl: () => app.agent.config.publicUrl,
+    logger: app.logger,
+    configured: () => app.agent.config.commitStatus,
+    resolve,
+  });
+  app.runListeners.push(reporter);
+  return reporter;
+}
+
+/** The verifier with the command line's `--allowed-signers` (or its variable) over the repository's `verify:`. */
+function verifierFor(
+  globals: GlobalOptions,
+  options: {
+    git: GitClient;
+    runner: DenoProcessRunner;
+    store: StateStore;
+    repoRoot: string;
+    file: string;
+    config: () => RepoConfig;
+  },
+): CommitVerifier {
+  const cliPath = globals.allowedSigners ??
+    (Deno.env.get("UPSTREAM_WATCH_ALLOWED_SIGNERS") || undefined);
+  const override: VerifyConfig | undefined = cliPath === undefined
+    ? undefined
+    : {
+      kind: "ssh",
+      path: resolve(cliPath),
+      mode: options.config().verify?.mode ?? "head",
+      source: globals.allowedSigners !== undefined
+        ? "--allowed-signers"
+        : "UPSTREAM_WATCH_ALLOWED_SIGNERS",
+    };
+  const location = {
+    repoRoot: options.repoRoot,
+    file: override ? override.source : options.file,
+  };
+  const current = () => override ?? options.config().verify;
+  const initial = current();
+  if (initial) checkKeyOutsideWorkTree(initial, location);
+  return new CommitVerifier({
+    git: options.git,
+    runner: options.runner,
+    store: options.store,
+    now: Date.now,
+    config: () => {
+      const config = current();
+      if (config) checkKeyOutsideWorkTree(config, location);
+      return config;
+    },
+  });
 }
 
 /** SPEC: the Go tool's database is migrated in place on first start. */

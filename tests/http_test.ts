@@ -118,6 +118,7 @@ function fakeAgent(
             host: "test-host",
             head: "b".repeat(40),
             upstream: "b".repeat(40),
+            verification: null,
             services: [],
           },
         ),

@@ -10,6 +10,12 @@ import { isolateGitConfig } from "./helpers/cli.ts";
 import { GitFixture } from "./helpers/git_fixture.ts";
 import { hookFile } from "./helpers/hooks.ts";
 import { stateFileOf } from "./helpers/state_db.ts";
+import {
+  allowedSigners,
+  signPushesWithSsh,
+  sshKey,
+} from "./helpers/signing.ts";
+import { join } from "node:path";
 
 /** Idle cycles measured after the first one (which fills the agent's caches). */
 const IDLE_CYCLES = 3;
@@ -30,14 +36,23 @@ async function adoptedServices(count: number): Promise<GitFixture> {
 }
 
 /** The agent as `run` builds it: writable state and the instance lock. */
-function openDaemonApp(fixture: GitFixture): Promise<App> {
-  return openApp({ repo: fixture.clone }, { readOnly: false, lock: true });
+function openDaemonApp(
+  fixture: GitFixture,
+  allowedSigners?: string,
+): Promise<App> {
+  return openApp({ repo: fixture.clone, allowedSigners }, {
+    readOnly: false,
+    lock: true,
+  });
 }
 
 /** Git processes started by each idle cycle of one long-lived agent, after its first cycle. */
-async function idleCycleGitProcesses(fixture: GitFixture): Promise<number[]> {
+async function idleCycleGitProcesses(
+  fixture: GitFixture,
+  allowedSigners?: string,
+): Promise<number[]> {
   isolateGitConfig();
-  using app = await openDaemonApp(fixture);
+  using app = await openDaemonApp(fixture, allowedSigners);
   await app.agent.runCycle({ trigger: "poll" });
   const counts: number[] = [];
   for (let cycle = 0; cycle < IDLE_CYCLES; cycle++) {
@@ -107,4 +122,30 @@ Deno.test("idle daemon cycles leave the state database's file, its WAL and its d
   const after = await stateFileBytes(state);
   assert.deepEqual(after.main, before.main, "the state file's bytes");
   assert.deepEqual(after.wal, before.wal, "the write-ahead log's bytes");
+});
+
+Deno.test("with signed-commit verification on, an idle daemon cycle starts as many git processes as without, and writes nothing", async () => {
+  await using fixture = await adoptedServices(5);
+  const key = await sshKey(fixture.root, "alice");
+  const signers = await allowedSigners(join(fixture.root, "allowed"), [
+    { principal: "alice@example.test", key },
+  ]);
+  await signPushesWithSsh(fixture, key);
+  await fixture.push({ "README.md": "signed\n" }, "signed");
+  const without = await idleCycleGitProcesses(fixture);
+  const withVerify = await idleCycleGitProcesses(fixture, signers);
+  assert.deepEqual(withVerify, without);
+
+  // A fresh agent finds the verified commit in the state: no verification, no write.
+  const state = stateFileOf(fixture.clone);
+  const before = await stateFileBytes(state);
+  const firstCycle = async (signers?: string) => {
+    isolateGitConfig();
+    using app = await openDaemonApp(fixture, signers);
+    const spawned = app.git.spawned;
+    await app.agent.runCycle({ trigger: "poll" });
+    return app.git.spawned - spawned;
+  };
+  assert.equal(await firstCycle(signers), await firstCycle());
+  assert.deepEqual((await stateFileBytes(state)).main, before.main);
 });

@@ -33,6 +33,7 @@ import { planCommand } from "./commands/plan.ts";
 import { runCommand } from "./commands/run.ts";
 import { statusCommand } from "./commands/status.ts";
 import { resumeCommand, suspendCommand } from "./commands/suspend.ts";
+import { statusReportTestCommand } from "./commands/status_report.ts";
 import { validateCommand } from "./commands/validate.ts";
 import { type Output, processOutput } from "./output.ts";
 
@@ -121,6 +122,10 @@ function buildProgram(
     .option(
       "--host <name>",
       "host name matched against services' hosts (default: $UPSTREAM_WATCH_HOST, else the machine's)",
+    )
+    .option(
+      "--allowed-signers <path>",
+      "deploy only commits signed by a key of this allowed-signers file (default: $UPSTREAM_WATCH_ALLOWED_SIGNERS, else verify: in the repository)",
     )
     .addOption(
       new Option("--log-format <format>", "log format").choices([
@@ -331,6 +336,18 @@ function buildProgram(
       "send a test message to every notification target and report each result",
     )
     .action(() => withApp("reader", (app) => notifyTestCommand(app, output))());
+
+  program.command("status-report")
+    .description(
+      "commit status targets (commit_status: in .upstream-watch.yaml)",
+    )
+    .command("test")
+    .description(
+      "set a test status on HEAD for every commit status target and report each result",
+    )
+    .action(() =>
+      withApp("reader", (app) => statusReportTestCommand(app, output))()
+    );
 
   program.command("version")
     .description("print version, Deno version and platform")

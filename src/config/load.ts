@@ -3,6 +3,8 @@
  * (SPEC §3): every error names file, line, column and key path; unknown keys
  * are warnings with a "did you mean" hint.
  */
+import { parseCommitStatus, parsePublicUrl } from "./commit_status_config.ts";
+import { parseVerify } from "./verify_config.ts";
 import {
   isAlias,
   isMap,
@@ -49,6 +51,9 @@ const REPO_KEYS = [
   "history_limit",
   "notify",
   "webhook",
+  "verify",
+  "commit_status",
+  "public_url",
 ] as const;
 
 const SERVICE_KEYS = [
@@ -92,6 +97,7 @@ export const NOTIFY_EVENTS = [
   "rolled_back",
   "unhealthy",
   "healed",
+  "verification_failed",
 ] as const;
 
 /** Message formats a notify target may force (SPEC §7). */
@@ -184,6 +190,12 @@ export function parseRepoConfig(
     const webhook = reader.webhook(entry);
     if (webhook) config.webhook = webhook;
   }
+  entry = value("verify");
+  if (entry) config.verify = parseVerify(reader, entry);
+  entry = value("commit_status");
+  if (entry) config.commitStatus = parseCommitStatus(reader, entry);
+  entry = value("public_url");
+  if (entry) config.publicUrl = parsePublicUrl(reader, entry);
   return { config, warnings: reader.warnings };
 }
 
@@ -322,7 +334,7 @@ export function expandEnv(
 }
 
 /** One `key: value` pair of a mapping, with its key path. */
-interface Entry {
+export interface Entry {
   /** Key path, e.g. `notify[1].url`. */
   path: string;
   keyNode: YamlNode;
@@ -335,6 +347,12 @@ interface ForeignKeys {
   keys: readonly string[];
   file: string;
 }
+
+/** The reader's primitives, for key parsers kept in their own modules. */
+export type ConfigFieldReader = Pick<
+  ConfigReader,
+  "string" | "oneOf" | "fail" | "fields" | "list" | "envReferences"
+>;
 
 class ConfigReader {
   readonly warnings: ConfigWarning[] = [];
@@ -732,6 +750,33 @@ class ConfigReader {
       if (format) target.format = this.oneOf(format, NOTIFY_FORMATS);
       return target;
     });
+  }
+
+  /** The entries of a mapping value, unknown keys warned about; a non-mapping fails with `expected`. */
+  fields(
+    entry: Entry,
+    known: readonly string[],
+    expected: string,
+  ): Map<string, Entry> {
+    if (!isMap(entry.node)) {
+      this.fail(
+        `must be ${expected}, got ${describe(entry.node)}`,
+        entry.node,
+        entry.path,
+      );
+    }
+    return this.#mapping(entry.node, entry.path, { known });
+  }
+
+  /** The items of a list value; a single value is a one-item list. */
+  list(entry: Entry): Entry[] {
+    if (!isSeq(entry.node)) return [entry];
+    return this.#items(entry.node, entry.path);
+  }
+
+  /** Checks the `${NAME}` references of `text` are well formed (their values are read later). */
+  envReferences(text: string, entry: Entry): void {
+    this.#checkEnvReferences(text, entry);
   }
 
   /** `false` or null turns the endpoint off; `true` means all defaults. */

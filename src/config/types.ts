@@ -1,3 +1,7 @@
+import type { VerifyConfig } from "./verify_config.ts";
+import type { CommitStatusTarget } from "./commit_status_config.ts";
+export type { CommitStatusTarget, VerifyConfig };
+
 /** A hook command: a string runs through the platform shell, a list runs directly. */
 export type HookCommand = string | readonly string[];
 
@@ -51,6 +55,12 @@ export interface RepoConfig {
   historyLimit: number;
   notify: NotifyTarget[];
   webhook?: WebhookConfig;
+  /** Signed-commit verification; off when undefined. */
+  verify?: VerifyConfig;
+  /** Where each run's status is reported on the git host. */
+  commitStatus?: CommitStatusTarget[];
+  /** Base URL of the status page, for links from commit statuses. */
+  publicUrl?: string;
 }
 
 /** `<service>/.update-hooks.yaml`, with defaults applied (SPEC §3). */

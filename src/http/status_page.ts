@@ -161,6 +161,11 @@ export function renderStatusPage(input: StatusPageInput): string {
   }</span> · following ${document.remote}/${document.branch} (<span class="hash">${
     short(document.upstream)
   }</span>)</p>
+${
+    document.verification
+      ? markup`<p class="meta" id="verification"><span class="badge failed">refused</span> ${document.verification.message}</p>`
+      : ""
+  }
 </header>
 <section id="services">
 <h2>Services (${services.length}${

@@ -1,6 +1,7 @@
 /** What `/healthz` and `/metrics` report: counters fed by cycle reports, gauges read from the state (SPEC §8). */
 import { SafetyMetrics } from "./safety_metrics.ts";
 import type { Suspension } from "../state/suspensions.ts";
+import { VerificationError } from "../verify/verification_error.ts";
 import type { CycleObserver, CycleReport } from "../reconcile/daemon.ts";
 import type { StateStore } from "../state/store.ts";
 import type { Trigger } from "../state/types.ts";
@@ -51,6 +52,8 @@ export class AgentTelemetry implements CycleObserver {
   readonly #webhooks = new Map<string, number>();
   #lastSyncOkAt?: number;
   #lastSyncError?: { at: number; message: string };
+  /** A refused commit is unhealthy at once: nothing will deploy until a signed one arrives. */
+  #rejection?: string;
   #runningSince?: number;
   /** Health checks, rollbacks, heals and suspensions. */
   readonly safety = new SafetyMetrics();
@@ -72,6 +75,10 @@ export class AgentTelemetry implements CycleObserver {
     this.#runningSince = undefined;
     const outcome = report.kind === "completed" ? "completed" : "sync_failed";
     increment(this.#cycles, labels({ trigger: report.trigger, outcome }));
+    this.#rejection = report.kind === "sync_failed" &&
+        report.error instanceof VerificationError
+      ? report.error.message
+      : undefined;
     if (report.kind === "sync_failed") {
       this.#lastSyncError = {
         at: report.finishedAt,
@@ -130,6 +137,7 @@ export class AgentTelemetry implements CycleObserver {
     const windowMs = 3 * interval * 1000;
     const lastOk = this.#lastSyncOkAt;
     const error = this.#lastSyncError;
+    if (this.#rejection) return { healthy: false, reason: this.#rejection };
     if (lastOk !== undefined && now - lastOk <= windowMs) {
       return {
         healthy: true,

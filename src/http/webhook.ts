@@ -150,6 +150,15 @@ export async function verifyWebhook(
       reason: `push to ${ref}; following ${wanted}`,
     };
   }
+  // GitHub says `deleted: true`; GitLab and Gitea send an all-zero `after`.
+  const after = isRecord(payload) ? payload.after : undefined;
+  if (
+    isRecord(payload) &&
+    (payload.deleted === true ||
+      (typeof after === "string" && /^0+$/.test(after)))
+  ) {
+    return { kind: "ignored", provider, reason: `${wanted} was deleted` };
+  }
   return { kind: "push", provider, ref };
 }
 

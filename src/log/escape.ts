@@ -21,8 +21,8 @@ const NAMED: Record<string, string> = {
 // and the Unicode line and paragraph separators.
 // deno-lint-ignore no-control-regex
 const CONTROL = /[\x00-\x1f\x7f-\x9f\u2028\u2029]/g;
-// deno-lint-ignore no-control-regex
 const CONTROL_EXCEPT_LINES =
+  // deno-lint-ignore no-control-regex
   /\r(?!\n)|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]/g;
 
 /** `text` with every control character written as an escape (`\x1b`, `\n`, `\u2028`), so a terminal shows it instead of obeying it. */

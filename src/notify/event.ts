@@ -172,6 +172,23 @@ export function stateLostEvent(
   });
 }
 
+/** The `verification_failed` event: a fetched commit was refused, nothing ran. */
+export function verificationFailedEvent(
+  rejection: { commit: string; signer: string | null; reason: string },
+  context: Omit<EventContext, "store">,
+): NotificationEvent {
+  return finish({
+    ...blank(context),
+    event: "verification_failed",
+    toCommit: rejection.commit,
+    outcome: "failed",
+    error: `${
+      rejection.signer ? `signed by ${rejection.signer}` : "unsigned"
+    }: ${rejection.reason}`,
+    reason: "the work tree stays where it is and nothing runs",
+  });
+}
+
 /** The `recovered` event sent when syncing works again after a `sync_failed`. */
 export function syncRecoveredEvent(
   failingSince: number,
@@ -283,6 +300,10 @@ export function eventTitle(event: Draft): string {
       return `${service}: unhealthy on ${event.host}`;
     case "healed":
       return `${service}: healthy again on ${event.host}`;
+    case "verification_failed":
+      return `commit ${
+        short(event.toCommit)
+      } refused on ${event.host}: signature verification failed`;
     case "test":
       return `upstream-watch test message from ${event.host}`;
   }

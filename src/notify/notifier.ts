@@ -12,8 +12,13 @@ import {
   stateLostEvent,
   syncFailedEvent,
   syncRecoveredEvent,
+  verificationFailedEvent,
 } from "./event.ts";
 import type { StateLostError } from "../errors.ts";
+import { VerificationError } from "../verify/verification_error.ts";
+
+/** Prefix of the persistent "verification_failed sent for this commit" markers. */
+export const VERIFICATION_FAILED_KEY = "verification_failed";
 import { NotificationQueue, type NotificationQueueOptions } from "./queue.ts";
 import {
   type ResolvedTarget,
@@ -89,6 +94,21 @@ export class Notifier implements CycleObserver {
     }
     if (this.#targets.length === 0) return;
     const { store, logger, host, now } = this.#deps;
+    if (
+      report.kind === "sync_failed" && report.error instanceof VerificationError
+    ) {
+      // Once per refused commit, across restarts; a new refused commit notifies again.
+      const key = `${VERIFICATION_FAILED_KEY}:${report.error.commit}`;
+      if (store.notificationState(key) !== undefined) {
+        logger.debug("verification_failed not sent again for {commit}", {
+          commit: report.error.commit,
+        });
+        return;
+      }
+      store.setNotificationState(key, String(report.startedAt), now());
+      this.send(verificationFailedEvent(report.error, { host, now }));
+      return;
+    }
     if (report.kind === "sync_failed") {
       const since = store.notificationState(SYNC_FAILING_KEY);
       if (since !== undefined) {

@@ -37,6 +37,9 @@ import {
 } from "./rollback.ts";
 import { safetyHold } from "./safety_holds.ts";
 import { ServiceActivity } from "./self_heal.ts";
+import type { CommitVerifier } from "../verify/verifier.ts";
+import { VerificationError } from "../verify/verification_error.ts";
+import type { RunListener } from "./run_listener.ts";
 
 /** Commits listed per run as "what made it due". */
 const MAX_RECORDED_COMMITS = 20;
@@ -62,6 +65,10 @@ export interface AgentDeps {
   host: string;
   remote: string;
   branch: string;
+  /** Signed-commit verification before the work tree moves (off when absent). */
+  verifier?: CommitVerifier;
+  /** Told when each run starts and ends (commit statuses). */
+  runListeners?: RunListener[];
 }
 
 import type {
@@ -161,6 +168,8 @@ export class Agent {
     options: { fetch: boolean; move: boolean; signal?: AbortSignal },
   ): Promise<CyclePlan> {
     await this.#repairClone(options.move);
+    const verifier = this.#deps.verifier;
+    let rejection: CyclePlan["rejection"];
     const sync = await syncRepository(this.#deps.git, {
       remote: this.#deps.remote,
       branch: this.#deps.branch,
@@ -168,6 +177,17 @@ export class Agent {
       fetch: options.fetch,
       move: options.move,
       signal: options.signal,
+      verify: verifier?.enabled
+        ? async (before, upstream) => {
+          const verdict = await verifier.check(before, upstream, {
+            record: options.move,
+          });
+          if (verdict.kind === "verified") return;
+          // A cycle stops here; a plan reports what the cycle would refuse.
+          if (options.move) throw new VerificationError(verdict.rejection);
+          rejection = verdict.rejection;
+        }
+        : undefined,
     });
     const head = options.move ? sync.after : sync.upstream;
     if (sync.after !== sync.before) await this.#reloadConfig(sync.after);
@@ -181,7 +201,7 @@ export class Agent {
         record.deployedCommit !== null && record.removedAt === null &&
         !present.has(record.name)
       );
-    return { sync, head, items, services, removed };
+    return { sync, head, items, services, removed, rejection };
   }
 
   async #verdicts(
@@ -567,6 +587,7 @@ export class Agent {
       signal,
       agentEnv: (...args) => this.#agentEnv(...args),
       finish: (...args) => this.#finish(...args),
+      listeners: this.#deps.runListeners ?? [],
     };
   }
 
@@ -653,6 +674,15 @@ export class Agent {
       startedAt: now(),
       reason,
     });
+    const started = {
+      service: entry.name,
+      runId,
+      commit: options.head,
+      trigger: options.trigger,
+    };
+    for (const listener of this.#deps.runListeners ?? []) {
+      listener.runStarted(started);
+    }
     const log = this.#deps.logger.with({
       service: entry.name,
       runId,
@@ -701,6 +731,9 @@ export class Agent {
       });
     }
     const summary = this.#finish(runId, entry.name, reason, outcome);
+    for (const listener of this.#deps.runListeners ?? []) {
+      listener.runFinished({ ...started, summary });
+    }
     if (summary.outcome === "succeeded") {
       log.info("deployed {short}", { short: options.head.slice(0, 12) });
     } else {

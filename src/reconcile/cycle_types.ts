@@ -15,6 +15,7 @@ import type { RetryHold } from "./retry.ts";
 import type { SafetyHold } from "./safety_holds.ts";
 import type { ServiceEntry } from "./services.ts";
 import type { SyncResult } from "./sync.ts";
+import type { Rejection } from "../verify/verification_error.ts";
 
 /** Why an out-of-date service does not run in this cycle. */
 export type Hold =
@@ -49,6 +50,8 @@ export interface CyclePlan {
   services: ServiceEntry[];
   /** Services with state that no longer exist at `head` and were not yet reported. */
   removed: ServiceRecord[];
+  /** The fetched commit failed signature verification: the next cycle runs nothing. */
+  rejection?: Rejection;
 }
 
 /** How one service's run ended. */

@@ -20,6 +20,7 @@ import {
 } from "../state/rollbacks.ts";
 import type { StateStore } from "../state/store.ts";
 import type { RunReason, StepName, Trigger } from "../state/types.ts";
+import type { RunListener, StartedRun } from "./run_listener.ts";
 import type { RunSummary } from "./cycle_types.ts";
 import type { ServiceEntry } from "./services.ts";
 
@@ -68,6 +69,8 @@ export interface RollbackDeps {
     reason: RunReason,
     outcome: StepsOutcome,
   ) => RunSummary;
+  /** Told when the rollback run starts and ends (commit statuses). */
+  listeners: readonly RunListener[];
   signal?: AbortSignal;
 }
 
@@ -145,6 +148,13 @@ export async function runRollback(
     });
     return id;
   });
+  const started: StartedRun = {
+    service: entry.name,
+    runId,
+    commit: deployedCommit,
+    trigger: "rollback",
+  };
+  for (const listener of deps.listeners) listener.runStarted(started);
   log.warn("rolling back {from} → {to}, run {runId}", {
     from: failedCommit.slice(0, 12),
     to: deployedCommit.slice(0, 12),
@@ -192,29 +202,36 @@ export async function runRollback(
       { error: messageOf(error) },
     );
   }
-  if (outcome.kind === "interrupted") {
+  const summary = outcome.kind === "interrupted"
     // Left `running`: the next start restores the folder and rolls back again.
-    return deps.finish(runId, entry.name, reason, outcome);
+    ? deps.finish(runId, entry.name, reason, outcome)
+    : finishRollback();
+  for (const listener of deps.listeners) {
+    listener.runFinished({ ...started, summary });
   }
-  return store.transaction(() => {
-    const summary = deps.finish(runId, entry.name, reason, outcome);
-    if (restored) {
-      markRollbackFinished(store, entry.name, {
-        state: summary.outcome === "succeeded" ? "succeeded" : "failed",
-        now: now(),
-      });
-    }
-    if (summary.outcome === "succeeded") {
-      log.warn(
-        "rolled back to {to}; {revision} is held until a new revision or a manual deploy",
-        {
-          to: deployedCommit.slice(0, 12),
-          revision: failed.revision.slice(0, 12),
-        },
-      );
-    }
-    return summary;
-  });
+  return summary;
+
+  function finishRollback(): RunSummary {
+    return store.transaction(() => {
+      const summary = deps.finish(runId, entry.name, reason, outcome);
+      if (restored) {
+        markRollbackFinished(store, entry.name, {
+          state: summary.outcome === "succeeded" ? "succeeded" : "failed",
+          now: now(),
+        });
+      }
+      if (summary.outcome === "succeeded") {
+        log.warn(
+          "rolled back to {to}; {revision} is held until a new revision or a manual deploy",
+          {
+            to: deployedCommit.slice(0, 12),
+            revision: failed.revision.slice(0, 12),
+          },
+        );
+      }
+      return summary;
+    });
+  }
 }
 
 /**

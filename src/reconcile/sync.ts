@@ -20,6 +20,8 @@ export interface SyncOptions {
   /** `false` leaves the work tree alone and only reports the upstream commit. */
   move: boolean;
   signal?: AbortSignal;
+  /** Checks the fetched commit before the work tree moves; throws to keep it where it is. */
+  verify?: (before: string, upstream: string) => Promise<void>;
 }
 
 /** SPEC §4 steps 1–2: fetch, then fast-forward or hard-reset the work tree to the fetched commit. */
@@ -54,6 +56,7 @@ export async function syncRepository(
       { cause: error },
     );
   }
+  await options.verify?.(before, upstream);
   if (before === upstream || !options.move) {
     return { before, after: before, upstream };
   }

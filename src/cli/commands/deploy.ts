@@ -1,5 +1,5 @@
 import { escapeControl } from "../../log/escape.ts";
-import type { App } from "../../app.ts";
+import { type App, attachCommitStatus } from "../../app.ts";
 import { ExitCode, UsageError } from "../../errors.ts";
 import type { Output } from "../output.ts";
 import { listenForShutdown } from "../signals.ts";
@@ -15,6 +15,7 @@ export async function deployCommand(
   const names = selection(options);
   if (!options.force) await refuseSuspended(app, names);
   const { notifier, queue } = appNotifier(app, { followConfig: false });
+  const statuses = await attachCommitStatus(app);
   using shutdown = listenForShutdown(app.logger);
   let result;
   try {
@@ -26,7 +27,10 @@ export async function deployCommand(
     });
     notifier.runsFinished(result);
   } finally {
-    await queue.close(NOTIFY_FLUSH_MS);
+    await Promise.all([
+      queue.close(NOTIFY_FLUSH_MS),
+      statuses.close(NOTIFY_FLUSH_MS),
+    ]);
   }
   for (const run of result.runs) {
     output.out(

@@ -6,6 +6,8 @@ import {
   holdJson,
 } from "../../reconcile/describe.ts";
 import { safetyStatus } from "../../reconcile/safety_status.ts";
+import { describeRejection } from "../../verify/verification_error.ts";
+import { rejectionJson } from "./status.ts";
 import { jsonText, type Output, renderTable, shortCommit } from "../output.ts";
 
 /** `plan [--no-fetch] [--json]`: what the next cycle would run and why, changing nothing. */
@@ -23,6 +25,7 @@ export async function planCommand(
     output.out(jsonText({
       head: plan.sync.before,
       target: plan.head,
+      verification: rejectionJson(plan.rejection),
       services: plan.items.map((item) => ({
         name: item.service,
         outOfDate: item.outOfDate,
@@ -34,6 +37,10 @@ export async function planCommand(
         suspension: suspensionOf(item),
       })),
     }));
+    return 0;
+  }
+  if (plan.rejection) {
+    output.out(`${describeRejection(plan.rejection)}; nothing runs\n`);
     return 0;
   }
   const due = plan.items.filter((item) => item.due);

@@ -1,5 +1,5 @@
 import { configEnvReferences } from "../../config/env_references.ts";
-import type { App } from "../../app.ts";
+import { type App, attachCommitStatus } from "../../app.ts";
 import { expandEnv } from "../../config/load.ts";
 import type { WebhookConfig } from "../../config/types.ts";
 import { ConfigError, ExitCode } from "../../errors.ts";
@@ -79,6 +79,7 @@ export async function runCommand(
   // Both resolve `${VAR}` references first: a missing variable is exit 2 before anything runs.
   const { notifier, queue } = appNotifier(app, { followConfig: true });
   const webhook = options.once ? undefined : webhookSettings(app);
+  const statuses = await attachCommitStatus(app);
   using shutdown = listenForShutdown(app.logger);
   try {
     if (options.once) {
@@ -101,7 +102,10 @@ export async function runCommand(
     });
     return ExitCode.ok;
   } finally {
-    await queue.close(NOTIFY_FLUSH_MS);
+    await Promise.all([
+      queue.close(NOTIFY_FLUSH_MS),
+      statuses.close(NOTIFY_FLUSH_MS),
+    ]);
   }
 }
 

@@ -8,6 +8,11 @@ import {
 } from "../../reconcile/describe.ts";
 import type { RunRecord } from "../../state/types.ts";
 import { safetyStatus } from "../../reconcile/safety_status.ts";
+import { recordedRejection } from "../../verify/verifier.ts";
+import {
+  describeRejection,
+  type Rejection,
+} from "../../verify/verification_error.ts";
 import {
   isoTime,
   jsonText,
@@ -80,6 +85,9 @@ async function buildStatusDocument(
     host: app.host,
     head: plan.sync.before,
     upstream: plan.sync.upstream,
+    verification: rejectionJson(
+      recordedRejection(app.store) ?? plan.rejection,
+    ),
     services,
   };
 }
@@ -104,6 +112,9 @@ export async function statusCommand(
       } (${app.remote}/${app.branch} ${shortCommit(document.upstream)})`,
     ) + "\n",
   );
+  if (document.verification) {
+    output.out(`${document.verification.message}\n`);
+  }
   if (services.length === 0) {
     output.out("no services found\n");
     return 0;
@@ -143,6 +154,18 @@ function pendingText(service: ServiceStatus): string[] {
   // A suspension says more than "waiting: suspended" again.
   if (text !== "-" && service.hold?.kind === "suspended") return [];
   return service.suspension && text === "-" ? [] : [text];
+}
+
+/** A refused commit as `status`, `plan` and `/api/status` show it. */
+export function rejectionJson(rejection: Rejection | undefined) {
+  if (!rejection) return null;
+  return {
+    commit: rejection.commit,
+    signer: rejection.signer,
+    signed: rejection.signer !== null,
+    reason: rejection.reason,
+    message: describeRejection(rejection),
+  };
 }
 
 /** The stable JSON form of a run, shared by `status`, `history` and `logs`. */

@@ -3,6 +3,8 @@ import type { App } from "../../app.ts";
 import { ConfigError, ExitCode } from "../../errors.ts";
 import { resolveTargets } from "../../notify/target.ts";
 import type { Output } from "../output.ts";
+import { checkKeyFile } from "../../verify/key_file.ts";
+import { DenoProcessRunner } from "../../process/run_process.ts";
 
 /** `validate`: checks the repository config and every service's hook file at HEAD. */
 export async function validateCommand(
@@ -15,7 +17,8 @@ export async function validateCommand(
   for (const service of broken) {
     output.err(`${escapeControl(service.error!.message)}\n`);
   }
-  const notifyError = notifyTargetsError(app);
+  const notifyError = notifyTargetsError(app) ??
+    await keyFileError(app);
   if (notifyError) output.err(`${escapeControl(notifyError.message)}\n`);
   const warnings = app.configWarnings.length +
     services.reduce((count, service) => count + service.warnings.length, 0);
@@ -24,6 +27,19 @@ export async function validateCommand(
       (warnings > 0 ? `, ${warnings} warning(s)` : "") + "\n",
   );
   return broken.length > 0 || notifyError ? ExitCode.usage : ExitCode.ok;
+}
+
+/** The verification key file must exist and parse. */
+async function keyFileError(app: App): Promise<ConfigError | undefined> {
+  const config = app.verifier.config;
+  if (!config) return undefined;
+  try {
+    await checkKeyFile(config, new DenoProcessRunner());
+    return undefined;
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
 }
 
 /**
