@@ -119,7 +119,18 @@ async function measureRssFloors(
 }
 
 async function main(args: string[]): Promise<void> {
-  const settings = settingsFrom(args);
+  let settings: BenchSettings | undefined;
+  try {
+    settings = settingsFrom(args);
+  } catch (error) {
+    Deno.stderr.writeSync(
+      new TextEncoder().encode(
+        `bench: ${error instanceof Error ? error.message : error}\n${USAGE}`,
+      ),
+    );
+    Deno.exitCode = 2;
+    return;
+  }
   if (settings === undefined) {
     write(USAGE);
     return;
