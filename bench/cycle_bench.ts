@@ -170,7 +170,10 @@ async function main(args: string[]): Promise<void> {
       rows.filter((row) => row.met === true).length
     } met, ${missed.length} not met${
       missed.length > 0
-        ? ` (${missed.map((row) => `${row.figure} N=${row.n}`).join("; ")})`
+        ? ` (${
+          missed.map((row) => row.n ? `${row.figure} N=${row.n}` : row.figure)
+            .join("; ")
+        })`
         : ""
     }.\n`,
   );
