@@ -1,10 +1,12 @@
 /**
  * Benchmark fixtures: a bare upstream, a pusher clone that plays the operator
  * and the agent's clone, with N service folders whose hooks append
- * `<service> <epoch ns>` to a log file. Built with a handful of git processes
- * whatever N is (one commit holds every folder).
+ * `<service> <epoch ns>` to a log file. The upstream's history is written by
+ * one `git fast-import`, so 10,000 services or 50,000 commits cost seconds,
+ * not a file write and a `git add` each.
  */
-import { dirname, join } from "node:path";
+import { join } from "node:path";
+import { openApp } from "../src/app.ts";
 import {
   git as gitIn,
   GIT_ENV,
@@ -27,8 +29,72 @@ export function serviceName(index: number): string {
 export interface BenchRepoOptions {
   /** Number of service folders. */
   services: number;
+  /** Directory name under the parent (default `n<services>`). */
+  name?: string;
   /** Services whose update command first writes this many bytes of output (the flood). */
   flood?: { service: string; bytes: number };
+  /**
+   * A history of `commits` commits (the first holds every service, the rest
+   * touch only README.md), with the agent's clone checked out `behind`
+   * commits before the tip: what it adopts is that old.
+   */
+  history?: { commits: number; behind: number };
+}
+
+/** A `git fast-import` stream of commits on `refs/heads/main`, built in memory. */
+export class ImportStream {
+  readonly #parts: string[] = [];
+  readonly #encoder = new TextEncoder();
+  #marks = 0;
+
+  /** Adds a commit with these files added or changed; returns its mark. */
+  commit(message: string, files: Record<string, string>): number {
+    const mark = ++this.#marks;
+    const time = 1_700_000_000 + mark;
+    this.#parts.push(
+      `commit refs/heads/main\nmark :${mark}\n`,
+      `author ${GIT_ENV.GIT_AUTHOR_NAME} <${GIT_ENV.GIT_AUTHOR_EMAIL}> ${time} +0000\n`,
+      `committer ${GIT_ENV.GIT_COMMITTER_NAME} <${GIT_ENV.GIT_COMMITTER_EMAIL}> ${time} +0000\n`,
+      this.#data(message),
+    );
+    for (const [path, content] of Object.entries(files)) {
+      this.#parts.push(`M 100644 inline ${path}\n`, this.#data(content));
+    }
+    this.#parts.push("\n");
+    return mark;
+  }
+
+  /** Points `ref` (e.g. `refs/tags/x`) at the commit of `mark`. */
+  reset(ref: string, mark: number): void {
+    this.#parts.push(`reset ${ref}\nfrom :${mark}\n\n`);
+  }
+
+  /** Writes the stream into the repository at `repo` (bare or not). */
+  async importInto(repo: string): Promise<void> {
+    const child = new Deno.Command("git", {
+      args: ["fast-import", "--quiet", "--done"],
+      cwd: repo,
+      env: GIT_ENV,
+      stdin: "piped",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const writer = child.stdin.getWriter();
+    await writer.write(this.#encoder.encode(this.#parts.join("") + "done\n"));
+    await writer.close();
+    const result = await child.output();
+    if (!result.success) {
+      throw new Error(
+        `git fast-import failed in ${repo}: ${
+          new TextDecoder().decode(result.stderr)
+        }`,
+      );
+    }
+  }
+
+  #data(text: string): string {
+    return `data ${this.#encoder.encode(text).length}\n${text}\n`;
+  }
 }
 
 /** The repositories of one benchmark size. */
@@ -51,12 +117,12 @@ export class BenchRepo {
     this.services = services;
   }
 
-  /** Creates upstream, pusher and agent clone with every service in one commit, under `parent`. */
+  /** Creates upstream, pusher and agent clone with every service in the first commit, under `parent`. */
   static async create(
     parent: string,
     options: BenchRepoOptions,
   ): Promise<BenchRepo> {
-    const root = join(parent, `n${options.services}`);
+    const root = join(parent, options.name ?? `n${options.services}`);
     await Deno.mkdir(root, { recursive: true });
     const repo = new BenchRepo(root, options.services);
     await git(root, [
@@ -66,8 +132,6 @@ export class BenchRepo {
       "--initial-branch=main",
       repo.upstream,
     ]);
-    await git(root, ["init", "--quiet", "--initial-branch=main", repo.pusher]);
-    await git(repo.pusher, ["remote", "add", "origin", repo.upstream]);
     const files: Record<string, string> = {
       "README.md": "benchmark infrastructure repository\n",
     };
@@ -79,9 +143,25 @@ export class BenchRepo {
       files[`${name}/.update-hooks.yaml`] = repo.hookFile(name, flood);
       files[`${name}/version.txt`] = `${name} 0\n`;
     }
-    await repo.#write(files);
-    await repo.#commitAndPush("all services");
+    const stream = new ImportStream();
+    stream.commit("all services", files);
+    const history = options.history;
+    if (history) {
+      for (let index = 1; index < history.commits; index++) {
+        const mark = stream.commit(`history ${index}`, {
+          "README.md": `history ${index}\n`,
+        });
+        if (mark === history.commits - history.behind) {
+          stream.reset("refs/tags/deployed", mark);
+        }
+      }
+    }
+    await stream.importInto(repo.upstream);
+    await git(root, ["clone", "--quiet", repo.upstream, repo.pusher]);
     await git(root, ["clone", "--quiet", repo.upstream, repo.clone]);
+    if (history) {
+      await git(repo.clone, ["reset", "--quiet", "--hard", "deployed"]);
+    }
     return repo;
   }
 
@@ -109,11 +189,19 @@ export class BenchRepo {
   async pushChange(service?: string): Promise<string> {
     this.#edits++;
     const path = service ? `${service}/version.txt` : "README.md";
-    await this.#write({ [path]: `${service ?? "readme"} ${this.#edits}\n` });
-    return await this.#commitAndPush(
-      service ? `change ${service}` : "change README",
-      path,
+    await Deno.writeTextFile(
+      join(this.pusher, path),
+      `${service ?? "readme"} ${this.#edits}\n`,
     );
+    await git(this.pusher, ["add", path]);
+    await git(this.pusher, [
+      "commit",
+      "--quiet",
+      "-m",
+      service ? `change ${service}` : "change README",
+    ]);
+    await git(this.pusher, ["push", "--quiet", "origin", "HEAD:main"]);
+    return await git(this.pusher, ["rev-parse", "HEAD"]);
   }
 
   /** Epoch nanoseconds at which `service`'s hook last started, from the hook log. */
@@ -129,19 +217,13 @@ export class BenchRepo {
     const line = text.split("\n").findLast((entry) => entry.startsWith(prefix));
     return line === undefined ? undefined : BigInt(line.slice(prefix.length));
   }
+}
 
-  async #write(files: Record<string, string>): Promise<void> {
-    for (const [path, content] of Object.entries(files)) {
-      const full = join(this.pusher, path);
-      await Deno.mkdir(dirname(full), { recursive: true });
-      await Deno.writeTextFile(full, content);
-    }
-  }
-
-  async #commitAndPush(message: string, path?: string): Promise<string> {
-    await git(this.pusher, ["add", path ? path : "--all"]);
-    await git(this.pusher, ["commit", "--quiet", "-m", message]);
-    await git(this.pusher, ["push", "--quiet", "origin", "HEAD:main"]);
-    return await git(this.pusher, ["rev-parse", "HEAD"]);
-  }
+/** Creates the state (schema and every service adopted at HEAD) unless it exists. */
+export async function adoptAll(repo: BenchRepo): Promise<void> {
+  using app = await openApp({ repo: repo.clone }, {
+    readOnly: false,
+    lock: true,
+  });
+  if (app.store.services().size === 0) await app.agent.adopt("all");
 }

@@ -113,3 +113,43 @@ export function seedRuns(file: string, count: number): number {
     db.close();
   }
 }
+
+/** Watches `PRAGMA data_version` from a second connection: it changes when anyone else commits. */
+export function dataVersionProbe(
+  file: string,
+): { changed: () => boolean; close: () => void } {
+  const db = new DatabaseSync(file, { readOnly: true });
+  const read = () =>
+    Number(
+      (db.prepare("PRAGMA data_version").get() as { data_version: number })
+        .data_version,
+    );
+  const first = read();
+  return {
+    changed: () => read() !== first,
+    close: () => db.close(),
+  };
+}
+
+/** The table cell of a "state DB writes" figure: 0, or what changed. */
+export function describeWrites(
+  before: Record<string, FileFingerprint>,
+  after: Record<string, FileFingerprint>,
+  versionChanged: boolean,
+): { untouched: boolean; text: string } {
+  if (sameFingerprint(before, after) && !versionChanged) {
+    return {
+      untouched: true,
+      text: "0 (sqlite+wal bytes identical, data_version unchanged)",
+    };
+  }
+  const parts: string[] = [];
+  for (const [name, was] of Object.entries(before)) {
+    const now = after[name];
+    if (JSON.stringify(was) !== JSON.stringify(now)) {
+      parts.push(`${name}: ${was?.size ?? "-"} → ${now?.size ?? "-"} bytes`);
+    }
+  }
+  if (versionChanged) parts.push("data_version moved");
+  return { untouched: false, text: `CHANGED (${parts.join(", ")})` };
+}

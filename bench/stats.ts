@@ -46,7 +46,7 @@ export interface ResultRow {
   n: string;
   /** Measured values; a single value is shown as the median with no spread. */
   value: Summary | number | string;
-  unit: "ms" | "MB" | "count" | "bytes" | "";
+  unit: "ms" | "s" | "MB" | "count" | "bytes" | "";
   /** The floor's median, in the same unit, when the figure has one. */
   floor?: number;
   floorLabel?: string;

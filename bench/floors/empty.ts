@@ -1,0 +1,1 @@
+// Imports nothing and does nothing: `deno run` of this is the floor of `main.ts version`.
