@@ -1,3 +1,4 @@
+import { logConfigWarnings } from "./log/config_warnings.ts";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import { loadCommittedRepoConfig } from "./config/committed.ts";
 import { loadRepoConfig } from "./config/load.ts";
@@ -369,12 +370,7 @@ async function loadConfig(
   const { config, warnings } = configOption
     ? await loadRepoConfig(configPath, configDisplay)
     : await loadCommittedRepoConfig(git, "HEAD");
-  for (const warning of warnings) {
-    logger.warn("{file}:{line}: {message}", {
-      ...warning,
-      line: warning.line ?? "?",
-    });
-  }
+  logConfigWarnings(logger, warnings);
   return { config, configPath, configDisplay, warnings };
 }
 

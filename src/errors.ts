@@ -116,3 +116,8 @@ export class StateError extends UpstreamWatchError {
 
 /** The state file was removed, emptied or replaced (at start, or under a running agent). Exit 2. */
 export class StateLostError extends StateError {}
+
+/** The message of anything thrown: an Error's own message, anything else as text. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

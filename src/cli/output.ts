@@ -1,4 +1,5 @@
 import { escapeControl } from "../log/escape.ts";
+import { writeAll } from "../log/write_all.ts";
 /** Where a command writes its results; stdout in production, captured in tests. */
 export interface Output {
   /** Writes text to standard output (results: tables, JSON). */
@@ -10,13 +11,8 @@ export interface Output {
 /** Output bound to the process's real stdout and stderr. */
 export function processOutput(): Output {
   const encoder = new TextEncoder();
-  const write = (file: typeof Deno.stdout, text: string) => {
-    const data = encoder.encode(text);
-    let offset = 0;
-    while (offset < data.length) {
-      offset += file.writeSync(data.subarray(offset));
-    }
-  };
+  const write = (file: typeof Deno.stdout, text: string) =>
+    writeAll(file, encoder.encode(text));
   return {
     out: (text) => write(Deno.stdout, text),
     err: (text) => write(Deno.stderr, text),

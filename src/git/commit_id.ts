@@ -17,3 +17,11 @@ export function normalizeCommitId(raw: string): string | undefined {
   const text = raw.trim().toLowerCase();
   return isCommitId(text) ? text : undefined;
 }
+
+/** Characters of a commit id shown in logs, tables and messages. */
+export const SHORT_COMMIT_LENGTH = 12;
+
+/** A commit id shortened for people to read. */
+export function shortCommit(commit: string): string {
+  return commit.slice(0, SHORT_COMMIT_LENGTH);
+}

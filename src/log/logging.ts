@@ -1,3 +1,4 @@
+import { writeAll } from "./write_all.ts";
 import { escapeControl } from "./escape.ts";
 import {
   configureSync,
@@ -63,14 +64,6 @@ export function configureLogging(options: LoggingOptions): void {
 /** Undoes {@link configureLogging} (tests). */
 export function resetLogging(): void {
   resetSync();
-}
-
-function writeAll(
-  file: { writeSync(data: Uint8Array): number },
-  data: Uint8Array,
-) {
-  let offset = 0;
-  while (offset < data.length) offset += file.writeSync(data.subarray(offset));
 }
 
 /** The message with its placeholders filled in. */

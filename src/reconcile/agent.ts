@@ -1,3 +1,4 @@
+import { logConfigWarnings } from "../log/config_warnings.ts";
 import { join, resolve } from "node:path";
 import { loadCommittedRepoConfig } from "../config/committed.ts";
 import { configEnvReferences } from "../config/env_references.ts";
@@ -151,13 +152,9 @@ export class Agent {
     }
     markDependencyErrors(services);
     for (const service of services) {
-      for (const warning of service.warnings) {
-        this.#deps.logger.warn("{file}:{line}: {message}", {
-          ...warning,
-          service: service.name,
-          line: warning.line ?? "?",
-        });
-      }
+      logConfigWarnings(this.#deps.logger, service.warnings, {
+        service: service.name,
+      });
     }
     this.#servicesAt = { commit, services };
     return services;
@@ -350,12 +347,7 @@ export class Agent {
           this.#deps.configPath,
           this.#deps.configDisplay,
         );
-      for (const warning of warnings) {
-        this.#deps.logger.warn("{file}:{line}: {message}", {
-          ...warning,
-          line: warning.line ?? "?",
-        });
-      }
+      logConfigWarnings(this.#deps.logger, warnings);
       if (config.stateFile !== this.#config.stateFile) {
         this.#deps.logger.warn(
           "state_file changed to {stateFile}; the new path takes effect after a restart",
