@@ -1,6 +1,7 @@
 /**
  * The environment variables the agent's own configuration reads (`${NAME}`
- * in the webhook secret and notify URLs): secrets of the agent, which hooks
+ * in the webhook secret and read token, notify URLs and commit-status
+ * tokens): secrets of the agent, which hooks
  * do not inherit unless a service's `env` names them.
  */
 import type { RepoConfig } from "./types.ts";
@@ -15,11 +16,13 @@ export function referencedNames(text: string): string[] {
   return names;
 }
 
-/** Every variable the repository configuration expands (webhook secret, notify URLs), sorted. */
+/** Every variable the repository configuration expands (webhook secret and read token, notify URLs, commit-status tokens), sorted. */
 export function configEnvReferences(config: RepoConfig): string[] {
   const texts = [
     config.webhook?.secret ?? "",
+    config.webhook?.readToken ?? "",
     ...config.notify.map((target) => target.url),
+    ...(config.commitStatus ?? []).map((target) => target.token),
   ];
   return [...new Set(texts.flatMap(referencedNames))].sort();
 }

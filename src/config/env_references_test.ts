@@ -33,6 +33,24 @@ Deno.test("configEnvReferences lists the webhook secret's and notify URLs' varia
   ]);
 });
 
+Deno.test("configEnvReferences also lists the read token's and commit-status tokens' variables", () => {
+  const { config } = parseRepoConfig(
+    [
+      "webhook:",
+      '  secret: "${HOOK_SECRET}"',
+      '  read_token: "${READ_TOKEN}"',
+      "commit_status:",
+      '  - { provider: github, token: "${GITHUB_STATUS_TOKEN}" }',
+    ].join("\n") + "\n",
+    ".upstream-watch.yaml",
+  );
+  assert.deepEqual(configEnvReferences(config), [
+    "GITHUB_STATUS_TOKEN",
+    "HOOK_SECRET",
+    "READ_TOKEN",
+  ]);
+});
+
 Deno.test("hookEnvironment withholds referenced variables unless the service's env passes them", () => {
   const inherited = { PATH: "/bin", HOOK_SECRET: "s", NTFY_TOKEN: "t" };
   assert.deepEqual(
