@@ -78,7 +78,7 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD curl -fsS "$UPSTREAM_WATCH_HEALTH_URL" > /dev/null || exit 1
 
 # tini is PID 1: it forwards SIGTERM to upstream-watch (which lets a running
-# hook finish, SPEC §6) and reaps orphaned grandchildren of hook commands.
+# hook finish, docs/design.md#stopping) and reaps orphaned grandchildren of hook commands.
 # `-s` registers it as a subreaper too, so it also works under `init: true`
 # or `docker run --init`, where Docker's own init is PID 1.
 ENTRYPOINT ["tini", "-s", "--", "upstream-watch"]

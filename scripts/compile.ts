@@ -11,7 +11,7 @@ import { basename, dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PERMISSION_FLAGS, V8_FLAGS } from "./permissions.ts";
 
-/** Every target a release ships (SPEC §9). */
+/** Every target a release ships (docs/install.md#standalone-binary-linux-macos-windows). */
 export const TARGETS: readonly string[] = [
   "x86_64-unknown-linux-gnu",
   "aarch64-unknown-linux-gnu",

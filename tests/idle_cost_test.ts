@@ -1,5 +1,5 @@
 /**
- * The cost of a daemon's idle cycle (SPEC §4 step 5): a constant number of
+ * The cost of a daemon's idle cycle (docs/design.md#idle-cost): a constant number of
  * git processes whatever the number of services, and no write to the state
  * database. Counted and compared, never timed; `deno task bench` has the times.
  */

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { DatabaseSync, type SQLInputValue } from "node:sqlite";
 
-/** Default state file name (SPEC §3 `state_file`). */
+/** Default state file name (`state_file`, docs/configuration.md). */
 export const STATE_FILE = ".upstream-watch.sqlite";
 
 /** Absolute path of the default state file of a clone. */
