@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ConfigError } from "../errors.ts";
 import { closestKey } from "./closest_key.ts";
+import { defaultRepoConfig } from "./defaults.ts";
+import { expandEnv } from "./expand_env.ts";
 import {
-  defaultRepoConfig,
-  expandEnv,
   loadRepoConfig,
   loadServiceConfig,
   parseRepoConfig,
