@@ -1,6 +1,6 @@
 /** Reporting each run on the commit it deploys, through the git host's commit status API. */
 import type { CommitStatusTarget } from "../config/commit_status_config.ts";
-import { expandEnv } from "../config/load.ts";
+import { expandEnv } from "../config/expand_env.ts";
 import { REPO_CONFIG_FILE } from "../config/types.ts";
 import { ConfigError } from "../errors.ts";
 import type { Logger } from "../log/logging.ts";

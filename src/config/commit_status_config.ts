@@ -1,5 +1,5 @@
 /** The `commit_status:` list and `public_url`: where each run's result is reported on the git host. */
-import type { ConfigFieldReader, Entry } from "./load.ts";
+import type { ConfigFieldReader, Entry } from "./reader.ts";
 
 /** Git hosts whose commit status API is supported. */
 export type CommitStatusProvider = "github" | "gitea" | "forgejo" | "gitlab";

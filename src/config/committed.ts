@@ -6,8 +6,12 @@
 import { ConfigError } from "../errors.ts";
 import type { GitClient, TreeEntry } from "../git/git_client.ts";
 import { oversizeReason } from "./config_file.ts";
-import { type LoadedConfig, parseRepoConfig } from "./load.ts";
-import { REPO_CONFIG_FILE, type RepoConfig } from "./types.ts";
+import { parseRepoConfig } from "./repo_config.ts";
+import {
+  type LoadedConfig,
+  REPO_CONFIG_FILE,
+  type RepoConfig,
+} from "./types.ts";
 
 /** Why a committed file cannot be configuration (symlink, not a file, too large), or undefined. */
 export function committedFileProblem(entry: TreeEntry): string | undefined {

@@ -3,7 +3,7 @@
  * never more than {@link MAX_CONFIG_BYTES}, so a FIFO, an endless device or a huge
  * file cannot hang the agent or fill its memory.
  */
-import { ConfigError } from "../errors.ts";
+import { ConfigError, errorMessage } from "../errors.ts";
 
 /** Largest configuration file accepted, from disk or from git (1 MiB). */
 export const MAX_CONFIG_BYTES = 1024 * 1024;
@@ -65,8 +65,7 @@ export async function readConfigFile(
         cause: error,
       });
     }
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new ConfigError(`cannot read file: ${reason}`, {
+    throw new ConfigError(`cannot read file: ${errorMessage(error)}`, {
       file: displayFile,
     }, { cause: error });
   } finally {

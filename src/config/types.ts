@@ -1,21 +1,24 @@
 import type { VerifyConfig } from "./verify_config.ts";
 import type { CommitStatusTarget } from "./commit_status_config.ts";
+import type { NotifyEventName, NotifyFormat } from "./vocabulary.ts";
 export type { CommitStatusTarget, VerifyConfig };
 
 /** A hook command: a string runs through the platform shell, a list runs directly. */
 export type HookCommand = string | readonly string[];
 
-/** How the work tree is brought to the fetched commit (SPEC §3 `sync`). */
+/** How the work tree is brought to the fetched commit (docs/design.md#sync). */
 export type SyncMode = "ff-only" | "reset";
 
-/** One notification target (SPEC §7); validated here, used by a later issue. */
+/** One notification target as written (docs/notifications.md); `url` may hold `${NAME}` references. */
 export interface NotifyTarget {
   url: string;
-  events?: string[];
-  format?: string;
+  /** Subscribed events; undefined = every event. */
+  events?: NotifyEventName[];
+  /** Forced message format; undefined = worked out from the URL. */
+  format?: NotifyFormat;
 }
 
-/** The optional HTTP endpoint (SPEC §8); validated here, used by a later issue. */
+/** The optional HTTP endpoint (docs/webhooks.md); defaults in defaults.ts. */
 export interface WebhookConfig {
   listen: string;
   secret?: string;
@@ -32,7 +35,7 @@ export interface WebhookConfig {
   idleTimeout?: number;
 }
 
-/** `.upstream-watch.yaml`, with every default applied (SPEC §3). */
+/** `.upstream-watch.yaml`, with every default applied (docs/configuration.md; defaults in defaults.ts). */
 export interface RepoConfig {
   singleDirectoryMode: boolean;
   /** Seconds between polls. */
@@ -49,7 +52,7 @@ export interface RepoConfig {
   /** Seconds one command may run. */
   commandTimeout: number;
   maxAttempts: number;
-  /** Seconds; first delay after a failure. */
+  /** Seconds; first delay after a failure. Defaults to `retryInterval`. */
   retryBackoff: number;
   parallel: number;
   historyLimit: number;
@@ -63,7 +66,7 @@ export interface RepoConfig {
   publicUrl?: string;
 }
 
-/** `<service>/.update-hooks.yaml`, with defaults applied (SPEC §3). */
+/** `<service>/.update-hooks.yaml`, with defaults applied (docs/configuration.md). */
 export interface ServiceConfig {
   preUpdateCommands: HookCommand[];
   updateCommands: HookCommand[];
@@ -88,6 +91,12 @@ export interface ServiceConfig {
   rollback?: boolean;
   /** Seconds between self-heal checks while the daemon runs; undefined = off. */
   checkInterval?: number;
+}
+
+/** A parsed configuration plus the problems that did not stop loading it. */
+export interface LoadedConfig<T> {
+  config: T;
+  warnings: ConfigWarning[];
 }
 
 /** A configuration problem that does not stop loading (e.g. an unknown key). */

@@ -1,6 +1,6 @@
 /** The `verify:` key: which keys may sign the commits the agent deploys. */
 import { isAbsolute } from "node:path";
-import type { ConfigFieldReader, Entry } from "./load.ts";
+import type { ConfigFieldReader, Entry } from "./reader.ts";
 
 /** How much of the history must be signed. */
 export type VerifyMode = "head" | "all";

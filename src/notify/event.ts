@@ -1,5 +1,5 @@
 /** The notification event document (SPEC §7) and how a finished cycle becomes events. */
-import type { NOTIFY_EVENTS } from "../config/load.ts";
+import type { NOTIFY_EVENTS } from "../config/vocabulary.ts";
 import { describeReason } from "../reconcile/describe.ts";
 import type { CycleResult, RunSummary } from "../reconcile/cycle_types.ts";
 import type { StateStore } from "../state/store.ts";

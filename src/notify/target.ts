@@ -1,5 +1,6 @@
 /** Turning `notify:` entries into delivery targets: `${ENV}` expansion, format and endpoint (SPEC §7). */
-import { expandEnv, NOTIFY_FORMATS } from "../config/load.ts";
+import { expandEnv } from "../config/expand_env.ts";
+import { NOTIFY_FORMATS } from "../config/vocabulary.ts";
 import { type NotifyTarget, REPO_CONFIG_FILE } from "../config/types.ts";
 import { ConfigError } from "../errors.ts";
 import type { NotifyEventName } from "./event.ts";

@@ -1,6 +1,6 @@
 import { configEnvReferences } from "../../config/env_references.ts";
 import { type App, attachCommitStatus } from "../../app.ts";
-import { expandEnv } from "../../config/load.ts";
+import { expandEnv } from "../../config/expand_env.ts";
 import type { WebhookConfig } from "../../config/types.ts";
 import { ConfigError, ExitCode } from "../../errors.ts";
 import { BodyBuffers } from "../../http/body_buffers.ts";
