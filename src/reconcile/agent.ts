@@ -5,17 +5,10 @@
  * @module
  */
 import type { RepoConfig } from "../config/types.ts";
-import type { GitClient } from "../git/git_client.ts";
 import { shortCommit } from "../git/commit_id.ts";
-import type { Logger } from "../log/logging.ts";
-import type { ProcessRunner } from "../process/types.ts";
 import { rollbacks } from "../state/rollbacks.ts";
-import type { StateStore } from "../state/store.ts";
 import { suspensionOf, suspensions } from "../state/suspensions.ts";
-import type { CommitVerifier } from "../verify/verifier.ts";
-import { VerificationError } from "../verify/verification_error.ts";
-import { repairClone } from "./clone_repair.ts";
-import { reloadRepoConfig } from "./config_reload.ts";
+import type { AgentDeps } from "./agent_deps.ts";
 import type {
   CycleOptions,
   CyclePlan,
@@ -28,49 +21,15 @@ import { reportRemoved } from "./removed.ts";
 import { repairRollbacks } from "./rollback.ts";
 import { runDue } from "./run_due.ts";
 import { RunGate } from "./run_gate.ts";
-import type { RunListener } from "./run_listener.ts";
 import { RunRecorder } from "./run_recorder.ts";
 import { type RunContext, runService } from "./run_service.ts";
 import type { ScheduledRun } from "./schedule.ts";
 import { ServiceActivity } from "./self_heal.ts";
 import { ServiceCatalog } from "./service_catalog.ts";
 import { runsOnHost, selectServices, type ServiceEntry } from "./services.ts";
-import { syncRepository, type SyncResult } from "./sync.ts";
+import { type Synced, syncStage } from "./sync_stage.ts";
 
-/** Everything the agent works with; built once by the composition root. */
-export interface AgentDeps {
-  git: GitClient;
-  store: StateStore;
-  runner: ProcessRunner;
-  logger: Logger;
-  now: () => number;
-  /** Absolute work tree root. */
-  repoRoot: string;
-  /** Absolute git dir of the work tree (`.git`, or a worktree's own dir). */
-  gitDir: string;
-  /** Absolute path of `.upstream-watch.yaml` (or `--config`). */
-  configPath: string;
-  /** How the config file is named in messages. */
-  configDisplay: string;
-  /** True: `.upstream-watch.yaml` is read from the commit's git objects, not from `configPath`. */
-  configFromGit: boolean;
-  config: RepoConfig;
-  host: string;
-  remote: string;
-  branch: string;
-  /** Signed-commit verification before the work tree moves (off when absent). */
-  verifier?: CommitVerifier;
-  /** Told when each run starts and ends (commit statuses). */
-  runListeners?: RunListener[];
-}
-
-/** What the sync stage gives the plan stage. */
-interface Synced {
-  sync: SyncResult;
-  /** The commit services are compared against. */
-  head: string;
-  rejection?: CyclePlan["rejection"];
-}
+export type { AgentDeps } from "./agent_deps.ts";
 
 /** The update cycle: sync, work out what is due, run it, record it. */
 export class Agent {
@@ -115,43 +74,9 @@ export class Agent {
   async plan(
     options: { fetch: boolean; move: boolean; signal?: AbortSignal },
   ): Promise<CyclePlan> {
-    return await this.#planAt(await this.#sync(options));
-  }
-
-  /** Sync stage: repair the clone, fetch, verify the fetched commit, move the work tree, reload the configuration. */
-  async #sync(
-    options: { fetch: boolean; move: boolean; signal?: AbortSignal },
-  ): Promise<Synced> {
-    const { git, verifier } = this.#deps;
-    if (options.move) await repairClone(this.#deps);
-    let rejection: CyclePlan["rejection"];
-    const sync = await syncRepository(git, {
-      remote: this.#deps.remote,
-      branch: this.#deps.branch,
-      mode: this.#config.sync,
-      fetch: options.fetch,
-      move: options.move,
-      signal: options.signal,
-      verify: verifier?.enabled
-        ? async (before, upstream) => {
-          const verdict = await verifier.check(before, upstream, {
-            record: options.move,
-          });
-          if (verdict.kind === "verified") return;
-          // A cycle stops here; a plan reports what the cycle would refuse.
-          if (options.move) throw new VerificationError(verdict.rejection);
-          rejection = verdict.rejection;
-        }
-        : undefined,
-    });
-    if (sync.after !== sync.before) {
-      this.#config = await reloadRepoConfig(
-        this.#deps,
-        this.#config,
-        sync.after,
-      );
-    }
-    return { sync, head: options.move ? sync.after : sync.upstream, rejection };
+    const synced = await syncStage(this.#deps, this.#config, options);
+    this.#config = synced.config;
+    return await this.#planAt(synced);
   }
 
   /** Plan stage: this host's services at the synced commit, their verdicts and holds, and the services that left. */
