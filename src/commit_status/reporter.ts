@@ -1,4 +1,5 @@
 /** Reporting each run on the commit it deploys, through the git host's commit status API. */
+import { shortCommit } from "../git/commit_id.ts";
 import type { CommitStatusTarget } from "../config/commit_status_config.ts";
 import { expandEnv } from "../config/expand_env.ts";
 import { REPO_CONFIG_FILE } from "../config/types.ts";
@@ -164,7 +165,7 @@ export class CommitStatusReporter implements RunListener {
       key: (item) => item.target.index,
       describe: (item) => ({
         what: `${item.status.state} status of ${item.service} on ${
-          item.status.sha.slice(0, 12)
+          shortCommit(item.status.sha)
         }`,
         target: item.target.label,
       }),

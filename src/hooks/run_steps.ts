@@ -1,7 +1,11 @@
 import { hookEnvironment } from "../config/env_references.ts";
 import type { HookCommand, ServiceConfig } from "../config/types.ts";
 import type { Logger } from "../log/logging.ts";
-import type { ProcessRunner, ProcessSpec } from "../process/types.ts";
+import type {
+  ProcessResult,
+  ProcessRunner,
+  ProcessSpec,
+} from "../process/types.ts";
 import { processStartTime } from "../process/run_process.ts";
 import type {
   CommandRecord,
@@ -14,7 +18,7 @@ import {
   runHealthStep,
 } from "./health_step.ts";
 
-/** Bytes of combined output kept per command (SPEC §5). */
+/** Bytes of combined output kept per command (docs/design.md#command-output). */
 export const OUTPUT_TAIL_BYTES = 64 * 1024;
 
 /**
@@ -37,12 +41,11 @@ export type StepsOutcome =
   }
   | { kind: "interrupted"; step: StepName; command: string };
 
-/** Everything {@link runHookSteps} needs; the caller owns recording. */
-export interface HookStepsInput {
+/** What running any hook command needs; the caller owns recording. */
+export interface HookCommandContext {
   service: string;
   /** Absolute folder the commands run in. */
   cwd: string;
-  config: ServiceConfig;
   /** `UPSTREAM_WATCH_*` variables; they win over the service's own `env`. */
   agentEnv: Record<string, string>;
   /** Variables of the agent's environment hooks do not inherit (those its configuration reads). */
@@ -58,9 +61,20 @@ export interface HookStepsInput {
   onCommandStarted?: (group: ProcessGroupRecord) => void;
   /** Called after each command with its record (the caller stores it). */
   onCommandFinished: (record: CommandRecord) => void;
-  /** Steps to run instead of pre → update → post (e.g. `on_remove` alone). */
-  steps?: readonly { step: StepName; commands: readonly HookCommand[] }[];
 }
+
+/** Everything {@link runHookSteps} needs: the command context and the service's hook file. */
+export interface HookStepsInput extends HookCommandContext {
+  config: ServiceConfig;
+}
+
+/** One hook command run and recorded, with the logger that carries its step. */
+type CommandRun = (
+  step: StepName,
+  command: HookCommand,
+  extraEnv?: Record<string, string>,
+  timeoutMs?: number,
+) => Promise<{ result: ProcessResult; shown: string; log: Logger }>;
 
 /** The update steps of a service, in the order they run. */
 export function updateSteps(
@@ -85,17 +99,13 @@ export function commandSpec(command: HookCommand): ProcessSpec {
     : { kind: "argv", argv: command };
 }
 
-/** Runs pre → update → post; the first failing command stops the sequence, then `on_failure` runs. */
-export async function runHookSteps(
-  input: HookStepsInput,
-): Promise<StepsOutcome> {
+/** Runs and records hook commands for one service, numbering them in order. */
+function commandRunner(
+  input: HookCommandContext,
+  serviceEnv: Record<string, string>,
+): CommandRun {
   let seq = 0;
-  const runCommand = async (
-    step: StepName,
-    command: HookCommand,
-    extraEnv: Record<string, string> = {},
-    timeoutMs = input.timeoutMs,
-  ) => {
+  return async (step, command, extraEnv = {}, timeoutMs = input.timeoutMs) => {
     const shown = displayCommand(command);
     const log = input.logger.with({ service: input.service, step });
     log.info("{step}: {command}", { command: shown });
@@ -107,7 +117,7 @@ export async function runHookSteps(
         ...hookEnvironment(
           Deno.env.toObject(),
           input.withheldEnv ?? [],
-          input.config.env,
+          serviceEnv,
         ),
         ...input.agentEnv,
         UPSTREAM_WATCH_STEP: step,
@@ -144,39 +154,20 @@ export async function runHookSteps(
     input.onCommandFinished(record);
     return { result, shown, log };
   };
+}
 
-  let outcome: StepsOutcome = { kind: "succeeded" };
-  steps: for (
-    const { step, commands } of input.steps ?? updateSteps(input.config)
-  ) {
-    for (const command of commands) {
-      const { result, shown, log } = await runCommand(step, command);
-      if (result.interrupted) {
-        log.warn("{step}: {command} was interrupted", { command: shown });
-        return { kind: "interrupted", step, command: shown };
-      }
-      if (!result.success) {
-        const message = result.timedOut
-          ? `${step} command timed out after ${
-            input.timeoutMs / 1000
-          } s: ${shown}`
-          : `${step} command failed (exit ${
-            result.exitCode ?? result.signal
-          }): ${shown}`;
-        log.error(message);
-        outcome = {
-          kind: "failed",
-          step,
-          command: shown,
-          exitCode: result.exitCode,
-          timedOut: result.timedOut,
-          message,
-        };
-        break steps;
-      }
-    }
-  }
-  const health = input.steps ? undefined : healthSettings(input.config);
+/** Runs pre → update → post; the first failing command stops the sequence, then `on_failure` runs. */
+export async function runHookSteps(
+  input: HookStepsInput,
+): Promise<StepsOutcome> {
+  const runCommand = commandRunner(input, input.config.env);
+  let outcome = await runSequence(
+    updateSteps(input.config),
+    runCommand,
+    input.timeoutMs,
+  );
+  if (outcome.kind === "interrupted") return outcome;
+  const health = healthSettings(input.config);
   if (outcome.kind === "succeeded" && health) {
     const checked = await runHealthStep(health, {
       now: input.now,
@@ -208,21 +199,58 @@ export async function runHookSteps(
   return outcome;
 }
 
+/** A service's removal commands alone, with no service `env`, health step or `on_failure`. */
+export async function runRemoveCommands(
+  input: HookCommandContext & { commands: readonly HookCommand[] },
+): Promise<StepsOutcome> {
+  return await runSequence(
+    [{ step: "on_remove", commands: input.commands }],
+    commandRunner(input, {}),
+    input.timeoutMs,
+  );
+}
+
+/** Runs `steps` in order; the first failing or interrupted command ends them. */
+async function runSequence(
+  steps: readonly { step: StepName; commands: readonly HookCommand[] }[],
+  runCommand: CommandRun,
+  timeoutMs: number,
+): Promise<StepsOutcome> {
+  let outcome: StepsOutcome = { kind: "succeeded" };
+  sequence: for (const { step, commands } of steps) {
+    for (const command of commands) {
+      const { result, shown, log } = await runCommand(step, command);
+      if (result.interrupted) {
+        log.warn("{step}: {command} was interrupted", { command: shown });
+        return { kind: "interrupted", step, command: shown };
+      }
+      if (!result.success) {
+        const message = result.timedOut
+          ? `${step} command timed out after ${timeoutMs / 1000} s: ${shown}`
+          : `${step} command failed (exit ${
+            result.exitCode ?? result.signal
+          }): ${shown}`;
+        log.error(message);
+        outcome = {
+          kind: "failed",
+          step,
+          command: shown,
+          exitCode: result.exitCode,
+          timedOut: result.timedOut,
+          message,
+        };
+        break sequence;
+      }
+    }
+  }
+  return outcome;
+}
+
 /** Runs `on_failure_commands`; their own failure is logged, never replaces the first. */
 async function runFailureCommands(
   input: HookStepsInput,
   failedStep: StepName,
-  runCommand: (
-    step: StepName,
-    command: HookCommand,
-    extraEnv: Record<string, string>,
-  ) => Promise<
-    {
-      result: { success: boolean; interrupted: boolean };
-      shown: string;
-      log: Logger;
-    }
-  >,
+  runCommand: CommandRun,
 ): Promise<void> {
   for (const command of input.config.onFailureCommands) {
     if (input.signal?.aborted) return;

@@ -1,4 +1,9 @@
-import { GitError, StateLostError, SyncError } from "../errors.ts";
+import {
+  errorMessage,
+  GitError,
+  StateLostError,
+  SyncError,
+} from "../errors.ts";
 import type { Logger } from "../log/logging.ts";
 import type { Trigger } from "../state/types.ts";
 import { collectGarbage } from "../process/memory.ts";
@@ -10,7 +15,7 @@ export type CycleReport =
   & { trigger: Trigger; startedAt: number; finishedAt: number }
   & (
     | { kind: "completed"; result: CycleResult }
-    /** Fetch or sync failed (SPEC §4 step 1): nothing ran. */
+    /** Fetch or sync failed (docs/design.md#sync): nothing ran. */
     | { kind: "sync_failed"; error: SyncError | GitError }
   );
 
@@ -150,7 +155,7 @@ function notify(
     } catch (error) {
       // Reporting must never stop deployments.
       logger.error("cycle observer failed: {error}", {
-        error: error instanceof Error ? error.message : String(error),
+        error: errorMessage(error),
       });
     }
   }

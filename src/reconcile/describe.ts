@@ -1,5 +1,6 @@
 /** How holds and run reasons read in CLI output, JSON documents, the status page and notifications. */
 
+import { shortCommit } from "../git/commit_id.ts";
 import type { RunReason } from "../state/types.ts";
 import type { Hold } from "./cycle_types.ts";
 
@@ -33,7 +34,7 @@ export function describeHold(hold: Hold | HoldJson): string {
       }`;
     case "exhausted":
       return `failed ${hold.attempts}× at ${
-        hold.revision.slice(0, 12)
+        shortCommit(hold.revision)
       }; waiting for a new commit or a manual deploy`;
     case "dependency":
       return `waiting for dependency ${hold.dependency}`;
@@ -42,10 +43,10 @@ export function describeHold(hold: Hold | HoldJson): string {
         new Date(hold.suspendedAt).toISOString()
       }${hold.reason ? `: ${hold.reason}` : ""}`;
     case "rolled_back":
-      return `rolled back from ${hold.failedCommit.slice(0, 12)} to ${
-        hold.deployedCommit.slice(0, 12)
+      return `rolled back from ${shortCommit(hold.failedCommit)} to ${
+        shortCommit(hold.deployedCommit)
       }; revision ${
-        hold.revision.slice(0, 12)
+        shortCommit(hold.revision)
       } is held until a new revision or a manual deploy`;
   }
 }
@@ -62,7 +63,7 @@ export function describeReason(reason: RunReason): string {
     }
     case "history_rewritten":
       return `deployed commit ${
-        reason.deployedCommit.slice(0, 12)
+        shortCommit(reason.deployedCommit)
       } no longer exists`;
     case "interrupted":
       return "previous run was interrupted";
@@ -72,7 +73,7 @@ export function describeReason(reason: RunReason): string {
       return "service removed from the repository";
     case "rollback":
       return `rolling back from ${
-        reason.failedCommit.slice(0, 12)
+        shortCommit(reason.failedCommit)
       } after run ${reason.failedRunId} failed`;
     case "heal":
       return `self-heal: ${reason.error}`;

@@ -1,4 +1,4 @@
-/** Deciding which services are due: a pure function of changed paths, services and state (SPEC §4 step 3). */
+/** Deciding which services are due: a pure function of changed paths, services and state (docs/design.md#change-detection). */
 
 /** What the planner needs to know about one service. */
 export interface ServiceTarget {
@@ -31,7 +31,7 @@ export interface ServiceVerdict {
   reason?: DueReason;
 }
 
-/** Changed paths recorded per run and shown to operators (SPEC §4 step 4). */
+/** Changed paths recorded per run and shown to operators (docs/design.md#change-detection). */
 export const MAX_RECORDED_PATHS = 100;
 
 /** True when `path` is `prefix` or lies inside it, matching whole path components. */

@@ -1,61 +1,37 @@
-/** SPEC §4: reporting a service that left the repository, and running its `on_remove_commands`. */
+/** Reporting a service that left the repository, and running its `on_remove_commands` (docs/design.md#removed-services). */
 
 import { join } from "node:path";
 import { readCommittedConfig } from "../config/committed.ts";
 import { configEnvReferences } from "../config/env_references.ts";
 import { parseServiceConfig } from "../config/load.ts";
-import {
-  type HookCommand,
-  type RepoConfig,
-  SERVICE_CONFIG_FILE,
-} from "../config/types.ts";
-import { ConfigError } from "../errors.ts";
+import { type HookCommand, SERVICE_CONFIG_FILE } from "../config/types.ts";
+import { ConfigError, errorMessage } from "../errors.ts";
+import { shortCommit } from "../git/commit_id.ts";
 import type { GitClient } from "../git/git_client.ts";
-import { runHookSteps, type StepsOutcome } from "../hooks/run_steps.ts";
+import { runRemoveCommands } from "../hooks/run_steps.ts";
 import type { Logger } from "../log/logging.ts";
-import type { ProcessRunner } from "../process/types.ts";
-import type { StateStore } from "../state/store.ts";
 import type { RunReason, ServiceRecord, Trigger } from "../state/types.ts";
+import type { RunContext } from "./run_service.ts";
 
-/** What {@link reportRemoved} works with; `agentEnv` and `finish` are the agent's, so every run gets the same environment and is recorded the same way. */
-export interface ReportRemovedOptions {
+/** What {@link reportRemoved} works with: the context every run shares, the cycle's commit, trigger and signal. */
+export interface ReportRemovedOptions extends RunContext {
   /** The commit the cycle moved to. */
   head: string;
   trigger: Trigger;
   /** Aborted: kill the running command (with its children) and record it `interrupted`. */
   signal?: AbortSignal;
-  git: GitClient;
-  store: StateStore;
-  runner: ProcessRunner;
-  logger: Logger;
-  now: () => number;
-  config: RepoConfig;
-  /** The `UPSTREAM_WATCH_*` variables of a run. */
-  agentEnv: (
-    service: string,
-    commit: string,
-    previous: string | null,
-    run: { trigger: Trigger; runId: number },
-  ) => Record<string, string>;
-  /** Records how a run ended; a `removed` run keeps the service's last deployed commit. */
-  finish: (
-    runId: number,
-    service: string,
-    reason: RunReason,
-    outcome: StepsOutcome,
-  ) => void;
 }
 
-/** SPEC §4: a removed service is reported once; its `on_remove_commands` run from a copy of its last deployed files. */
+/** A removed service is reported once; its `on_remove_commands` run from a copy of its last deployed files. */
 export async function reportRemoved(
   record: ServiceRecord,
   options: ReportRemovedOptions,
 ): Promise<void> {
-  const { git, store, logger, now, head } = options;
+  const { git, store, logger, now, head, recorder } = options;
   const deployed = record.deployedCommit!;
   logger.warn(
     "service_removed: {service} is no longer in the repository (last deployed {commit}); its state is kept",
-    { service: record.name, commit: deployed.slice(0, 12) },
+    { service: record.name, commit: shortCommit(deployed) },
   );
   const commands = await removeCommands(record.name, deployed, options);
   if (commands.length === 0) {
@@ -74,21 +50,11 @@ export async function reportRemoved(
   const copy = await Deno.makeTempDir({ prefix: "upstream-watch-removed-" });
   try {
     await git.exportFolder(deployed, record.name, copy);
-    const outcome = await runHookSteps({
+    const outcome = await runRemoveCommands({
       service: record.name,
       cwd: join(copy, record.name),
-      config: {
-        preUpdateCommands: [],
-        updateCommands: [],
-        postUpdateCommands: [],
-        onFailureCommands: [],
-        onRemoveCommands: commands,
-        dependsOn: [],
-        watchPaths: [],
-        env: {},
-      },
-      steps: [{ step: "on_remove", commands }],
-      agentEnv: options.agentEnv(record.name, head, deployed, {
+      commands,
+      agentEnv: recorder.env(record.name, head, deployed, {
         trigger: options.trigger,
         runId,
       }),
@@ -101,16 +67,16 @@ export async function reportRemoved(
       onCommandStarted: (group) => store.recordProcessGroup(runId, group),
       onCommandFinished: (command) => store.recordCommand(runId, command),
     });
-    options.finish(runId, record.name, reason, outcome);
+    recorder.finish(runId, record.name, reason, outcome);
   } catch (error) {
-    options.finish(runId, record.name, reason, {
+    recorder.finish(runId, record.name, reason, {
       kind: "failed",
       step: "on_remove",
       command: "",
       exitCode: null,
       timedOut: false,
       message: `cannot prepare the removed service's files: ${
-        error instanceof Error ? error.message : String(error)
+        errorMessage(error)
       }`,
     });
   } finally {
@@ -126,7 +92,7 @@ async function removeCommands(
 ): Promise<HookCommand[]> {
   const file = `${service}/${SERVICE_CONFIG_FILE}`;
   try {
-    const display = `${file}@${deployed.slice(0, 12)}`;
+    const display = `${file}@${shortCommit(deployed)}`;
     const text = await readCommittedConfig(
       options.git,
       deployed,
@@ -143,8 +109,8 @@ async function removeCommands(
       {
         service,
         file,
-        commit: deployed.slice(0, 12),
-        error: error instanceof Error ? error.message : String(error),
+        commit: shortCommit(deployed),
+        error: errorMessage(error),
       },
     );
     return [];

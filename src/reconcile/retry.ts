@@ -1,4 +1,4 @@
-/** Retry policy of SPEC §3/§4: backoff per failed attempt at the same service revision. */
+/** Retry policy: backoff per failed attempt at the same service revision (docs/design.md#attempts-and-holds). */
 
 /** Longest delay between attempts, whatever `retry_backoff` and the attempt count. */
 export const MAX_BACKOFF_MS = 60 * 60 * 1000;

@@ -7,21 +7,21 @@
 import { dirname, resolve } from "node:path";
 import { configEnvReferences } from "../config/env_references.ts";
 import { parseServiceConfig } from "../config/load.ts";
-import type { RepoConfig, ServiceConfig } from "../config/types.ts";
+import type { ServiceConfig } from "../config/types.ts";
+import { errorMessage } from "../errors.ts";
+import { shortCommit } from "../git/commit_id.ts";
 import type { GitClient } from "../git/git_client.ts";
 import { runHookSteps, type StepsOutcome } from "../hooks/run_steps.ts";
-import type { Logger } from "../log/logging.ts";
-import type { ProcessRunner } from "../process/types.ts";
 import {
   markRollbackFinished,
   markRollbackStarted,
   type RollbackRecord,
   rollbacks,
 } from "../state/rollbacks.ts";
-import type { StateStore } from "../state/store.ts";
-import type { RunReason, StepName, Trigger } from "../state/types.ts";
-import type { RunListener, StartedRun } from "./run_listener.ts";
+import type { RunReason, StepName } from "../state/types.ts";
+import type { StartedRun } from "./run_listener.ts";
 import type { RunSummary } from "./cycle_types.ts";
+import type { RunContext } from "./run_service.ts";
 import type { ServiceEntry } from "./services.ts";
 
 /** Steps whose failure is followed by a rollback (a failing `pre` changed nothing yet). */
@@ -48,29 +48,8 @@ export function rollbackTarget(
   return service.deployedCommit;
 }
 
-/** What a rollback works with; `agentEnv` and `finish` are the agent's. */
-export interface RollbackDeps {
-  git: GitClient;
-  store: StateStore;
-  runner: ProcessRunner;
-  logger: Logger;
-  now: () => number;
-  repoRoot: string;
-  config: RepoConfig;
-  agentEnv: (
-    service: string,
-    commit: string,
-    previous: string | null,
-    run: { trigger: Trigger; runId: number },
-  ) => Record<string, string>;
-  finish: (
-    runId: number,
-    service: string,
-    reason: RunReason,
-    outcome: StepsOutcome,
-  ) => RunSummary;
-  /** Told when the rollback run starts and ends (commit statuses). */
-  listeners: readonly RunListener[];
+/** What a rollback works with: the context of every run, and the signal that interrupts it. */
+export interface RollbackDeps extends RunContext {
   signal?: AbortSignal;
 }
 
@@ -154,10 +133,10 @@ export async function runRollback(
     commit: deployedCommit,
     trigger: "rollback",
   };
-  for (const listener of deps.listeners) listener.runStarted(started);
+  deps.recorder.started(started);
   log.warn("rolling back {from} → {to}, run {runId}", {
-    from: failedCommit.slice(0, 12),
-    to: deployedCommit.slice(0, 12),
+    from: shortCommit(failedCommit),
+    to: shortCommit(deployedCommit),
     runId,
   });
   let outcome: StepsOutcome;
@@ -169,7 +148,7 @@ export async function runRollback(
         cwd: resolve(deps.repoRoot, entry.dir),
         config: loaded.config,
         agentEnv: {
-          ...deps.agentEnv(entry.name, deployedCommit, failedCommit, {
+          ...deps.recorder.env(entry.name, deployedCommit, failedCommit, {
             trigger: "rollback",
             runId,
           }),
@@ -187,8 +166,8 @@ export async function runRollback(
       : configFailure(loaded.error);
   } catch (error) {
     outcome = configFailure(
-      `cannot set the files to ${deployedCommit.slice(0, 12)}: ${
-        messageOf(error)
+      `cannot set the files to ${shortCommit(deployedCommit)}: ${
+        errorMessage(error)
       }`,
     );
   }
@@ -199,21 +178,19 @@ export async function runRollback(
     restored = false;
     log.error(
       "cannot restore the folder to HEAD after the rollback: {error}; the next start repairs it",
-      { error: messageOf(error) },
+      { error: errorMessage(error) },
     );
   }
   const summary = outcome.kind === "interrupted"
     // Left `running`: the next start restores the folder and rolls back again.
-    ? deps.finish(runId, entry.name, reason, outcome)
+    ? deps.recorder.finish(runId, entry.name, reason, outcome)
     : finishRollback();
-  for (const listener of deps.listeners) {
-    listener.runFinished({ ...started, summary });
-  }
+  deps.recorder.finished(started, summary);
   return summary;
 
   function finishRollback(): RunSummary {
     return store.transaction(() => {
-      const summary = deps.finish(runId, entry.name, reason, outcome);
+      const summary = deps.recorder.finish(runId, entry.name, reason, outcome);
       if (restored) {
         markRollbackFinished(store, entry.name, {
           state: summary.outcome === "succeeded" ? "succeeded" : "failed",
@@ -224,8 +201,8 @@ export async function runRollback(
         log.warn(
           "rolled back to {to}; {revision} is held until a new revision or a manual deploy",
           {
-            to: deployedCommit.slice(0, 12),
-            revision: failed.revision.slice(0, 12),
+            to: shortCommit(deployedCommit),
+            revision: shortCommit(failed.revision),
           },
         );
       }
@@ -282,12 +259,12 @@ async function oldHookFile(
   commit: string,
   git: GitClient,
 ): Promise<{ config?: ServiceConfig; error: string }> {
-  const display = `${entry.configFile}@${commit.slice(0, 12)}`;
+  const display = `${entry.configFile}@${shortCommit(commit)}`;
   try {
     const text = await git.showFile(commit, entry.configFile);
     return { config: parseServiceConfig(text, display).config, error: "" };
   } catch (error) {
-    return { error: `cannot use ${display}: ${messageOf(error)}` };
+    return { error: `cannot use ${display}: ${errorMessage(error)}` };
   }
 }
 
@@ -383,58 +360,4 @@ function configFailure(message: string): StepsOutcome {
     timedOut: false,
     message,
   };
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/**
- * Lets runs share the work tree while a rollback has it alone: a rollback
- * waits for the runs in progress, and runs wait while a rollback runs or waits.
- */
-export class RunGate {
-  #shared = 0;
-  #exclusive = false;
-  #waitingExclusive = 0;
-  #wakers: (() => void)[] = [];
-
-  /** Runs `work` beside other shared work, never during exclusive work. */
-  async shared<T>(work: () => Promise<T>): Promise<T> {
-    while (this.#exclusive || this.#waitingExclusive > 0) await this.#wait();
-    this.#shared++;
-    try {
-      return await work();
-    } finally {
-      this.#shared--;
-      this.#wake();
-    }
-  }
-
-  /** Runs `work` alone. */
-  async exclusive<T>(work: () => Promise<T>): Promise<T> {
-    this.#waitingExclusive++;
-    try {
-      while (this.#exclusive || this.#shared > 0) await this.#wait();
-    } finally {
-      this.#waitingExclusive--;
-    }
-    this.#exclusive = true;
-    try {
-      return await work();
-    } finally {
-      this.#exclusive = false;
-      this.#wake();
-    }
-  }
-
-  #wait(): Promise<void> {
-    return new Promise((resolve) => this.#wakers.push(resolve));
-  }
-
-  #wake(): void {
-    const wakers = this.#wakers;
-    this.#wakers = [];
-    for (const wake of wakers) wake();
-  }
 }

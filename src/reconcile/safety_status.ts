@@ -1,4 +1,5 @@
 /** Suspension, rollback and health of each service as `status`, `/api/status` and the status page show them. */
+import { shortCommit } from "../git/commit_id.ts";
 import { rollbacks } from "../state/rollbacks.ts";
 import type { StateStore } from "../state/store.ts";
 import {
@@ -80,8 +81,8 @@ export function safetyStatus(store: StateStore): {
             at: new Date(rollback.finishedAt ?? rollback.startedAt)
               .toISOString(),
             held: rollback.deployedCommit === deployedCommit,
-            text: `rolled back from ${rollback.failedCommit.slice(0, 12)} to ${
-              rollback.deployedCommit.slice(0, 12)
+            text: `rolled back from ${shortCommit(rollback.failedCommit)} to ${
+              shortCommit(rollback.deployedCommit)
             }${rollback.state === "failed" ? " (the rollback failed)" : ""}`,
           }
           : null,

@@ -25,7 +25,7 @@ export interface ScheduleOptions extends CycleOptions {
   store: StateStore;
   logger: Logger;
   now: () => number;
-  /** Runs one service's steps and records the run (the agent's `runService`). */
+  /** Runs one service's steps and records the run (`runService` of run_service.ts). */
   runService: (run: ScheduledRun) => Promise<RunSummary | undefined>;
 }
 

@@ -1,4 +1,4 @@
-import { ConfigError } from "../errors.ts";
+import { ConfigError, UsageError } from "../errors.ts";
 import { parseServiceConfig } from "../config/load.ts";
 import {
   type ConfigWarning,
@@ -27,7 +27,7 @@ export interface ServiceEntry {
 export interface DiscoverOptions {
   commit: string;
   config: RepoConfig;
-  /** Told about each top-level folder without a hook file (SPEC §2: logged at debug level). */
+  /** Told about each top-level folder without a hook file (logged at debug level, see docs/design.md#services). */
   onSkippedFolder?: (folder: string) => void;
   /** Hook files parsed before, by `blob:path`; updated to hold exactly this commit's. */
   parsed?: Map<string, ParsedHookFile>;
@@ -60,7 +60,7 @@ export function deserializeParsedHookFile(text: string): ParsedHookFile {
   };
 }
 
-/** SPEC §2: the services of a commit (top-level folders holding a hook file, or the root in single-directory mode). */
+/** The services of a commit (top-level folders holding a hook file, or the root in single-directory mode; docs/design.md#services). */
 export async function discoverServices(
   git: GitClient,
   options: DiscoverOptions,
@@ -195,4 +195,29 @@ export function runsOnHost(entry: ServiceEntry, host: string): boolean {
     const listed = name.toLowerCase();
     return listed === full || (!listed.includes(".") && listed === short);
   });
+}
+
+/** The paths whose changes concern the service: its folder and its `watch_paths`. */
+export function servicePaths(entry: ServiceEntry): string[] {
+  return [entry.dir, ...(entry.config?.watchPaths ?? [])];
+}
+
+/** The named services (or all), in the order given; an unknown name is a usage error listing the known ones. */
+export function selectServices(
+  services: readonly ServiceEntry[],
+  names: readonly string[] | "all",
+): ServiceEntry[] {
+  if (names === "all") return [...services];
+  const byName = new Map(services.map((entry) => [entry.name, entry]));
+  const unknown = names.filter((name) => !byName.has(name));
+  if (unknown.length > 0) {
+    throw new UsageError(
+      `unknown service${unknown.length > 1 ? "s" : ""} ${
+        unknown.join(", ")
+      }; known services on this host: ${
+        [...byName.keys()].join(", ") || "(none)"
+      }`,
+    );
+  }
+  return [...new Set(names)].map((name) => byName.get(name)!);
 }

@@ -1,3 +1,4 @@
+import { shortCommit } from "../git/commit_id.ts";
 import { GitError, SyncError } from "../errors.ts";
 import type { SyncMode } from "../config/types.ts";
 import { type GitClient, trackingRef } from "../git/git_client.ts";
@@ -24,7 +25,7 @@ export interface SyncOptions {
   verify?: (before: string, upstream: string) => Promise<void>;
 }
 
-/** SPEC §4 steps 1–2: fetch, then fast-forward or hard-reset the work tree to the fetched commit. */
+/** Fetch, then fast-forward or hard-reset the work tree to the fetched commit (docs/design.md#sync). */
 export async function syncRepository(
   git: GitClient,
   options: SyncOptions,
@@ -37,7 +38,7 @@ export async function syncRepository(
       if (!(error instanceof GitError)) throw error;
       throw new SyncError(
         `cannot fetch ${options.branch} from ${options.remote}: ${
-          firstLine(error.stderr) || error.message
+          gitErrorReason(error.stderr) || error.message
         }`,
         { cause: error },
       );
@@ -51,7 +52,7 @@ export async function syncRepository(
     if (!(error instanceof GitError)) throw error;
     throw new SyncError(
       `cannot resolve ${options.remote}/${options.branch}: ${
-        firstLine(error.stderr) || error.message
+        gitErrorReason(error.stderr) || error.message
       }${options.fetch ? "" : " (has it ever been fetched?)"}`,
       { cause: error },
     );
@@ -75,9 +76,9 @@ export async function syncRepository(
   if (!(await git.isAncestor(before, upstream))) {
     throw new SyncError(
       `local HEAD ${
-        before.slice(0, 12)
+        shortCommit(before)
       } has diverged from ${options.remote}/${options.branch} ${
-        upstream.slice(0, 12)
+        shortCommit(upstream)
       }; refusing to update with sync: ff-only (set sync: reset to follow the remote exactly)`,
     );
   }
@@ -94,7 +95,7 @@ async function wrapGit(work: () => Promise<void>, what: string): Promise<void> {
   } catch (error) {
     if (!(error instanceof GitError)) throw error;
     throw new SyncError(
-      `${what}: ${firstLine(error.stderr) || error.message}`,
+      `${what}: ${gitErrorReason(error.stderr) || error.message}`,
       {
         cause: error,
       },
@@ -102,7 +103,8 @@ async function wrapGit(work: () => Promise<void>, what: string): Promise<void> {
   }
 }
 
-function firstLine(text: string): string {
+/** The first non-empty line of git's stderr, without its `fatal:`/`error:` prefix. */
+function gitErrorReason(text: string): string {
   return text.split("\n").map((line) => line.replace(/^(fatal|error): /, ""))
     .find((line) => line.trim() !== "") ?? "";
 }

@@ -1,6 +1,6 @@
 /** Checks that a verification key file exists and holds keys in the expected format (`validate`). */
 import type { VerifyConfig } from "../config/verify_config.ts";
-import { ConfigError } from "../errors.ts";
+import { ConfigError, errorMessage } from "../errors.ts";
 import type { ProcessRunner } from "../process/types.ts";
 import { buildGnupgHome } from "./verifier.ts";
 
@@ -19,9 +19,7 @@ export async function checkKeyFile(
   } catch (error) {
     const reason = error instanceof Deno.errors.NotFound
       ? "file not found"
-      : error instanceof Error
-      ? error.message
-      : String(error);
+      : errorMessage(error);
     throw new ConfigError(`cannot read the key file: ${reason}`, {
       file: config.path,
       key: config.source,

@@ -1,4 +1,5 @@
 /** The error a rejected commit raises: the work tree stays, nothing runs, exit 3. */
+import { shortCommit } from "../git/commit_id.ts";
 import { SyncError } from "../errors.ts";
 
 /** A fetched commit without a valid signature by an allowed key. */
@@ -26,7 +27,7 @@ export interface Rejection {
 
 /** `commit 1234abcd… (signed by x / unsigned) refused: reason`, the one line shown everywhere. */
 export function describeRejection(rejection: Rejection): string {
-  return `commit ${rejection.commit.slice(0, 12)} (${
+  return `commit ${shortCommit(rejection.commit)} (${
     rejection.signer ? `signed by ${rejection.signer}` : "unsigned"
   }) refused by signature verification: ${rejection.reason}; the work tree stays where it is`;
 }

@@ -1,0 +1,141 @@
+/**
+ * One run of one service at the cycle's commit: the commits that made it due,
+ * its attempt number, its hook steps, and its record from start to finish.
+ * See docs/design.md#running-a-service.
+ * @module
+ */
+import { resolve } from "node:path";
+import { configEnvReferences } from "../config/env_references.ts";
+import type { RepoConfig } from "../config/types.ts";
+import { shortCommit } from "../git/commit_id.ts";
+import type { GitClient } from "../git/git_client.ts";
+import { runHookSteps, type StepsOutcome } from "../hooks/run_steps.ts";
+import type { Logger } from "../log/logging.ts";
+import type { ProcessRunner } from "../process/types.ts";
+import type { StateStore } from "../state/store.ts";
+import type { RunReason, Trigger } from "../state/types.ts";
+import type { RunSummary } from "./cycle_types.ts";
+import { describeReason } from "./describe.ts";
+import type { RunRecorder } from "./run_recorder.ts";
+import { type ServiceEntry, servicePaths } from "./services.ts";
+
+/** Commits listed per run as "what made it due". */
+const MAX_RECORDED_COMMITS = 20;
+
+/** What every run works with: update, rollback and on_remove runs alike. */
+export interface RunContext {
+  git: GitClient;
+  store: StateStore;
+  runner: ProcessRunner;
+  logger: Logger;
+  now: () => number;
+  /** Absolute work tree root. */
+  repoRoot: string;
+  /** The repository configuration in effect. */
+  config: RepoConfig;
+  recorder: RunRecorder;
+}
+
+/** Why and from where one service runs. */
+export interface ServiceRunOptions {
+  head: string;
+  reason: RunReason;
+  deployedCommit: string | null;
+  trigger: Trigger;
+  signal?: AbortSignal;
+}
+
+/** Runs one service's steps at `head` and records the run from start to finish. */
+export async function runService(
+  entry: ServiceEntry,
+  options: ServiceRunOptions,
+  context: RunContext,
+): Promise<RunSummary> {
+  const { git, store, now, repoRoot, config, recorder } = context;
+  const history = await git.commitsTouching({
+    from: options.reason.kind === "changed"
+      ? options.deployedCommit ?? undefined
+      : undefined,
+    to: options.head,
+    paths: servicePaths(entry),
+    limit: MAX_RECORDED_COMMITS,
+  });
+  const reason: RunReason = options.reason.kind === "changed"
+    ? { ...options.reason, commits: history }
+    : options.reason;
+  const revision = history[0]?.commit ?? options.head;
+  const record = store.services().get(entry.name);
+  const attempt = record?.failedRevision === revision
+    ? record.failedAttempts + 1
+    : 1;
+  const runId = store.startRun({
+    service: entry.name,
+    trigger: options.trigger,
+    fromCommit: options.deployedCommit,
+    toCommit: options.head,
+    revision,
+    attempt,
+    startedAt: now(),
+    reason,
+  });
+  const started = {
+    service: entry.name,
+    runId,
+    commit: options.head,
+    trigger: options.trigger,
+  };
+  recorder.started(started);
+  const log = context.logger.with({
+    service: entry.name,
+    runId,
+    commit: options.head,
+  });
+  log.info("updating ({why}), run {runId}, attempt {attempt}", {
+    why: describeReason(reason),
+    attempt,
+  });
+
+  let outcome: StepsOutcome;
+  if (!entry.config) {
+    const message = entry.error?.message ?? "invalid hook file";
+    log.error(message);
+    outcome = {
+      kind: "failed",
+      step: "config",
+      command: "",
+      exitCode: null,
+      timedOut: false,
+      message,
+    };
+  } else {
+    outcome = await runHookSteps({
+      service: entry.name,
+      cwd: resolve(repoRoot, entry.dir),
+      config: entry.config,
+      agentEnv: recorder.env(entry.name, options.head, options.deployedCommit, {
+        trigger: options.trigger,
+        runId,
+      }),
+      withheldEnv: configEnvReferences(config),
+      timeoutMs: (entry.config.timeout ?? config.commandTimeout) * 1000,
+      signal: options.signal,
+      runner: context.runner,
+      // Every command and output line carries the run's service, id and commit.
+      logger: log,
+      now,
+      onCommandStarted: (group) => store.recordProcessGroup(runId, group),
+      onCommandFinished: (command) => store.recordCommand(runId, command),
+    });
+  }
+  const summary = recorder.finish(runId, entry.name, reason, outcome);
+  recorder.finished(started, summary);
+  if (summary.outcome === "succeeded") {
+    log.info("deployed {short}", { short: shortCommit(options.head) });
+  } else {
+    log.error("run {runId} {outcome}: {error}", {
+      outcome: summary.outcome,
+      error: summary.error,
+    });
+  }
+  return summary;
+}
