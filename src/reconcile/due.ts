@@ -16,12 +16,8 @@ export interface DeployedService {
   lastOutcome?: string | null;
 }
 
-/** Why a service is due. */
-export type DueReason =
-  | { kind: "first_deploy" }
-  | { kind: "changed"; paths: string[]; totalPaths: number }
-  | { kind: "history_rewritten"; deployedCommit: string }
-  | { kind: "interrupted" };
+import type { DueReason } from "../state/types.ts";
+export type { DueReason };
 
 /** The planner's verdict on one service. */
 export interface ServiceVerdict {
