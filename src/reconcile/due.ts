@@ -1,5 +1,7 @@
 /** Deciding which services are due: a pure function of changed paths, services and state (SPEC §4 step 3). */
 
+import type { DueReason } from "../state/types.ts";
+
 /** What the planner needs to know about one service. */
 export interface ServiceTarget {
   name: string;
@@ -16,7 +18,7 @@ export interface DeployedService {
   lastOutcome?: string | null;
 }
 
-import type { DueReason } from "../state/types.ts";
+/** Why a service is due (declared beside the run records that store it). */
 export type { DueReason };
 
 /** The planner's verdict on one service. */
