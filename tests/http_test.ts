@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { StatusDocument } from "../src/cli/commands/status.ts";
+import type { StatusDocument } from "../src/report/documents.ts";
 import { createHandler, type HandlerDeps } from "../src/http/handler.ts";
 import { AgentTelemetry } from "../src/http/telemetry.ts";
 import { MAX_WEBHOOK_BODY_BYTES } from "../src/http/webhook.ts";

@@ -1,5 +1,5 @@
 /** The HTTP endpoint's request handler (SPEC §8), apart from the server so tests need no socket. */
-import type { StatusDocument } from "../cli/commands/status.ts";
+import type { StatusDocument } from "../report/documents.ts";
 import type { Logger } from "../log/logging.ts";
 import type { CycleRequestResult } from "../reconcile/daemon.ts";
 import type { StateStore } from "../state/store.ts";

@@ -2,7 +2,7 @@
  * The status the HTTP endpoint serves, built once per change by the daemon's
  * cycles rather than once per request: a flood of page views starts no git.
  */
-import type { StatusDocument } from "../cli/commands/status.ts";
+import type { StatusDocument } from "../report/documents.ts";
 import type { Logger } from "../log/logging.ts";
 import type { CycleObserver, CycleReport } from "../reconcile/daemon.ts";
 

@@ -39,7 +39,7 @@ import { SelfHealer } from "../../reconcile/self_heal.ts";
 import { rollbacks } from "../../state/rollbacks.ts";
 import { suspensions } from "../../state/suspensions.ts";
 import { listenForShutdown } from "../signals.ts";
-import { statusDocument } from "./status.ts";
+import { statusDocument } from "../../report/status_document.ts";
 
 /** How long queued notifications may still be delivered when the agent exits. */
 export const NOTIFY_FLUSH_MS = 5_000;
