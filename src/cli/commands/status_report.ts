@@ -1,4 +1,5 @@
-import { type App, commitStatusTargets } from "../../app.ts";
+import type { App } from "../../app.ts";
+import { commitStatusTargets } from "../../app/commit_status.ts";
 import { contextFor, sendCommitStatus } from "../../commit_status/reporter.ts";
 import { ExitCode, UsageError } from "../../errors.ts";
 import { REQUEST_TIMEOUT_MS } from "../../notify/delivery_queue.ts";
