@@ -23,18 +23,7 @@ import {
   serviceRow,
   stateFileOf,
 } from "./helpers/state_db.ts";
-
-interface RunJson {
-  id: number;
-  service: string;
-  trigger: string;
-  outcome: string;
-  attempt: number;
-  failedStep: string | null;
-  error: string | null;
-  toCommit: string;
-  reason: { kind: string; paths?: string[] };
-}
+import type { RunJson } from "../src/report/documents.ts";
 
 interface StatusService {
   name: string;
