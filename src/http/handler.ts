@@ -1,4 +1,4 @@
-/** The HTTP endpoint's request handler (SPEC §8), apart from the server so tests need no socket. */
+/** The HTTP endpoint's request handler (docs/webhooks.md), apart from the server so tests need no socket. */
 import type { StatusDocument } from "../report/documents.ts";
 import type { Logger } from "../log/logging.ts";
 import type { CycleRequestAnswer } from "./cycle_view.ts";
