@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
  * verify, commit_status) → process, log, errors, config.
  */
 const MAY_IMPORT: Record<string, readonly string[]> = {
+  // Commands start no processes of their own: the app's runner does.
   cli: [
     "app",
     "report",
@@ -19,11 +20,9 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
     "notify",
     "commit_status",
     "verify",
-    "hooks",
     "git",
     "state",
     "config",
-    "process",
     "log",
     "errors",
     "version",
@@ -44,7 +43,7 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
     "errors",
     "version",
   ],
-  report: ["reconcile", "verify", "state", "git", "log", "errors"],
+  report: ["reconcile", "verify", "state"],
   reconcile: [
     "notify",
     "verify",
