@@ -9,6 +9,7 @@ import {
   SINGLE_SERVICE_NAME,
 } from "./config/types.ts";
 import { ConfigError } from "./errors.ts";
+import { shortCommit } from "./git/commit_id.ts";
 import { GitClient } from "./git/git_client.ts";
 import { stopLeftoverHooks } from "./hooks/leftover_hooks.ts";
 import { agentLogger, type Logger } from "./log/logging.ts";
@@ -24,14 +25,9 @@ import type { StateStore } from "./state/store.ts";
 import type { VerifyConfig } from "./config/verify_config.ts";
 import { checkKeyOutsideWorkTree, CommitVerifier } from "./verify/verifier.ts";
 import type { RunListener } from "./reconcile/run_listener.ts";
-import {
-  CommitStatusReporter,
-  resolveStatusTargets,
-} from "./commit_status/reporter.ts";
-import type { StatusTarget } from "./commit_status/provider_request.ts";
-import type { CommitStatusTarget } from "./config/commit_status_config.ts";
+import type { ProcessRunner } from "./process/types.ts";
 
-/** Global command-line options (SPEC §6). */
+/** Global command-line options (docs/commands.md#global-options). */
 export interface GlobalOptions {
   repo?: string;
   config?: string;
@@ -45,6 +41,8 @@ export interface App {
   agent: Agent;
   store: StateStore;
   git: GitClient;
+  /** The one way the agent starts processes (git, hooks, health checks). */
+  runner: ProcessRunner;
   logger: Logger;
   repoRoot: string;
   /** Absolute path of the repository configuration file (`--config`, else `<repo>/.upstream-watch.yaml`). */
@@ -175,6 +173,7 @@ export async function openApp(
     agent,
     store,
     git,
+    runner,
     logger,
     repoRoot: info.root,
     gitDir: info.gitDir,
@@ -194,53 +193,6 @@ export async function openApp(
       lock?.[Symbol.dispose]();
     },
   };
-}
-
-/** The `commit_status:` entries with tokens expanded and repository and API worked out from the remote (exit 2 when one cannot be). */
-export async function commitStatusTargets(
-  app: App,
-  configured: readonly CommitStatusTarget[] = app.config.commitStatus ?? [],
-): Promise<StatusTarget[]> {
-  return (await commitStatusResolver(app))(configured);
-}
-
-async function commitStatusResolver(
-  app: App,
-): Promise<(targets: readonly CommitStatusTarget[]) => StatusTarget[]> {
-  const { stdout } = await app.git.git(
-    ["config", "--get", `remote.${app.remote}.url`],
-    { okExitCodes: [1] },
-  );
-  const remoteUrl = stdout.trim() || undefined;
-  return (targets) =>
-    resolveStatusTargets(targets, {
-      env: (name) => Deno.env.get(name),
-      file: app.configFile,
-      remoteUrl,
-      host: app.host,
-    });
-}
-
-/**
- * Reports the agent's runs on the git host. Tokens are expanded now, so a
- * missing variable is exit 2 before anything runs; the targets follow
- * `commit_status:` as the agent reloads its configuration, so it may be
- * configured (or changed) by a commit the agent fetches.
- */
-export async function attachCommitStatus(
-  app: App,
-): Promise<CommitStatusReporter> {
-  const resolve = await commitStatusResolver(app);
-  const reporter = new CommitStatusReporter({
-    targets: resolve(app.config.commitStatus ?? []),
-    host: app.host,
-    publicUrl: () => app.agent.config.publicUrl,
-    logger: app.logger,
-    configured: () => app.agent.config.commitStatus,
-    resolve,
-  });
-  app.runListeners.push(reporter);
-  return reporter;
 }
 
 /** The verifier with the command line's `--allowed-signers` (or its variable) over the repository's `verify:`. */
@@ -287,7 +239,7 @@ function verifierFor(
   });
 }
 
-/** SPEC: the Go tool's database is migrated in place on first start. */
+/** The Go tool's database is migrated in place on first start (docs/migrating-from-go.md). */
 async function importLegacyState(
   store: StateStore,
   git: GitClient,
@@ -334,7 +286,7 @@ async function importLegacyState(
   for (const [service, commit] of imported) {
     logger.info("imported {service} as deployed at {commit}", {
       service,
-      commit: commit.slice(0, 12),
+      commit: shortCommit(commit),
     });
   }
 }
@@ -374,7 +326,7 @@ async function loadConfig(
   return { config, configPath, configDisplay, warnings };
 }
 
-/** SPEC §3: `remote` defaults to the branch's upstream remote, else origin; `branch` to the branch's upstream. */
+/** `remote` defaults to the branch's upstream remote, else origin; `branch` to the branch's upstream (docs/configuration.md). */
 async function resolveUpstream(
   git: GitClient,
   config: RepoConfig,

@@ -4,6 +4,7 @@ import { cli } from "./helpers/cli.ts";
 import { git, GitFixture } from "./helpers/git_fixture.ts";
 import { appendingHooks, hookFile, readLines } from "./helpers/hooks.ts";
 import { stateFileOf, stateSnapshot } from "./helpers/state_db.ts";
+import type { RunJson } from "../src/report/documents.ts";
 
 const COMMANDS = [
   "run",
@@ -38,17 +39,6 @@ async function historyFixture(): Promise<GitFixture> {
   await fixture.push({ "web/compose.yaml": "image: web:2\n" }, "bump web");
   await git(fixture.clone, "fetch", "--quiet", "origin");
   return fixture;
-}
-
-interface RunJson {
-  id: number;
-  service: string;
-  outcome: string;
-  trigger: string;
-  fromCommit: string | null;
-  toCommit: string;
-  failedStep: string | null;
-  reason: { kind: string; paths?: string[] };
 }
 
 interface ServiceJson {

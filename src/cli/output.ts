@@ -1,5 +1,7 @@
 import { escapeControl } from "../log/escape.ts";
 import { writeAll } from "../log/write_all.ts";
+import { shortCommit } from "../git/commit_id.ts";
+
 /** Where a command writes its results; stdout in production, captured in tests. */
 export interface Output {
   /** Writes text to standard output (results: tables, JSON). */
@@ -36,31 +38,9 @@ export function renderTable(
   return [line(header), ...rows.map(line)].join("\n") + "\n";
 }
 
-/** A commit id shortened for tables; `-` when absent. */
-export function shortCommit(commit: string | null | undefined): string {
-  return commit ? commit.slice(0, 12) : "-";
-}
-
-/** Epoch milliseconds as an ISO 8601 string (JSON), or null. */
-export function isoTime(ms: number | null | undefined): string | null {
-  return ms === null || ms === undefined ? null : new Date(ms).toISOString();
-}
-
-/** Epoch milliseconds as `2026-11-26 15:04:05Z` for tables; `-` when absent. */
-export function tableTime(ms: number | null | undefined): string {
-  if (ms === null || ms === undefined) return "-";
-  return new Date(ms).toISOString().slice(0, 19).replace("T", " ") + "Z";
-}
-
-/** A duration in milliseconds as `850ms`, `12.3s` or `4m05s`. */
-export function formatDuration(ms: number | null | undefined): string {
-  if (ms === null || ms === undefined) return "-";
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
-  const seconds = Math.round(ms / 1000);
-  return `${Math.floor(seconds / 60)}m${
-    String(seconds % 60).padStart(2, "0")
-  }s`;
+/** A commit id shortened for a table cell; `-` when absent. */
+export function commitCell(commit: string | null | undefined): string {
+  return commit ? shortCommit(commit) : "-";
 }
 
 /** Pretty JSON with a trailing newline, the form every `--json` prints. */

@@ -17,7 +17,7 @@ import {
   MIN_INTERVAL_SECONDS,
   parseDecimal,
 } from "../config/numbers.ts";
-import { ExitCode, UpstreamWatchError } from "../errors.ts";
+import { errorMessage, ExitCode, UpstreamWatchError } from "../errors.ts";
 import { escapeControl } from "../log/escape.ts";
 import {
   type CliLogLevel,
@@ -43,7 +43,7 @@ interface ProgramOptions extends GlobalOptions {
   color: boolean;
 }
 
-/** Parses the command line, runs one command and returns the process exit code (SPEC §6). */
+/** Parses the command line, runs one command and returns the process exit code (docs/design.md#exit-codes). */
 export async function runCli(
   args: readonly string[],
   output: Output = processOutput(),
@@ -84,7 +84,7 @@ export async function runCli(
 
 /** An unexpected error as a one-line message; exit 1 like an uncaught error. */
 function internalError(thrown: unknown): UpstreamWatchError {
-  const message = thrown instanceof Error ? thrown.message : String(thrown);
+  const message = errorMessage(thrown);
   return new UpstreamWatchError(
     `internal error: ${message} (run with --log-level debug for the stack trace)`,
     { exitCode: ExitCode.updateFailed, cause: thrown },

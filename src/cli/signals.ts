@@ -1,6 +1,6 @@
 import type { Logger } from "../log/logging.ts";
 
-/** How long a running command may finish after SIGINT/SIGTERM before it is killed (SPEC §6). */
+/** How long a running command may finish after SIGINT/SIGTERM before it is killed (docs/design.md#stopping). */
 export const SHUTDOWN_GRACE_MS = 30_000;
 
 /**

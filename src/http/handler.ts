@@ -1,7 +1,8 @@
-/** The HTTP endpoint's request handler (SPEC §8), apart from the server so tests need no socket. */
-import type { StatusDocument } from "../cli/commands/status.ts";
+/** The HTTP endpoint's request handler (docs/webhooks.md), apart from the server so tests need no socket. */
+import type { StatusDocument } from "../report/documents.ts";
 import type { Logger } from "../log/logging.ts";
-import type { CycleRequestResult } from "../reconcile/daemon.ts";
+import type { CycleRequestAnswer } from "./cycle_view.ts";
+import { errorMessage } from "../errors.ts";
 import type { StateStore } from "../state/store.ts";
 import { IncompleteBodyError, type RequestInfo } from "./connection.ts";
 import { presentsReadToken, type RateLimiter } from "./read_access.ts";
@@ -21,7 +22,7 @@ export interface HandlerDeps {
   /** Undefined: `POST /webhook` answers 404. */
   webhook?: WebhookSettings;
   /** Asks the daemon for a cycle now (coalesced). */
-  requestCycle: () => CycleRequestResult;
+  requestCycle: () => CycleRequestAnswer;
   /** The `status --json` document. */
   statusDocument: () => Promise<StatusDocument>;
   store: Pick<StateStore, "runs" | "run" | "commands">;
@@ -66,7 +67,7 @@ export function createHandler(deps: HandlerDeps): Handler {
       deps.logger.error("HTTP {method} {path} failed: {error}", {
         method: request.method,
         path: new URL(request.url).pathname,
-        error: error instanceof Error ? error.message : String(error),
+        error: errorMessage(error),
       });
       return text(500, "internal error; see the agent's log\n");
     }

@@ -2,9 +2,10 @@
  * The status the HTTP endpoint serves, built once per change by the daemon's
  * cycles rather than once per request: a flood of page views starts no git.
  */
-import type { StatusDocument } from "../cli/commands/status.ts";
+import type { StatusDocument } from "../report/documents.ts";
 import type { Logger } from "../log/logging.ts";
-import type { CycleObserver, CycleReport } from "../reconcile/daemon.ts";
+import type { CycleView } from "./cycle_view.ts";
+import { errorMessage } from "../errors.ts";
 
 /** What {@link StatusModel} builds its answers with. */
 export interface StatusModelDeps {
@@ -24,7 +25,7 @@ interface Snapshot {
 }
 
 /** One status per daemon, rebuilt after a cycle that moved HEAD or changed a service, kept otherwise. */
-export class StatusModel implements CycleObserver {
+export class StatusModel {
   readonly #deps: StatusModelDeps;
   #snapshot?: Snapshot;
   #building?: Promise<Snapshot>;
@@ -36,7 +37,7 @@ export class StatusModel implements CycleObserver {
     this.#deps = deps;
   }
 
-  cycleFinished(report: CycleReport): void {
+  cycleFinished(report: CycleView): void {
     if (this.#changedBy(report)) {
       this.#stale = true;
       this.#refresh().catch(() => {
@@ -81,7 +82,7 @@ export class StatusModel implements CycleObserver {
         this.#building = undefined;
         this.#stale = true;
         this.#deps.logger.error("building the status failed: {error}", {
-          error: error instanceof Error ? error.message : String(error),
+          error: errorMessage(error),
         });
         throw error;
       },
@@ -104,7 +105,7 @@ export class StatusModel implements CycleObserver {
   }
 
   /** Whether the cycle could have changed what the status says. */
-  #changedBy(report: CycleReport): boolean {
+  #changedBy(report: CycleView): boolean {
     const snapshot = this.#snapshot;
     if (!snapshot) return true;
     // A failed fetch changes nothing in the work tree or the state.

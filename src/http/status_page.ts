@@ -1,7 +1,9 @@
 /** Server-rendered HTML pages: the status overview (`GET /`) and one run's output (`GET /runs/<id>`). */
-import type { ServiceStatus, StatusDocument } from "../cli/commands/status.ts";
-import { formatDuration, shortCommit as short } from "../cli/output.ts";
-import { describeHold, describeReason } from "../reconcile/describe.ts";
+import { shortCommit as short } from "../git/commit_id.ts";
+import type { ServiceStatus, StatusDocument } from "../report/documents.ts";
+import { describeReason } from "../reconcile/describe.ts";
+import { pendingText } from "../report/pending.ts";
+import { formatDuration } from "../report/time_text.ts";
 import type { CommandRecord, RunRecord } from "../state/types.ts";
 import type { Health } from "./telemetry.ts";
 
@@ -213,13 +215,7 @@ function serviceCard(
         time(lastRun.finishedAt ?? lastRun.startedAt)
       }${error}`;
   }
-  const pending = service.configError !== null
-    ? `invalid config: ${service.configError}`
-    : service.hold
-    ? `waiting: ${describeHold(service.hold)}`
-    : service.reason
-    ? `due: ${describeReason(service.reason)}`
-    : undefined;
+  const pending = pendingText(service);
   return markup`
 <article class="card ${state}" data-service="${service.name}" data-state="${state}">
 <h3>${service.name} <span class="badge ${state}">${state}</span></h3>

@@ -1,8 +1,8 @@
-/** What `/healthz` and `/metrics` report: counters fed by cycle reports, gauges read from the state (SPEC §8). */
+/** What `/healthz` and `/metrics` report: counters fed by cycle reports, gauges read from the state (docs/webhooks.md). */
 import { SafetyMetrics } from "./safety_metrics.ts";
 import type { Suspension } from "../state/suspensions.ts";
 import { VerificationError } from "../verify/verification_error.ts";
-import type { CycleObserver, CycleReport } from "../reconcile/daemon.ts";
+import type { CycleView } from "./cycle_view.ts";
 import type { StateStore } from "../state/store.ts";
 import type { Trigger } from "../state/types.ts";
 
@@ -44,7 +44,7 @@ interface Histogram {
 }
 
 /** Cycle and run counters since start, plus the sync times health is judged by. */
-export class AgentTelemetry implements CycleObserver {
+export class AgentTelemetry {
   readonly #deps: TelemetryDeps;
   readonly #cycles = new Map<string, number>();
   readonly #runs = new Map<string, number>();
@@ -71,7 +71,7 @@ export class AgentTelemetry implements CycleObserver {
     this.#runningSince = at;
   }
 
-  cycleFinished(report: CycleReport): void {
+  cycleFinished(report: CycleView): void {
     this.#runningSince = undefined;
     const outcome = report.kind === "completed" ? "completed" : "sync_failed";
     increment(this.#cycles, labels({ trigger: report.trigger, outcome }));

@@ -1,10 +1,11 @@
-/** `POST /webhook`: authenticating push events and deciding whether they concern our branch (SPEC §8). */
+/** `POST /webhook`: authenticating push events and deciding whether they concern our branch (docs/webhooks.md). */
 import { createHmac, type Hmac } from "node:crypto";
+import { errorMessage } from "../errors.ts";
 import { collectGarbage } from "../process/memory.ts";
 import type { BodyBuffers } from "./body_buffers.ts";
 import type { Slots } from "./read_access.ts";
 
-/** Largest request body accepted (SPEC §8). */
+/** Largest request body accepted (docs/webhooks.md). */
 export const MAX_WEBHOOK_BODY_BYTES = 1024 * 1024;
 
 /** How long a request waits for a body-read slot before it gets a 503. */
@@ -124,9 +125,7 @@ export async function verifyWebhook(
     return {
       kind: "rejected",
       status: 400,
-      reason: `malformed body: ${
-        error instanceof Error ? error.message : String(error)
-      }`,
+      reason: `malformed body: ${errorMessage(error)}`,
     };
   }
   if (event !== undefined && event !== "push") {

@@ -1,5 +1,7 @@
 /** Deciding which services are due: a pure function of changed paths, services and state (docs/design.md#change-detection). */
 
+import type { DueReason } from "../state/types.ts";
+
 /** What the planner needs to know about one service. */
 export interface ServiceTarget {
   name: string;
@@ -16,12 +18,8 @@ export interface DeployedService {
   lastOutcome?: string | null;
 }
 
-/** Why a service is due. */
-export type DueReason =
-  | { kind: "first_deploy" }
-  | { kind: "changed"; paths: string[]; totalPaths: number }
-  | { kind: "history_rewritten"; deployedCommit: string }
-  | { kind: "interrupted" };
+/** Why a service is due (declared beside the run records that store it). */
+export type { DueReason };
 
 /** The planner's verdict on one service. */
 export interface ServiceVerdict {

@@ -1,5 +1,3 @@
-import type { DueReason } from "../reconcile/due.ts";
-
 /** What started a run. */
 export type Trigger = "poll" | "webhook" | "manual" | "rollback" | "heal";
 
@@ -20,6 +18,13 @@ export type StepName =
   | "health"
   | "on_failure"
   | "on_remove";
+
+/** Why a service is due: the planner decides it, the state records it with the run. */
+export type DueReason =
+  | { kind: "first_deploy" }
+  | { kind: "changed"; paths: string[]; totalPaths: number }
+  | { kind: "history_rewritten"; deployedCommit: string }
+  | { kind: "interrupted" };
 
 /** Why a run happened, stored with it and shown by `plan`, `history` and notifications. */
 export type RunReason =

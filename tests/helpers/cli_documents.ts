@@ -1,18 +1,7 @@
 /** The `status --json` and `history --json` documents as the feature tests read them. */
 import assert from "node:assert/strict";
 import { cli, parseJson } from "./cli.ts";
-
-interface RunJson {
-  id: number;
-  service: string;
-  trigger: string;
-  outcome: string;
-  attempt: number;
-  failedStep: string | null;
-  error: string | null;
-  toCommit: string;
-  reason: { kind: string; paths?: string[] };
-}
+import type { RunJson } from "../../src/report/documents.ts";
 
 interface StatusService {
   name: string;

@@ -1,5 +1,5 @@
 /** A `(Request) => Response` handler over fake state, for the handler tests beside src/http. */
-import type { StatusDocument } from "../../src/cli/commands/status.ts";
+import type { StatusDocument } from "../../src/report/documents.ts";
 import { createHandler, type HandlerDeps } from "../../src/http/handler.ts";
 import { AgentTelemetry } from "../../src/http/telemetry.ts";
 import { agentLogger } from "../../src/log/logging.ts";

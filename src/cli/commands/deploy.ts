@@ -1,9 +1,11 @@
 import { escapeControl } from "../../log/escape.ts";
-import { type App, attachCommitStatus } from "../../app.ts";
+import type { App } from "../../app.ts";
+import { attachCommitStatus } from "../../app/commit_status.ts";
+import { appNotifier, NOTIFY_FLUSH_MS } from "../../app/notifier.ts";
 import { ExitCode, UsageError } from "../../errors.ts";
+import { shortCommit } from "../../git/commit_id.ts";
 import type { Output } from "../output.ts";
 import { listenForShutdown } from "../signals.ts";
-import { appNotifier, NOTIFY_FLUSH_MS } from "./run.ts";
 import { refuseSuspended } from "./suspend.ts";
 
 /** `deploy SERVICE... | --all`: runs the update now at HEAD, due or not (trigger `manual`). */
@@ -55,7 +57,7 @@ export async function adoptCommand(
   );
   output.out(
     services.length === 0 ? "no services to adopt\n" : escapeControl(
-      `adopted at ${head.slice(0, 12)}: ${services.join(", ")}`,
+      `adopted at ${shortCommit(head)}: ${services.join(", ")}`,
     ) + "\n",
   );
   return ExitCode.ok;

@@ -1,14 +1,8 @@
 import type { App } from "../../app.ts";
 import { describeReason } from "../../reconcile/describe.ts";
-import {
-  formatDuration,
-  jsonText,
-  type Output,
-  renderTable,
-  shortCommit,
-  tableTime,
-} from "../output.ts";
-import { runJson } from "./status.ts";
+import { historyDocument } from "../../report/command_documents.ts";
+import { formatDuration, tableTime } from "../../report/time_text.ts";
+import { commitCell, jsonText, type Output, renderTable } from "../output.ts";
 
 /** `history [SERVICE] [--limit N] [--json]`: past runs, newest first. */
 export function historyCommand(
@@ -21,7 +15,7 @@ export function historyCommand(
     limit: options.limit,
   });
   if (options.json) {
-    output.out(jsonText({ runs: runs.map(runJson) }));
+    output.out(jsonText(historyDocument(runs)));
     return 0;
   }
   if (runs.length === 0) {
@@ -46,8 +40,8 @@ export function historyCommand(
       run.service,
       run.trigger,
       run.failedStep ? `${run.outcome} (${run.failedStep})` : run.outcome,
-      `${run.fromCommit ? shortCommit(run.fromCommit).slice(0, 7) + ".." : ""}${
-        shortCommit(run.toCommit).slice(0, 7)
+      `${run.fromCommit ? commitCell(run.fromCommit).slice(0, 7) + ".." : ""}${
+        commitCell(run.toCommit).slice(0, 7)
       }`,
       tableTime(run.startedAt),
       formatDuration(

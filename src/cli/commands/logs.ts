@@ -2,14 +2,9 @@ import { escapeControl } from "../../log/escape.ts";
 import type { App } from "../../app.ts";
 import { UsageError } from "../../errors.ts";
 import { describeReason } from "../../reconcile/describe.ts";
-import {
-  formatDuration,
-  isoTime,
-  jsonText,
-  type Output,
-  tableTime,
-} from "../output.ts";
-import { runJson } from "./status.ts";
+import { logsDocument } from "../../report/command_documents.ts";
+import { formatDuration, tableTime } from "../../report/time_text.ts";
+import { jsonText, type Output } from "../output.ts";
 
 /** `logs RUN_ID [--json]`: the captured output of one run, command by command. */
 export function logsCommand(
@@ -25,14 +20,7 @@ export function logsCommand(
   }
   const commands = app.store.commands(run.id);
   if (options.json) {
-    output.out(jsonText({
-      run: runJson(run),
-      commands: commands.map((command) => ({
-        ...command,
-        startedAt: isoTime(command.startedAt),
-        finishedAt: isoTime(command.finishedAt),
-      })),
-    }));
+    output.out(jsonText(logsDocument(run, commands)));
     return 0;
   }
   const lines = [

@@ -1,14 +1,10 @@
 import { escapeControl } from "../../log/escape.ts";
 import type { App } from "../../app.ts";
-import {
-  describeHold,
-  describeReason,
-  holdJson,
-} from "../../reconcile/describe.ts";
+import { describeHold, describeReason } from "../../reconcile/describe.ts";
 import { safetyStatus } from "../../reconcile/safety_status.ts";
 import { describeRejection } from "../../verify/verification_error.ts";
-import { rejectionJson } from "./status.ts";
-import { jsonText, type Output, renderTable, shortCommit } from "../output.ts";
+import { planDocument } from "../../report/command_documents.ts";
+import { commitCell, jsonText, type Output, renderTable } from "../output.ts";
 
 /** `plan [--no-fetch] [--json]`: what the next cycle would run and why, changing nothing. */
 export async function planCommand(
@@ -22,21 +18,7 @@ export async function planCommand(
     item: { service: string; deployedCommit: string | null },
   ) => safety.of(item.service, item.deployedCommit).suspension;
   if (options.json) {
-    output.out(jsonText({
-      head: plan.sync.before,
-      target: plan.head,
-      verification: rejectionJson(plan.rejection),
-      services: plan.items.map((item) => ({
-        name: item.service,
-        outOfDate: item.outOfDate,
-        due: item.due,
-        deployedCommit: item.deployedCommit,
-        reason: item.reason ?? null,
-        hold: item.hold ? holdJson(item.hold) : null,
-        configError: item.configError ?? null,
-        suspension: suspensionOf(item),
-      })),
-    }));
+    output.out(jsonText(planDocument(plan, suspensionOf)));
     return 0;
   }
   if (plan.rejection) {
@@ -49,7 +31,7 @@ export async function planCommand(
   );
   output.out(
     escapeControl(
-      `target ${shortCommit(plan.head)} (${app.remote}/${app.branch}); ` +
+      `target ${commitCell(plan.head)} (${app.remote}/${app.branch}); ` +
         `${due.length} of ${plan.items.length} services due` +
         (held.length > 0 ? `, ${held.length} waiting` : ""),
     ) + "\n",
@@ -59,7 +41,7 @@ export async function planCommand(
     ["SERVICE", "DEPLOYED", "RUNS", "WHY"],
     [...due, ...held].map((item) => [
       item.service,
-      shortCommit(item.deployedCommit),
+      commitCell(item.deployedCommit),
       item.due ? "yes" : "no",
       (item.reason ? describeReason(item.reason) : "up to date") +
       (item.hold

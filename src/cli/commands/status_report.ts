@@ -1,6 +1,8 @@
-import { type App, commitStatusTargets } from "../../app.ts";
+import type { App } from "../../app.ts";
+import { commitStatusTargets } from "../../app/commit_status.ts";
 import { contextFor, sendCommitStatus } from "../../commit_status/reporter.ts";
 import { ExitCode, UsageError } from "../../errors.ts";
+import { shortCommit } from "../../git/commit_id.ts";
 import { REQUEST_TIMEOUT_MS } from "../../notify/delivery_queue.ts";
 import type { Output } from "../output.ts";
 
@@ -36,7 +38,7 @@ export async function statusReportTestCommand(
   );
   let failed = 0;
   results.forEach((result, index) => {
-    const label = `${targets[index].label} ${head.slice(0, 12)}`;
+    const label = `${targets[index].label} ${shortCommit(head)}`;
     if (result.kind === "delivered") {
       output.out(`ok      ${label} (HTTP ${result.status})\n`);
     } else {

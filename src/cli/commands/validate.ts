@@ -4,7 +4,6 @@ import { ConfigError, ExitCode } from "../../errors.ts";
 import { resolveTargets } from "../../notify/target.ts";
 import type { Output } from "../output.ts";
 import { checkKeyFile } from "../../verify/key_file.ts";
-import { DenoProcessRunner } from "../../process/run_process.ts";
 
 /** `validate`: checks the repository config and every service's hook file at HEAD. */
 export async function validateCommand(
@@ -34,7 +33,7 @@ async function keyFileError(app: App): Promise<ConfigError | undefined> {
   const config = app.verifier.config;
   if (!config) return undefined;
   try {
-    await checkKeyFile(config, new DenoProcessRunner());
+    await checkKeyFile(config, app.runner);
     return undefined;
   } catch (error) {
     if (error instanceof ConfigError) return error;

@@ -1,0 +1,58 @@
+/** The daemon's self-heal loop, wired to the state, the metrics and the notifier. */
+import type { App } from "../app.ts";
+import { configEnvReferences } from "../config/env_references.ts";
+import type { AgentTelemetry } from "../http/telemetry.ts";
+import type { Notifier } from "../notify/notifier.ts";
+import { recordHealthCheck } from "../reconcile/health_incidents.ts";
+import { SelfHealer } from "../reconcile/self_heal.ts";
+import { rollbacks } from "../state/rollbacks.ts";
+import { suspensions } from "../state/suspensions.ts";
+
+/** The self-heal loop of the daemon: checks feed metrics, the stored health and notifications. */
+export function selfHealer(
+  app: App,
+  options: { telemetry: AgentTelemetry; notifier: Notifier },
+): SelfHealer {
+  return new SelfHealer({
+    agent: app.agent,
+    state: () => ({
+      state: app.store.services(),
+      suspensions: suspensions(app.store),
+      rollbacks: rollbacks(app.store),
+    }),
+    runner: app.runner,
+    withheldEnv: () => configEnvReferences(app.agent.config),
+    logger: app.logger,
+    now: Date.now,
+    repoRoot: app.repoRoot,
+    onCheck: (service, outcome, commit) => {
+      if (outcome.kind === "interrupted") return;
+      options.telemetry.safety.healthChecked(service, outcome.kind);
+      const event = recordHealthCheck(app.store, { service, outcome, commit }, {
+        host: app.host,
+        now: Date.now,
+      });
+      if (event) options.notifier.send(event);
+    },
+    onHeal: (summary) => {
+      const run = app.store.run(summary.runId);
+      if (run) {
+        options.telemetry.safety.runFinished({
+          ...run,
+          outcome: summary.outcome,
+        });
+        options.notifier.runsFinished({
+          trigger: "heal",
+          sync: {
+            before: run.toCommit,
+            after: run.toCommit,
+            upstream: run.toCommit,
+          },
+          runs: [summary],
+          removed: [],
+          failed: summary.outcome === "failed",
+        });
+      }
+    },
+  });
+}
