@@ -214,6 +214,8 @@ async function startRealDocker(): Promise<RealDocker> {
       });
     }
     await lab.buildImage("proxy", "2.10", { kind: "http", page: "proxy\n" });
+    // The revision the demo pushes to show a rollback: a container that cannot start.
+    await lab.buildImage("proxy", "broken", { kind: "broken" });
   } catch (error) {
     await lab[Symbol.asyncDispose]();
     throw error;
@@ -387,13 +389,21 @@ async function demo(root: string, docker?: RealDocker): Promise<void> {
   await cli.show(["run", "--once"]);
   expectRuns(await runsAfter(cli, whoamiRun), [], "third cycle");
 
-  heading("a broken revision is pushed: proxy's image tag does not exist");
+  heading(
+    docker
+      ? "a broken revision is pushed: proxy's new image cannot start"
+      : "a broken revision is pushed: proxy's image tag does not exist",
+  );
   const proxyCompose = join(operator, "proxy", "docker-compose.yml");
   const goodProxy = await Deno.readTextFile(proxyCompose);
-  const brokenProxy = goodProxy.replace("caddy:2.10", "caddy:broken");
+  const goodTag = docker ? "-proxy:2.10" : "caddy:2.10";
+  const brokenProxy = goodProxy.replace(
+    goodTag,
+    goodTag.replace("2.10", "broken"),
+  );
   if (brokenProxy === goodProxy) {
     throw new DemoError(
-      "examples/infra/proxy/docker-compose.yml no longer pins caddy:2.10",
+      `proxy/docker-compose.yml no longer pins ${goodTag}`,
     );
   }
   await Deno.writeTextFile(proxyCompose, brokenProxy);
@@ -401,7 +411,11 @@ async function demo(root: string, docker?: RealDocker): Promise<void> {
   await git(operator, "push", "--quiet", "origin", "main");
   const brokenCommit = await git(operator, "rev-parse", "HEAD");
 
-  heading("fourth cycle: proxy fails at update and is rolled back (exit 1)");
+  heading(
+    docker
+      ? "fourth cycle: proxy fails its health check and is rolled back (exit 1)"
+      : "fourth cycle: proxy fails at update and is rolled back (exit 1)",
+  );
   await cli.show(["run", "--once"], 1);
   const fourthRuns = await runsAfter(cli, whoamiRun);
   const shape = fourthRuns.map((run) =>
@@ -415,8 +429,12 @@ async function demo(root: string, docker?: RealDocker): Promise<void> {
   const agentProxy = await Deno.readTextFile(
     join(agent, "proxy", "docker-compose.yml"),
   );
-  if (!agentProxy.includes("caddy:broken")) {
+  if (!agentProxy.includes(goodTag.replace("2.10", "broken"))) {
     throw new DemoError("the agent's proxy folder was not restored to HEAD");
+  }
+  if (docker) {
+    await expectServes(docker, docker.proxyPort, "proxy\n");
+    await runningContainer(docker, "upstream-watch-demo-proxy");
   }
   print(
     "✓ fourth cycle: proxy failed, was rolled back to its last good commit, and its folder is back at HEAD",
