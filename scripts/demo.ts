@@ -413,7 +413,7 @@ async function demo(root: string, docker?: RealDocker): Promise<void> {
 
   heading(
     docker
-      ? "fourth cycle: proxy fails its health check and is rolled back (exit 1)"
+      ? "fourth cycle: proxy's new container cannot start; it is rolled back (exit 1)"
       : "fourth cycle: proxy fails at update and is rolled back (exit 1)",
   );
   await cli.show(["run", "--once"], 1);

@@ -42,6 +42,11 @@ dockerTest(
     assert.match(output, /answers "whoami v1\.10\.3"/);
     assert.match(output, /answers "whoami v1\.11\.0"/);
     assert.match(output, /the proxy's container is untouched/);
+    // The broken proxy revision cannot start, and the rollback brings back one that answers.
+    assert.match(
+      output,
+      /proxy failed, was rolled back to its last good commit/,
+    );
     assert.match(output, /== done: the demo passed ==/);
     assert.deepEqual(await demoContainers(), []);
   },
