@@ -248,7 +248,8 @@ dockerTest(
       }),
       [`${web}/.update-hooks.yaml`]: webHooks(port, "web v1", {
         check_interval: checkInterval,
-        health_timeout: 2,
+        // Small, yet room for `docker compose ps` on a busy machine.
+        health_timeout: 3,
       }),
     });
     const state = stateFileOf(fixture.clone);
@@ -317,9 +318,11 @@ dockerTest(
     });
     const web = lab.service("web");
     const port = freePort();
-    // Checks on: a suspended service must not be healed either.
+    // Checks on: a suspended service must not be healed either. Without the
+    // suspension a heal would start within interval + timeout (3.5 s) of the
+    // daemon's start, inside the 5 s the test watches.
     const hooks = (expected: string) =>
-      webHooks(port, expected, { check_interval: 0.5, health_timeout: 1 });
+      webHooks(port, expected, { check_interval: 0.5, health_timeout: 3 });
     await using fixture = await GitFixture.create({
       [`${web}/docker-compose.yml`]: lab.composeFile({
         web: { image: v1, port },
@@ -356,7 +359,7 @@ dockerTest(
         interval: 0.2,
         env: lab.hookEnv(),
       });
-      for (let sample = 0; sample < 10; sample++) {
+      for (let sample = 0; sample < 25; sample++) {
         await pause(200);
         await assertStillStopped(`while the daemon checks (${sample})`);
       }
