@@ -162,15 +162,15 @@ dockerTest(
 );
 
 dockerTest(
-  "an image whose container dies at start fails its deploy and is rolled back to the old container, which answers again",
+  "a container that exits at start (up -d passes, health fails) and a missing entrypoint (up -d fails) are both rolled back to the old container, which answers again",
   async () => {
     await using lab = await DockerLab.create();
     const good = await lab.buildImage("web", "v1", {
       kind: "http",
       page: "web v1\n",
     });
-    // The container's command exits at once: `up -d` itself may pass or
-    // fail, and the health check catches what it lets through.
+    // Its command exits at once: `up -d` passes, only the health check
+    // sees that nothing runs.
     const dying = await lab.buildImage("web", "v2", {
       kind: "http",
       page: "web v2\n",
