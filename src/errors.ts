@@ -1,4 +1,4 @@
-/** Exit codes of SPEC §6, decided only by the top level. */
+/** Exit codes (docs/design.md#exit-codes), decided only by the top level. */
 export const ExitCode = {
   ok: 0,
   updateFailed: 1,

@@ -65,7 +65,7 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   state: ["log", "errors"],
   config: ["git", "errors"],
   log: ["config"],
-  process: [],
+  process: ["errors"],
   errors: [],
   version: [],
 };

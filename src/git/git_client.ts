@@ -1,7 +1,17 @@
+/** Running `git` for the agent: one method per question it asks, each one process. */
 import { join, resolve, sep } from "node:path";
 import { ExitCode, GitError } from "../errors.ts";
 import type { ProcessRunner } from "../process/types.ts";
-import { redactCredentials } from "./redact.ts";
+import { readBlobBatch } from "./blob_batch.ts";
+import { gitFailure } from "./git_failure.ts";
+import {
+  parseDiffTreeSections,
+  parseTopLevelTrees,
+  parseTreeEntries,
+  type TreeEntry,
+} from "./tree_listing.ts";
+
+export type { TreeEntry } from "./tree_listing.ts";
 
 /** Where the repository lives and which branch is checked out. */
 export interface RepoInfo {
@@ -90,20 +100,7 @@ export class GitClient {
     ) {
       return { stdout: result.stdout, exitCode };
     }
-    const stderr = redactCredentials(result.stderr.trim());
-    const what = result.timedOut
-      ? "timed out"
-      : result.interrupted
-      ? "was interrupted"
-      : !result.outputComplete
-      ? "output ended early"
-      : `failed (exit ${result.exitCode ?? result.signal})`;
-    const firstLine = stderr.split("\n").find((line) => line.trim() !== "") ??
-      "";
-    throw new GitError(
-      `git ${args[0]} ${what}${firstLine ? `: ${firstLine}` : ""}`,
-      { args, gitExitCode: result.exitCode, stderr },
-    );
+    throw gitFailure(args, result);
   }
 
   /** Finds the work tree root, git dir and branch; a non-repository is a usage error (exit 2). */
@@ -243,8 +240,7 @@ export class GitClient {
     bases: readonly string[],
     to: string,
   ): Promise<Map<string, string[]>> {
-    const result = new Map<string, string[]>();
-    if (bases.length === 0) return result;
+    if (bases.length === 0) return new Map();
     const { stdout } = await this.git(
       [
         "diff-tree",
@@ -259,25 +255,7 @@ export class GitClient {
       ],
       { stdin: bases.map((base) => `${base} ${to}\n`).join("") },
     );
-    // Output: `<base>\0path\0path\0<next base>\0…`, in input order.
-    let index = -1;
-    let paths: string[] = [];
-    for (const token of stdout.split("\0")) {
-      if (token === "") continue;
-      if (index + 1 < bases.length && token === bases[index + 1]) {
-        index++;
-        paths = [];
-        result.set(bases[index], paths);
-      } else if (index >= 0) {
-        paths.push(token.replace(/^\n/, ""));
-      }
-    }
-    if (result.size !== bases.length) {
-      throw new Error(
-        `git diff-tree answered for ${result.size} of ${bases.length} commits`,
-      );
-    }
-    return result;
+    return parseDiffTreeSections(stdout, bases);
   }
 
   /** Which of the given commit ids exist in the object database, in one process. */
@@ -318,13 +296,7 @@ export class GitClient {
     commit: string,
   ): Promise<{ name: string; tree: string }[]> {
     const { stdout } = await this.git(["ls-tree", "-z", "-d", commit]);
-    return stdout.split("\0").filter((entry) => entry !== "").map((entry) => {
-      const tab = entry.indexOf("\t");
-      return {
-        name: entry.slice(tab + 1),
-        tree: entry.slice(0, tab).split(" ")[2],
-      };
-    });
+    return parseTopLevelTrees(stdout);
   }
 
   /** Object id of each revision that names a blob, else null; one process. */
@@ -348,75 +320,23 @@ export class GitClient {
     commit: string,
     paths: readonly string[],
   ): Promise<Map<string, TreeEntry>> {
-    const entries = new Map<string, TreeEntry>();
-    if (paths.length === 0) return entries;
+    if (paths.length === 0) return new Map();
     const { stdout } = await this.git(
       ["ls-tree", "-z", "-l", "--full-tree", commit, "--", ...paths],
       // A folder named `*` or `:x` is a name, not a pattern or pathspec magic.
       { env: { GIT_LITERAL_PATHSPECS: "1" } },
     );
-    for (const record of stdout.split("\0")) {
-      if (record === "") continue;
-      const tab = record.indexOf("\t");
-      const [mode, type, id, size] = record.slice(0, tab).split(/ +/);
-      const path = record.slice(tab + 1);
-      entries.set(path, {
-        path,
-        mode,
-        type,
-        id,
-        size: size === "-" ? null : Number(size),
-      });
-    }
-    return entries;
+    return parseTreeEntries(stdout);
   }
 
   /**
    * The contents of several blobs as text, in one process (`git cat-file
    * --batch`); a blob that is not valid UTF-8 maps to null.
    */
-  async readBlobs(
+  readBlobs(
     blobs: readonly { id: string; size: number }[],
   ): Promise<Map<string, string | null>> {
-    const texts = new Map<string, string | null>();
-    const unique = [...new Map(blobs.map((blob) => [blob.id, blob])).values()];
-    if (unique.length === 0) return texts;
-    const { stdout } = await this.git(["cat-file", "--batch"], {
-      stdin: unique.map(({ id }) => `${id}\n`).join(""),
-    });
-    // Each answer is `<id> blob <bytes>\n<content>\n`; the size counts UTF-8
-    // bytes, so content is taken character by character until that many bytes.
-    let index = 0;
-    for (const [position, { id, size }] of unique.entries()) {
-      const headerEnd = stdout.indexOf("\n", index);
-      const header = headerEnd === -1 ? "" : stdout.slice(index, headerEnd);
-      let end = headerEnd + 1;
-      let counted = 0;
-      while (counted < size && end < stdout.length) {
-        const code = stdout.codePointAt(end)!;
-        counted += code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
-        end += code >= 0x10000 ? 2 : 1;
-      }
-      if (
-        header !== `${id} blob ${size}` || counted !== size ||
-        stdout[end] !== "\n"
-      ) {
-        // Invalid UTF-8 was decoded to replacement characters, so the byte
-        // counts no longer line up: read the rest one blob at a time.
-        for (const rest of unique.slice(position)) {
-          texts.set(rest.id, await this.#readBlob(rest.id, rest.size));
-        }
-        return texts;
-      }
-      texts.set(id, stdout.slice(headerEnd + 1, end));
-      index = end + 1;
-    }
-    return texts;
-  }
-
-  async #readBlob(id: string, size: number): Promise<string | null> {
-    const { stdout } = await this.git(["cat-file", "blob", id]);
-    return new TextEncoder().encode(stdout).length === size ? stdout : null;
+    return readBlobBatch(this, blobs);
   }
 
   /** Object type (`blob`, `tree`, `commit`) of each revision, or null when it does not exist; one process. */
@@ -460,17 +380,6 @@ export class GitClient {
     const { stdout } = await this.git(["log", "-1", "--format=%s", commit]);
     return stdout.trim();
   }
-}
-
-/** One entry of `git ls-tree -l`. */
-export interface TreeEntry {
-  path: string;
-  /** `100644`, `100755`, `120000` (symlink), `040000` (tree), `160000` (submodule). */
-  mode: string;
-  type: string;
-  id: string;
-  /** Blob size in bytes; null for trees and submodules. */
-  size: number | null;
 }
 
 /** The remote-tracking ref a fetch of `branch` from `remote` updates. */

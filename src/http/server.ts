@@ -3,7 +3,7 @@
  * cap open connections and survive accept errors (such as running out of file
  * descriptors), which `Deno.serve` does not allow.
  */
-import { ConfigError } from "../errors.ts";
+import { ConfigError, errorMessage } from "../errors.ts";
 import type { Logger } from "../log/logging.ts";
 import {
   type ConnectionLimits,
@@ -73,9 +73,7 @@ export function startHttpServer(
   } catch (error) {
     return Promise.reject(
       new ConfigError(
-        `cannot listen on ${options.listen}: ${
-          error instanceof Error ? error.message : String(error)
-        }`,
+        `cannot listen on ${options.listen}: ${errorMessage(error)}`,
         { file: options.configFile, key: "webhook.listen" },
         { cause: error },
       ),
@@ -179,7 +177,7 @@ class ConnectionPool {
     }).catch((error) => {
       // A bug in the connection code must not end the agent.
       this.logger.error("HTTP connection failed: {error}", {
-        error: error instanceof Error ? error.message : String(error),
+        error: errorMessage(error),
       });
     }).finally(() => {
       this.#open.delete(conn);
@@ -210,7 +208,7 @@ class ConnectionPool {
       "accepting an HTTP connection failed {count} time(s): {error}; retrying",
       {
         count: this.#acceptErrors,
-        error: error instanceof Error ? error.message : String(error),
+        error: errorMessage(error),
       },
     );
     this.#lastAcceptErrorLog = now;

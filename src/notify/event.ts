@@ -1,5 +1,6 @@
-/** The notification event document (SPEC §7) and how a finished cycle becomes events. */
+/** The notification event document (docs/notifications.md#the-event-document) and how a finished cycle becomes events. */
 import type { NOTIFY_EVENTS } from "../config/vocabulary.ts";
+import { shortCommit } from "../git/commit_id.ts";
 import { describeReason } from "../reconcile/describe.ts";
 import type { CycleResult, RunSummary } from "../reconcile/cycle_types.ts";
 import type { StateStore } from "../state/store.ts";
@@ -279,7 +280,9 @@ export function eventTitle(event: Draft): string {
   const service = event.service ?? "";
   switch (event.event) {
     case "deploy_succeeded":
-      return `${service}: deployed ${short(event.toCommit)} on ${event.host}`;
+      return `${service}: deployed ${
+        shownCommit(event.toCommit)
+      } on ${event.host}`;
     case "deploy_failed":
       return `${service}: deploy failed on ${event.host}`;
     case "recovered":
@@ -294,7 +297,7 @@ export function eventTitle(event: Draft): string {
       return `${service}: removed from the repository (${event.host})`;
     case "rolled_back":
       return `${service}: rolled back to ${
-        short(event.toCommit)
+        shownCommit(event.toCommit)
       } on ${event.host}`;
     case "unhealthy":
       return `${service}: unhealthy on ${event.host}`;
@@ -302,7 +305,7 @@ export function eventTitle(event: Draft): string {
       return `${service}: healthy again on ${event.host}`;
     case "verification_failed":
       return `commit ${
-        short(event.toCommit)
+        shownCommit(event.toCommit)
       } refused on ${event.host}: signature verification failed`;
     case "test":
       return `upstream-watch test message from ${event.host}`;
@@ -314,12 +317,14 @@ export function eventMessage(event: Draft): string {
   const lines: string[] = [];
   if (event.service !== null) {
     const commits = event.fromCommit
-      ? `${short(event.fromCommit)} → ${short(event.toCommit)}`
-      : short(event.toCommit);
+      ? `${shownCommit(event.fromCommit)} → ${shownCommit(event.toCommit)}`
+      : shownCommit(event.toCommit);
     const verb = event.event === "service_removed" ? "last deployed" : "commit";
     lines.push(
       `${verb}: ${
-        event.event === "service_removed" ? short(event.fromCommit) : commits
+        event.event === "service_removed"
+          ? shownCommit(event.fromCommit)
+          : commits
       }`,
     );
   }
@@ -337,8 +342,9 @@ export function eventMessage(event: Draft): string {
   return lines.join("\n");
 }
 
-function short(commit: string | null): string {
-  return commit ? commit.slice(0, 12) : "-";
+/** A commit as titles and messages show it; "-" where the event has none. */
+function shownCommit(commit: string | null): string {
+  return commit ? shortCommit(commit) : "-";
 }
 
 /** The tail of the command that failed: the last one recorded in the failed step. */

@@ -1,4 +1,4 @@
-/** The HTTP request each notification format sends for an event (SPEC §7). */
+/** The HTTP request each notification format sends for an event (docs/notifications.md#url-schemes-and-formats). */
 import { eventDocument, type NotificationEvent } from "./event.ts";
 import type { ResolvedTarget } from "./target.ts";
 

@@ -1,4 +1,4 @@
-/** Turns cycle reports into notifications for the configured targets (SPEC §7). */
+/** Turns cycle reports into notifications for the configured targets (docs/notifications.md, docs/design.md#notifications). */
 import type { NotifyTarget } from "../config/types.ts";
 import { ConfigError } from "../errors.ts";
 import type { Logger } from "../log/logging.ts";

@@ -1,11 +1,11 @@
-/** Turning `notify:` entries into delivery targets: `${ENV}` expansion, format and endpoint (SPEC §7). */
+/** Turning `notify:` entries into delivery targets: `${ENV}` expansion, format and endpoint (docs/notifications.md#targets). */
 import { expandEnv } from "../config/expand_env.ts";
 import { NOTIFY_FORMATS } from "../config/vocabulary.ts";
 import { type NotifyTarget, REPO_CONFIG_FILE } from "../config/types.ts";
 import { ConfigError } from "../errors.ts";
 import type { NotifyEventName } from "./event.ts";
 
-/** A message format of SPEC §7. */
+/** A message format (docs/notifications.md#url-schemes-and-formats). */
 export type NotifyFormat = typeof NOTIFY_FORMATS[number];
 
 /** A notify entry ready for delivery. */

@@ -17,7 +17,8 @@ export interface InstanceLock extends Disposable {
 }
 
 /**
- * Takes the one-instance lock of a repository (SPEC §6). An OS file lock
+ * Takes the one-instance lock of a repository
+ * (docs/design.md#one-instance-per-repository). An OS file lock
  * (flock / LockFileEx) does the exclusion, so a killed holder never blocks the
  * next start; the pid lives in a separate file that others can read on every platform.
  */

@@ -4,7 +4,7 @@
  * empty stops the agent instead of silently meaning "never deployed".
  */
 import { dirname, join } from "node:path";
-import { StateError, StateLostError } from "../errors.ts";
+import { errorMessage, StateError, StateLostError } from "../errors.ts";
 import type { Logger } from "../log/logging.ts";
 import { StateStore } from "./store.ts";
 
@@ -78,7 +78,7 @@ function readMarker(markerFile: string): string | undefined {
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return undefined;
     throw new StateError(
-      `cannot read ${markerFile}: ${messageOf(error)}`,
+      `cannot read ${markerFile}: ${errorMessage(error)}`,
       { file: markerFile, cause: error },
     );
   }
@@ -93,7 +93,7 @@ function writeMarker(markerFile: string, id: string): void {
     Deno.renameSync(temporary, markerFile);
   } catch (error) {
     throw new StateError(
-      `cannot write ${markerFile}: ${messageOf(error)}`,
+      `cannot write ${markerFile}: ${errorMessage(error)}`,
       { file: markerFile, cause: error },
     );
   }
@@ -106,7 +106,7 @@ function fileSize(file: string): number | undefined {
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return undefined;
     throw new StateError(
-      `cannot read state file ${file}: ${messageOf(error)}`,
+      `cannot read state file ${file}: ${errorMessage(error)}`,
       { file, cause: error },
     );
   }
@@ -129,8 +129,4 @@ function moveAsideOrphans(file: string, logger: Logger): void {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
     }
   }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

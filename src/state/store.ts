@@ -1,16 +1,29 @@
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { errorMessage, StateError, StateLostError } from "../errors.ts";
 import {
-  DatabaseSync,
-  type SQLInputValue,
-  type StatementSync,
-} from "node:sqlite";
-import { StateError, StateLostError } from "../errors.ts";
-import { isCommitId, normalizeCommitId } from "../git/commit_id.ts";
+  fileExists,
+  type FileIdentity,
+  fileIdentity,
+  fileProblem,
+} from "./file_identity.ts";
 import {
-  readNullableStoredText,
-  readStoredText,
-  storedText,
-} from "./text_value.ts";
+  readParsedHookFiles,
+  replaceParsedHookFiles,
+} from "./hook_file_cache.ts";
+import { type LegacyModule, readLegacyModules } from "./legacy_modules.ts";
+import {
+  deleteNotificationState,
+  readNotificationState,
+  writeNotificationState,
+} from "./notification_state.ts";
+import * as runRecords from "./run_records.ts";
 import { MIGRATIONS, REQUIRED_TABLES, SCHEMA_VERSION } from "./schema.ts";
+import {
+  importLegacyDeployments,
+  markRemoved,
+  readServices,
+  setDeployed,
+} from "./service_records.ts";
 import type {
   CommandRecord,
   FinishRunInput,
@@ -21,25 +34,18 @@ import type {
   StartRunInput,
 } from "./types.ts";
 
+export type { LegacyModule } from "./legacy_modules.ts";
+
 /** Options of {@link StateStore.open}. */
 export interface OpenStateOptions {
   /** Read-only commands never create or change the file; a missing file reads as empty state. */
   readOnly?: boolean;
 }
 
-type Row = Record<string, SQLInputValue>;
-
-/** One row of the original Go tool's `modules` table that records an update. */
-export interface LegacyModule {
-  name: string;
-  /** `git_commit` exactly as the Go tool stored it (often with `git rev-parse`'s trailing newline), or null. */
-  commit: string | null;
-}
-
 /** Key of the state file's id in `state_meta` (the git dir keeps a copy). */
 const STATE_ID_KEY = "state_id";
 
-/** The SQLite state of one repository (SPEC §5): services, runs and their captured output. */
+/** The SQLite state of one repository (docs/design.md#state-and-crash-recovery): services, runs and their captured output. */
 export class StateStore {
   readonly file: string;
   /** Rows of the original Go tool's `modules` table, newest first, awaiting {@link importLegacy}. */
@@ -49,7 +55,7 @@ export class StateStore {
   /** Commits made through this connection (data_version does not count them). */
   #commits = 0;
   /** Device and inode of the open file, to notice it being removed or replaced under us. */
-  #fileIdentity?: { dev: number; ino: number | null };
+  #fileIdentity?: FileIdentity;
   #servicesCache?: {
     version: number;
     commits: number;
@@ -89,7 +95,7 @@ export class StateStore {
       db = new DatabaseSync(file, { readOnly, timeout: 5000 });
     } catch (error) {
       throw new StateError(
-        `cannot open state file ${file}: ${messageOf(error)}`,
+        `cannot open state file ${file}: ${errorMessage(error)}`,
         { file, cause: error },
       );
     }
@@ -98,11 +104,10 @@ export class StateStore {
       if (!readOnly) {
         db.exec("PRAGMA journal_mode = WAL");
         db.exec("PRAGMA synchronous = NORMAL");
-        store.legacyModules = store.#readLegacyModules();
+        store.legacyModules = readLegacyModules(db, store.#userVersion());
         store.#migrate();
         store.#checkTables();
-        const info = Deno.statSync(file);
-        store.#fileIdentity = { dev: info.dev, ino: info.ino };
+        store.#fileIdentity = fileIdentity(file);
       } else {
         store.#checkVersion();
         if (store.#userVersion() < SCHEMA_VERSION) {
@@ -118,7 +123,7 @@ export class StateStore {
       db.close();
       if (error instanceof StateError) throw error;
       throw new StateError(
-        `state file ${file} is unusable: ${messageOf(error)}`,
+        `state file ${file} is unusable: ${errorMessage(error)}`,
         { file, cause: error },
       );
     }
@@ -167,45 +172,12 @@ export class StateStore {
     }
   }
 
-  /**
-   * The original Go tool kept `modules(name, git_commit, updated)` (later with
-   * an `id` column) in the same file; rows come newest first by insertion.
-   */
-  #readLegacyModules(): LegacyModule[] {
-    if (this.#userVersion() !== 0) return [];
-    const table = this.#db.prepare(
-      "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'modules'",
-    ).get();
-    if (!table) return [];
-    const columns = (this.#db.prepare("PRAGMA table_info(modules)").all() as {
-      name: string;
-    }[]).map((column) => column.name);
-    const order = columns.includes("id") ? "id" : "rowid";
-    const updated = columns.includes("updated") ? "updated" : "1";
-    const rows = this.#db.prepare(
-      `SELECT name, git_commit, ${updated} AS updated FROM modules ORDER BY ${order} DESC`,
-    ).all() as Row[];
-    return rows.filter((row) => row.name !== null && isTrue(row.updated))
-      .map((row) => ({
-        name: String(row.name),
-        commit: row.git_commit === null ? null : String(row.git_commit),
-      }));
-  }
-
   /** Records the Go tool's deployments (service → commit, chosen by the caller) and forgets its rows. */
   importLegacy(
     imported: ReadonlyMap<string, string>,
     now: number,
   ): void {
-    for (const commit of imported.values()) assertCommitId(commit);
-    this.transaction(() => {
-      for (const [service, commit] of imported) {
-        this.#ensureService(service);
-        this.#stmt(
-          "UPDATE services SET deployed_commit = ?, deployed_at = ? WHERE name = ?",
-        ).run(commit, now, service);
-      }
-    });
+    importLegacyDeployments(this, imported, now);
     this.legacyModules = [];
   }
 
@@ -238,18 +210,7 @@ export class StateStore {
   fileProblem(): string | undefined {
     const identity = this.#fileIdentity;
     if (!identity) return undefined;
-    let info: Deno.FileInfo;
-    try {
-      info = Deno.statSync(this.file);
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return "was removed";
-      return `cannot be read (${messageOf(error)})`;
-    }
-    if (info.dev !== identity.dev || info.ino !== identity.ino) {
-      return "was replaced by another file";
-    }
-    if (info.size === 0) return "was emptied";
-    return undefined;
+    return fileProblem(this.file, identity);
   }
 
   /** Throws a {@link StateLostError} when the state file was removed or replaced while open. */
@@ -307,27 +268,7 @@ export class StateStore {
 
   /** Marks runs left `running` by a crashed agent as `interrupted`; returns them. */
   markInterruptedRuns(now: number): InterruptedRun[] {
-    const running = (this.#stmt(
-      "SELECT * FROM runs WHERE outcome = 'running' ORDER BY id",
-    ).all() as Row[]).map((row) => ({
-      ...toRunRecord(row),
-      processGroup: row.pgid === null || row.pgid === undefined ? null : {
-        pgid: Number(row.pgid),
-        startTime: nullableString(row.pgid_started),
-      },
-    }));
-    if (running.length === 0) return [];
-    this.transaction(() => {
-      for (const run of running) {
-        this.#stmt(
-          "UPDATE runs SET outcome = 'interrupted', finished_at = ?, error = ?, pgid = NULL, pgid_started = NULL WHERE id = ?",
-        ).run(now, "the agent stopped while this run was in progress", run.id);
-        this.#stmt(
-          "UPDATE services SET last_outcome = 'interrupted' WHERE name = ? AND last_run_id = ?",
-        ).run(run.service, run.id);
-      }
-    });
-    return running;
+    return runRecords.markInterruptedRuns(this, now);
   }
 
   /** Changes whenever anything was committed to the state, by this connection or another (cheap: no table is read). */
@@ -352,211 +293,69 @@ export class StateStore {
     ) {
       return cached.services;
     }
-    const rows = this.#stmt("SELECT * FROM services ORDER BY name")
-      .all() as Row[];
-    const services = new Map(
-      rows.map((row) => [String(row.name), toServiceRecord(row)]),
-    );
+    const services = readServices(this);
     this.#servicesCache = { version, commits: this.#commits, services };
     return services;
   }
 
   /** Writes a run as `running` before its first command; returns its id. */
   startRun(input: StartRunInput): number {
-    assertCommitId(input.toCommit);
-    return this.transaction(() => {
-      const { lastInsertRowid } = this.#stmt(
-        `INSERT INTO runs (service, trigger, from_commit, to_commit, revision, attempt, started_at, outcome, reason)
-         VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?)`,
-      ).run(
-        input.service,
-        input.trigger,
-        input.fromCommit,
-        input.toCommit,
-        input.revision ?? null,
-        input.attempt ?? 1,
-        input.startedAt,
-        JSON.stringify(input.reason),
-      );
-      const runId = Number(lastInsertRowid);
-      this.#ensureService(input.service);
-      this.#stmt(
-        "UPDATE services SET last_run_id = ?, last_outcome = 'running', last_run_at = ?, removed_at = NULL WHERE name = ?",
-      ).run(runId, input.startedAt, input.service);
-      return runId;
-    });
+    return runRecords.startRun(this, input);
   }
 
   /** Remembers the process group of the run's command that just started (cleared by {@link recordCommand}). */
   recordProcessGroup(runId: number, group: ProcessGroupRecord): void {
-    this.transaction(() => {
-      this.#stmt("UPDATE runs SET pgid = ?, pgid_started = ? WHERE id = ?")
-        .run(group.pgid, group.startTime, runId);
-    });
+    runRecords.recordProcessGroup(this, runId, group);
   }
 
   /** Stores one finished command of a run with the tail of its output, and forgets its process group. */
   recordCommand(runId: number, command: CommandRecord): void {
-    this.transaction(() => {
-      this.#stmt(
-        "UPDATE runs SET pgid = NULL, pgid_started = NULL WHERE id = ?",
-      ).run(runId);
-      this.#stmt(
-        `INSERT INTO run_commands (run_id, seq, step, command, started_at, finished_at, exit_code, timed_out, output, truncated)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ).run(
-        runId,
-        command.seq,
-        command.step,
-        storedText(command.command),
-        command.startedAt,
-        command.finishedAt,
-        command.exitCode,
-        command.timedOut ? 1 : 0,
-        storedText(command.output),
-        command.truncated ? 1 : 0,
-      );
-    });
+    runRecords.recordCommand(this, runId, command);
   }
 
   /** Finishes a run, updates its service and prunes old history, in one transaction. */
   finishRun(runId: number, input: FinishRunInput): void {
-    this.transaction(() => {
-      const run = this.#stmt("SELECT * FROM runs WHERE id = ?").get(runId) as
-        | Row
-        | undefined;
-      if (!run) throw new Error(`run ${runId} does not exist`);
-      const record = toRunRecord(run);
-      this.#stmt(
-        "UPDATE runs SET outcome = ?, finished_at = ?, failed_step = ?, error = ? WHERE id = ?",
-      ).run(
-        input.outcome,
-        input.finishedAt,
-        input.failedStep ?? null,
-        input.error === undefined || input.error === null
-          ? null
-          : storedText(input.error),
-        runId,
-      );
-      this.#stmt(
-        "UPDATE services SET last_outcome = ?, last_run_at = ? WHERE name = ? AND last_run_id = ?",
-      ).run(input.outcome, input.finishedAt, record.service, runId);
-      if (input.outcome === "succeeded" && input.recordsDeployment !== false) {
-        this.#stmt(
-          `UPDATE services SET deployed_commit = ?, deployed_at = ?, failed_attempts = 0,
-             failed_revision = NULL, last_failure_at = NULL WHERE name = ?`,
-        ).run(record.toCommit, input.finishedAt, record.service);
-      } else if (input.outcome === "failed") {
-        this.#stmt(
-          `UPDATE services SET
-             failed_attempts = CASE WHEN failed_revision IS ? THEN failed_attempts + 1 ELSE 1 END,
-             failed_revision = ?, last_failure_at = ? WHERE name = ?`,
-        ).run(
-          record.revision,
-          record.revision,
-          input.finishedAt,
-          record.service,
-        );
-      }
-      if (input.historyLimit !== undefined) {
-        this.#prune(record.service, input.historyLimit);
-      }
-    });
-  }
-
-  #prune(service: string, keep: number): void {
-    const cutoff = this.#stmt(
-      "SELECT id FROM runs WHERE service = ? ORDER BY id DESC LIMIT 1 OFFSET ?",
-    ).get(service, keep) as { id: number } | undefined;
-    if (!cutoff) return;
-    this.#stmt(
-      "DELETE FROM run_commands WHERE run_id IN (SELECT id FROM runs WHERE service = ? AND id <= ?)",
-    ).run(service, cutoff.id);
-    this.#stmt("DELETE FROM runs WHERE service = ? AND id <= ?").run(
-      service,
-      cutoff.id,
-    );
+    runRecords.finishRun(this, runId, input);
   }
 
   /** Records services as deployed at `commit` without a run (for `adopt`). */
   setDeployed(services: readonly string[], commit: string, now: number): void {
-    assertCommitId(commit);
-    this.transaction(() => {
-      for (const service of services) {
-        this.#ensureService(service);
-        this.#stmt(
-          `UPDATE services SET deployed_commit = ?, deployed_at = ?, failed_attempts = 0,
-             failed_revision = NULL, last_failure_at = NULL, removed_at = NULL WHERE name = ?`,
-        ).run(commit, now, service);
-      }
-    });
+    setDeployed(this, services, commit, now);
   }
 
   /** Remembers that a removed service was reported, so it is reported once. */
   markRemoved(service: string, now: number): void {
-    this.transaction(() => {
-      this.#stmt("UPDATE services SET removed_at = ? WHERE name = ?").run(
-        now,
-        service,
-      );
-    });
-  }
-
-  #ensureService(service: string): void {
-    this.#stmt("INSERT OR IGNORE INTO services (name) VALUES (?)").run(service);
+    markRemoved(this, service, now);
   }
 
   /** Past runs, newest first, optionally of one service. */
   runs(options: { service?: string; limit: number }): RunRecord[] {
-    const rows = options.service === undefined
-      ? this.#stmt("SELECT * FROM runs ORDER BY id DESC LIMIT ?").all(
-        options.limit,
-      )
-      : this.#stmt(
-        "SELECT * FROM runs WHERE service = ? ORDER BY id DESC LIMIT ?",
-      ).all(options.service, options.limit);
-    return (rows as Row[]).map(toRunRecord);
+    return runRecords.listRuns(this, options);
   }
 
   /** One run by id, if it exists. */
   run(runId: number): RunRecord | undefined {
-    const row = this.#stmt("SELECT * FROM runs WHERE id = ?").get(runId) as
-      | Row
-      | undefined;
-    return row ? toRunRecord(row) : undefined;
+    return runRecords.findRun(this, runId);
   }
 
   /** A value the notifier keeps across restarts (see `notification_state`), if set. */
   notificationState(key: string): string | undefined {
-    const row = this.#stmt(
-      "SELECT value FROM notification_state WHERE key = ?",
-    ).get(key) as { value: string } | undefined;
-    return row?.value;
+    return readNotificationState(this, key);
   }
 
   /** Sets a notifier value; written only when the notifier's state changes. */
   setNotificationState(key: string, value: string, now: number): void {
-    this.transaction(() => {
-      this.#stmt(
-        `INSERT INTO notification_state (key, value, updated_at) VALUES (?, ?, ?)
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
-      ).run(key, value, now);
-    });
+    writeNotificationState(this, key, value, now);
   }
 
   /** Removes a notifier value. */
   clearNotificationState(key: string): void {
-    this.transaction(() => {
-      this.#stmt("DELETE FROM notification_state WHERE key = ?").run(key);
-    });
+    deleteNotificationState(this, key);
   }
 
   /** Parsed hook files saved by `parser` (this build's version), by key. */
   parsedHookFiles(parser: string): Map<string, string> {
-    const rows = this.#stmt(
-      "SELECT key, parsed FROM hook_files WHERE parser = ?",
-    ).all(parser) as { key: string; parsed: string }[];
-    return new Map(rows.map((row) => [row.key, row.parsed]));
+    return readParsedHookFiles(this, parser);
   }
 
   /** Replaces the saved parsed hook files with `files` (called only when HEAD brought new ones). */
@@ -564,119 +363,11 @@ export class StateStore {
     parser: string,
     files: ReadonlyMap<string, string>,
   ): void {
-    this.transaction(() => {
-      this.#stmt("DELETE FROM hook_files").run();
-      const insert = this.#stmt(
-        "INSERT INTO hook_files (key, parser, parsed) VALUES (?, ?, ?)",
-      );
-      for (const [key, parsed] of files) insert.run(key, parser, parsed);
-    });
+    replaceParsedHookFiles(this, parser, files);
   }
 
   /** The commands of one run in the order they ran, with their output. */
   commands(runId: number): CommandRecord[] {
-    const rows = this.#stmt(
-      "SELECT * FROM run_commands WHERE run_id = ? ORDER BY seq",
-    ).all(runId) as Row[];
-    return rows.map((row) => ({
-      seq: Number(row.seq),
-      step: String(row.step) as CommandRecord["step"],
-      command: readStoredText(row.command),
-      startedAt: Number(row.started_at),
-      finishedAt: Number(row.finished_at),
-      exitCode: row.exit_code === null ? null : Number(row.exit_code),
-      timedOut: Number(row.timed_out) === 1,
-      output: readStoredText(row.output),
-      truncated: Number(row.truncated) === 1,
-    }));
+    return runRecords.runCommands(this, runId);
   }
-}
-
-function toServiceRecord(row: Row): ServiceRecord {
-  const recorded = nullableString(row.deployed_commit);
-  // Written by hand, by an older build or by another tool: read leniently, never pass on a non-id.
-  const deployedCommit = recorded === null
-    ? null
-    : normalizeCommitId(recorded) ?? null;
-  return {
-    name: String(row.name),
-    deployedCommit,
-    ...(recorded !== null && deployedCommit === null
-      ? { invalidDeployedCommit: recorded }
-      : {}),
-    deployedAt: nullableNumber(row.deployed_at),
-    lastRunId: nullableNumber(row.last_run_id),
-    lastOutcome: nullableString(row.last_outcome) as ServiceRecord[
-      "lastOutcome"
-    ],
-    lastRunAt: nullableNumber(row.last_run_at),
-    failedAttempts: Number(row.failed_attempts),
-    failedRevision: nullableString(row.failed_revision),
-    lastFailureAt: nullableNumber(row.last_failure_at),
-    removedAt: nullableNumber(row.removed_at),
-  };
-}
-
-function toRunRecord(row: Row): RunRecord {
-  return {
-    id: Number(row.id),
-    service: String(row.service),
-    trigger: String(row.trigger) as RunRecord["trigger"],
-    fromCommit: nullableString(row.from_commit),
-    toCommit: String(row.to_commit),
-    revision: nullableString(row.revision),
-    attempt: Number(row.attempt),
-    startedAt: Number(row.started_at),
-    finishedAt: nullableNumber(row.finished_at),
-    outcome: String(row.outcome) as RunRecord["outcome"],
-    failedStep: nullableString(row.failed_step) as RunRecord["failedStep"],
-    error: readNullableStoredText(row.error),
-    reason: JSON.parse(String(row.reason)),
-  };
-}
-
-function nullableString(value: SQLInputValue | undefined): string | null {
-  return value === null || value === undefined ? null : String(value);
-}
-
-function nullableNumber(value: SQLInputValue | undefined): number | null {
-  return value === null || value === undefined ? null : Number(value);
-}
-
-function fileExists(file: string): boolean {
-  try {
-    Deno.statSync(file);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw new StateError(
-      `cannot read state file ${file}: ${messageOf(error)}`,
-      {
-        file,
-        cause: error,
-      },
-    );
-  }
-}
-
-/** SQLite booleans as other tools write them: 1, "1", "true", "t" (any case). */
-function isTrue(value: SQLInputValue | undefined): boolean {
-  if (typeof value === "number" || typeof value === "bigint") {
-    return Number(value) !== 0;
-  }
-  if (typeof value === "string") {
-    return ["1", "true", "t", "yes"].includes(value.trim().toLowerCase());
-  }
-  return false;
-}
-
-/** A commit id written into the state must be one; anything else is a bug upstream of the store. */
-function assertCommitId(commit: string): void {
-  if (!isCommitId(commit)) {
-    throw new Error(`not a commit id: ${JSON.stringify(commit)}`);
-  }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -1,0 +1,71 @@
+/** Parsing what `git ls-tree` and `git diff-tree --stdin` print. */
+
+/** One entry of `git ls-tree -l`. */
+export interface TreeEntry {
+  path: string;
+  /** `100644`, `100755`, `120000` (symlink), `040000` (tree), `160000` (submodule). */
+  mode: string;
+  type: string;
+  id: string;
+  /** Blob size in bytes; null for trees and submodules. */
+  size: number | null;
+}
+
+/** `git diff-tree --stdin -z --name-only --always` output: the changed paths from each base, in input order. */
+export function parseDiffTreeSections(
+  stdout: string,
+  bases: readonly string[],
+): Map<string, string[]> {
+  const result = new Map<string, string[]>();
+  // Output: `<base>\0path\0path\0<next base>\0…`, in input order.
+  let index = -1;
+  let paths: string[] = [];
+  for (const token of stdout.split("\0")) {
+    if (token === "") continue;
+    if (index + 1 < bases.length && token === bases[index + 1]) {
+      index++;
+      paths = [];
+      result.set(bases[index], paths);
+    } else if (index >= 0) {
+      paths.push(token.replace(/^\n/, ""));
+    }
+  }
+  if (result.size !== bases.length) {
+    throw new Error(
+      `git diff-tree answered for ${result.size} of ${bases.length} commits`,
+    );
+  }
+  return result;
+}
+
+/** `git ls-tree -z -d` output: each folder's name and tree id. */
+export function parseTopLevelTrees(
+  stdout: string,
+): { name: string; tree: string }[] {
+  return stdout.split("\0").filter((entry) => entry !== "").map((entry) => {
+    const tab = entry.indexOf("\t");
+    return {
+      name: entry.slice(tab + 1),
+      tree: entry.slice(0, tab).split(" ")[2],
+    };
+  });
+}
+
+/** `git ls-tree -z -l` output: the entries by path. */
+export function parseTreeEntries(stdout: string): Map<string, TreeEntry> {
+  const entries = new Map<string, TreeEntry>();
+  for (const record of stdout.split("\0")) {
+    if (record === "") continue;
+    const tab = record.indexOf("\t");
+    const [mode, type, id, size] = record.slice(0, tab).split(/ +/);
+    const path = record.slice(tab + 1);
+    entries.set(path, {
+      path,
+      mode,
+      type,
+      id,
+      size: size === "-" ? null : Number(size),
+    });
+  }
+  return entries;
+}
