@@ -1,4 +1,5 @@
 /** Deploy-safety metrics: health check results, rollbacks, heals and suspensions, for `/metrics`. */
+import { increment, labels } from "./prometheus_text.ts";
 import { type Suspension, suspensionOf } from "../state/suspensions.ts";
 
 /** Counters since start; the suspended gauge is read from the state on every scrape. */
@@ -70,19 +71,4 @@ export class SafetyMetrics {
     }
     return out;
   }
-}
-
-function increment(map: Map<string, number>, key: string): void {
-  map.set(key, (map.get(key) ?? 0) + 1);
-}
-
-function labels(values: Record<string, string>): string {
-  return Object.entries(values).map(([name, value]) =>
-    `${name}="${
-      value.replaceAll("\\", "\\\\").replaceAll("\n", "\\n").replaceAll(
-        '"',
-        '\\"',
-      )
-    }"`
-  ).join(",");
 }

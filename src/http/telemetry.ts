@@ -1,4 +1,5 @@
 /** What `/healthz` and `/metrics` report: counters fed by cycle reports, gauges read from the state (docs/webhooks.md). */
+import { increment, labels } from "./prometheus_text.ts";
 import { SafetyMetrics } from "./safety_metrics.ts";
 import type { Suspension } from "../state/suspensions.ts";
 import { VerificationError } from "../verify/verification_error.ts";
@@ -275,24 +276,8 @@ export class AgentTelemetry {
   }
 }
 
-function increment(map: Map<string, number>, key: string): void {
-  map.set(key, (map.get(key) ?? 0) + 1);
-}
-
 function sorted<T>(map: Map<string, T>): [string, T][] {
   return [...map].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0);
-}
-
-/** `a="x",b="y"` with Prometheus label escaping. */
-function labels(values: Record<string, string>): string {
-  return Object.entries(values).map(([name, value]) =>
-    `${name}="${
-      value.replaceAll("\\", "\\\\").replaceAll("\n", "\\n").replaceAll(
-        '"',
-        '\\"',
-      )
-    }"`
-  ).join(",");
 }
 
 function number(value: number): string {
