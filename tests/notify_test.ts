@@ -4,7 +4,7 @@ import { agentLogger } from "../src/log/logging.ts";
 import { testEvent } from "../src/notify/event.ts";
 import { NotificationQueue } from "../src/notify/queue.ts";
 import { resolveTargets } from "../src/notify/target.ts";
-import { cli, spawnCli } from "./helpers/cli.ts";
+import { cli, cliOnTestHost, spawnCli } from "./helpers/cli.ts";
 import { GitFixture } from "./helpers/git_fixture.ts";
 import { appendingHooks, hookFile, readLines } from "./helpers/hooks.ts";
 import {
@@ -70,14 +70,7 @@ Deno.test("every notification format delivers its payload to a real receiver, on
     "web/.update-hooks.yaml": hookFile({ update_commands: ["true"] }),
   });
 
-  const result = await cli([
-    "--repo",
-    fixture.clone,
-    "--host",
-    "test-host",
-    "run",
-    "--once",
-  ]);
+  const result = await cliOnTestHost(fixture.clone, ["run", "--once"]);
 
   assert.equal(result.code, 1, result.stderr);
   const head = await fixture.cloneHead();
