@@ -17,9 +17,7 @@ function statusConfig(
   targets: unknown[],
   extra: Record<string, unknown> = {},
 ): string {
-  return Object.entries({ ...extra, commit_status: targets }).map((
-    [key, value],
-  ) => `${key}: ${JSON.stringify(value)}\n`).join("");
+  return hookFile({ ...extra, commit_status: targets });
 }
 
 /**

@@ -19,9 +19,7 @@ function notifyConfig(
   targets: unknown[],
   extra: Record<string, unknown> = {},
 ): string {
-  return Object.entries({ ...extra, notify: targets }).map(([key, value]) =>
-    `${key}: ${JSON.stringify(value)}\n`
-  ).join("");
+  return hookFile({ ...extra, notify: targets });
 }
 
 function hostPort(receiver: Receiver): string {
