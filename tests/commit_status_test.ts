@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { cli, spawnCli } from "./helpers/cli.ts";
+import { cli, cliOnTestHost, spawnCli } from "./helpers/cli.ts";
 import { git, GitFixture } from "./helpers/git_fixture.ts";
 import { checkGitHubRequest } from "./helpers/github_openapi.ts";
 import { hookFile } from "./helpers/hooks.ts";
@@ -17,9 +17,7 @@ function statusConfig(
   targets: unknown[],
   extra: Record<string, unknown> = {},
 ): string {
-  return Object.entries({ ...extra, commit_status: targets }).map((
-    [key, value],
-  ) => `${key}: ${JSON.stringify(value)}\n`).join("");
+  return hookFile({ ...extra, commit_status: targets });
 }
 
 /**
@@ -80,14 +78,7 @@ Deno.test("GitHub: each run sets pending then success or failure on the deployed
     ...TWO_SERVICES,
   });
 
-  const result = await cli([
-    "--repo",
-    fixture.clone,
-    "--host",
-    "test-host",
-    "run",
-    "--once",
-  ]);
+  const result = await cliOnTestHost(fixture.clone, ["run", "--once"]);
 
   assert.equal(result.code, 1, result.stderr);
   // run --once waits for delivery before it returns.
@@ -134,14 +125,7 @@ Deno.test("GitHub: each run sets pending then success or failure on the deployed
   );
 
   // A manual deploy reports the same way, naming its trigger.
-  const deploy = await cli([
-    "--repo",
-    fixture.clone,
-    "--host",
-    "test-host",
-    "deploy",
-    "api",
-  ]);
+  const deploy = await cliOnTestHost(fixture.clone, ["deploy", "api"]);
   assert.equal(deploy.code, 0, deploy.stderr);
   const manual = forService(api.requests.slice(4), "api").map(body);
   assert.deepEqual(manual.map((status) => status.state), [
@@ -187,14 +171,7 @@ Deno.test("Gitea, Forgejo and GitLab get their own endpoints, headers and states
     ...TWO_SERVICES,
   });
 
-  const result = await cli([
-    "--repo",
-    fixture.clone,
-    "--host",
-    "test-host",
-    "run",
-    "--once",
-  ]);
+  const result = await cliOnTestHost(fixture.clone, ["run", "--once"]);
 
   assert.equal(result.code, 1, result.stderr);
   assert.equal(api.requests.length, 12);
@@ -400,14 +377,7 @@ Deno.test("status-report test sets one status on HEAD per target and prints ok o
   await git(fixture.clone, "pull", "--quiet");
   const head = await fixture.cloneHead();
 
-  const result = await cli([
-    "--repo",
-    fixture.clone,
-    "--host",
-    "test-host",
-    "status-report",
-    "test",
-  ]);
+  const result = await cliOnTestHost(fixture.clone, ["status-report", "test"]);
 
   assert.equal(result.code, 1, result.stderr);
   const lines = result.stdout.trimEnd().split("\n");

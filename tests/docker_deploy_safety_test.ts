@@ -11,9 +11,8 @@ import {
   WAIT_MS,
   waitUntil,
 } from "./helpers/agent_process.ts";
-import { cli, spawnCli } from "./helpers/cli.ts";
+import { cli } from "./helpers/cli.ts";
 import {
-  type ContainerState,
   docker,
   DockerLab,
   dockerTest,
@@ -23,17 +22,6 @@ import {
 import { git, GitFixture } from "./helpers/git_fixture.ts";
 import { hookFile, type HookFileKeys } from "./helpers/hooks.ts";
 import { runRows, serviceRow, stateFileOf } from "./helpers/state_db.ts";
-
-async function runOnce(
-  lab: DockerLab,
-  fixture: GitFixture,
-  code: number,
-): Promise<void> {
-  const result = await spawnCli(["--repo", fixture.clone, "run", "--once"], {
-    env: lab.hookEnv(),
-  });
-  assert.equal(result.code, code, result.stderr);
-}
 
 /**
  * Hooks of a compose service `web` serving on `port`, healthy when compose
@@ -56,20 +44,6 @@ function webHooks(
   });
 }
 
-/** The one container of `folder`'s project; fails when there is not exactly one. */
-async function onlyContainer(
-  lab: DockerLab,
-  folder: string,
-): Promise<ContainerState> {
-  const containers = await lab.containers(folder);
-  assert.equal(
-    containers.length,
-    1,
-    `one container: ${JSON.stringify(containers)}`,
-  );
-  return containers[0];
-}
-
 /** The runs of `service`, none while the daemon has not created the state file yet. */
 function runsSoFar(state: string, service: string) {
   try {
@@ -88,39 +62,32 @@ dockerTest(
   "an image version that runs but does not serve fails its health check and is rolled back: the old container is back, answering, and the revision is held",
   async () => {
     await using lab = await DockerLab.create();
-    const good = await lab.buildImage("web", "v1", {
-      kind: "http",
-      page: "web v1\n",
-    });
+    const good = await lab.webImage("v1");
     // Starts fine (so `docker compose up -d` succeeds) and never listens.
-    const silent = await lab.buildImage("web", "v2", {
-      kind: "http",
-      page: "web v2\n",
-    });
+    const silent = await lab.webImage("v2");
     const web = lab.service("web");
     const port = freePort();
-    await using fixture = await GitFixture.create({
-      [`${web}/docker-compose.yml`]: lab.composeFile({
-        web: { image: good, port },
-      }),
-      [`${web}/.update-hooks.yaml`]: webHooks(port, "web v1", {
-        rollback: true,
-      }),
-    });
-    await runOnce(lab, fixture, 0);
+    await using fixture = await GitFixture.create(
+      lab.serviceFiles(
+        web,
+        { web: { image: good, port } },
+        webHooks(port, "web v1", { rollback: true }),
+      ),
+    );
+    await lab.runOnce(fixture.clone, 0);
     await lab.waitForBody(port, "web v1\n");
     const v1 = await fixture.cloneHead();
-    const first = await onlyContainer(lab, web);
+    const first = await lab.onlyContainer(web);
 
-    const v2 = await fixture.push({
-      [`${web}/docker-compose.yml`]: lab.composeFile({
-        web: { image: silent, command: ["sleep", "3600"] },
-      }),
-      [`${web}/.update-hooks.yaml`]: webHooks(port, "web v2", {
-        rollback: true,
-      }),
-    }, "web: v2");
-    await runOnce(lab, fixture, 1);
+    const v2 = await fixture.push(
+      lab.serviceFiles(
+        web,
+        { web: { image: silent, command: ["sleep", "3600"] } },
+        webHooks(port, "web v2", { rollback: true }),
+      ),
+      "web: v2",
+    );
+    await lab.runOnce(fixture.clone, 1);
 
     const state = stateFileOf(fixture.clone);
     const runs = runRows(state, web);
@@ -138,7 +105,7 @@ dockerTest(
 
     // Real state: one container, of the old image, started after the first
     // deploy's (the v2 `up` replaced it, the rollback's `up` replaced that).
-    const back = await onlyContainer(lab, web);
+    const back = await lab.onlyContainer(web);
     assert.equal(back.image, good);
     assert.equal(back.running, true);
     assert.notEqual(back.id, first.id);
@@ -151,9 +118,9 @@ dockerTest(
     assert.equal(await fixture.cloneHead(), v2, "the clone stays at HEAD");
 
     // Held: the next cycle runs nothing and leaves the container alone.
-    await runOnce(lab, fixture, 0);
+    await lab.runOnce(fixture.clone, 0);
     assert.equal(runRows(state, web).length, 3);
-    const after = await onlyContainer(lab, web);
+    const after = await lab.onlyContainer(web);
     assert.equal(after.id, back.id);
     assert.equal(after.startedAt, back.startedAt);
     await lab.waitForBody(port, "web v1\n");
@@ -165,68 +132,61 @@ dockerTest(
   "a container that exits at start (up -d passes, health fails) and a missing entrypoint (up -d fails) are both rolled back to the old container, which answers again",
   async () => {
     await using lab = await DockerLab.create();
-    const good = await lab.buildImage("web", "v1", {
-      kind: "http",
-      page: "web v1\n",
-    });
+    const good = await lab.webImage("v1");
     // Its command exits at once: `up -d` passes, only the health check
     // sees that nothing runs.
-    const dying = await lab.buildImage("web", "v2", {
-      kind: "http",
-      page: "web v2\n",
-    });
+    const dying = await lab.webImage("v2");
     const broken = await lab.buildImage("web", "broken", { kind: "broken" });
     const web = lab.service("web");
     const port = freePort();
-    await using fixture = await GitFixture.create({
-      [`${web}/docker-compose.yml`]: lab.composeFile({
-        web: { image: good, port },
-      }),
-      [`${web}/.update-hooks.yaml`]: webHooks(port, "web v1", {
-        rollback: true,
-      }),
-    });
-    await runOnce(lab, fixture, 0);
+    await using fixture = await GitFixture.create(
+      lab.serviceFiles(
+        web,
+        { web: { image: good, port } },
+        webHooks(port, "web v1", { rollback: true }),
+      ),
+    );
+    await lab.runOnce(fixture.clone, 0);
     await lab.waitForBody(port, "web v1\n");
     const state = stateFileOf(fixture.clone);
 
     // A container that starts and exits 1 at once: `up -d` succeeds.
-    await fixture.push({
-      [`${web}/docker-compose.yml`]: lab.composeFile({
+    await fixture.push(
+      lab.serviceFiles(web, {
         web: { image: dying, command: ["sh", "-c", "exit 1"] },
       }),
-    }, "web: v2 exits at start");
-    await runOnce(lab, fixture, 1);
+      "web: v2 exits at start",
+    );
+    await lab.runOnce(fixture.clone, 1);
     let runs = runRows(state, web);
     assert.deepEqual(
       runs.slice(1).map((run) => [run.trigger, run.outcome, run.failed_step]),
       [["poll", "failed", "health"], ["rollback", "succeeded", null]],
     );
-    let back = await onlyContainer(lab, web);
+    let back = await lab.onlyContainer(web);
     assert.equal(back.image, good);
     assert.equal(back.running, true);
     await lab.waitForBody(port, "web v1\n");
     assert.equal(await workTreeStatus(fixture.clone), "");
 
     // An entrypoint that does not exist: `up -d` itself fails.
-    await fixture.push({
-      [`${web}/docker-compose.yml`]: lab.composeFile({
-        web: { image: broken },
-      }),
-    }, "web: broken entrypoint");
-    await runOnce(lab, fixture, 1);
+    await fixture.push(
+      lab.serviceFiles(web, { web: { image: broken } }),
+      "web: broken entrypoint",
+    );
+    await lab.runOnce(fixture.clone, 1);
     runs = runRows(state, web);
     assert.deepEqual(
       runs.slice(3).map((run) => [run.trigger, run.outcome, run.failed_step]),
       [["poll", "failed", "update"], ["rollback", "succeeded", null]],
     );
-    back = await onlyContainer(lab, web);
+    back = await lab.onlyContainer(web);
     assert.equal(back.image, good);
     assert.equal(back.running, true);
     await lab.waitForBody(port, "web v1\n");
     assert.equal(await workTreeStatus(fixture.clone), "");
 
-    await runOnce(lab, fixture, 0);
+    await lab.runOnce(fixture.clone, 0);
     assert.equal(runRows(state, web).length, 5, "the revision is held");
   },
 );
@@ -235,23 +195,21 @@ dockerTest(
   "docker kill of a healthy service's container is healed by the check loop: a heal run succeeds and the container runs and answers again",
   async () => {
     await using lab = await DockerLab.create();
-    const image = await lab.buildImage("web", "v1", {
-      kind: "http",
-      page: "web v1\n",
-    });
+    const image = await lab.webImage("v1");
     const web = lab.service("web");
     const port = freePort();
     const checkInterval = 1;
-    await using fixture = await GitFixture.create({
-      [`${web}/docker-compose.yml`]: lab.composeFile({
-        web: { image, port },
-      }),
-      [`${web}/.update-hooks.yaml`]: webHooks(port, "web v1", {
-        check_interval: checkInterval,
-        // Small, yet room for `docker compose ps` on a busy machine.
-        health_timeout: 3,
-      }),
-    });
+    await using fixture = await GitFixture.create(
+      lab.serviceFiles(
+        web,
+        { web: { image, port } },
+        webHooks(port, "web v1", {
+          check_interval: checkInterval,
+          // Small, yet room for `docker compose ps` on a busy machine.
+          health_timeout: 3,
+        }),
+      ),
+    );
     const state = stateFileOf(fixture.clone);
     await using agent = AgentProcess.start(fixture.clone, {
       interval: 60,
@@ -262,7 +220,7 @@ dockerTest(
       { message: `the first deploy succeeded:\n${agent.stderr}` },
     );
     await lab.waitForBody(port, "web v1\n");
-    const before = await onlyContainer(lab, web);
+    const before = await lab.onlyContainer(web);
     // Let a few checks pass first: none of them may redeploy.
     await pause(3 * checkInterval * 1000);
     assert.equal(runRows(state, web).length, 1);
@@ -308,14 +266,8 @@ dockerTest(
   "a suspended service's stopped container stays stopped over cycles, pushes and a polling daemon, and resume deploys it again",
   async () => {
     await using lab = await DockerLab.create();
-    const v1 = await lab.buildImage("web", "v1", {
-      kind: "http",
-      page: "web v1\n",
-    });
-    const v2 = await lab.buildImage("web", "v2", {
-      kind: "http",
-      page: "web v2\n",
-    });
+    const v1 = await lab.webImage("v1");
+    const v2 = await lab.webImage("v2");
     const web = lab.service("web");
     const port = freePort();
     // Checks on: a suspended service must not be healed either. Without the
@@ -323,14 +275,11 @@ dockerTest(
     // daemon's start, inside the 5 s the test watches.
     const hooks = (expected: string) =>
       webHooks(port, expected, { check_interval: 0.5, health_timeout: 3 });
-    await using fixture = await GitFixture.create({
-      [`${web}/docker-compose.yml`]: lab.composeFile({
-        web: { image: v1, port },
-      }),
-      [`${web}/.update-hooks.yaml`]: hooks("web v1"),
-    });
+    await using fixture = await GitFixture.create(
+      lab.serviceFiles(web, { web: { image: v1, port } }, hooks("web v1")),
+    );
     const state = stateFileOf(fixture.clone);
-    await runOnce(lab, fixture, 0);
+    await lab.runOnce(fixture.clone, 0);
     await lab.waitForBody(port, "web v1\n");
 
     const suspended = await cli([
@@ -342,7 +291,7 @@ dockerTest(
       "maintenance",
     ]);
     assert.equal(suspended.code, 0, suspended.stderr);
-    const container = await onlyContainer(lab, web);
+    const container = await lab.onlyContainer(web);
     await docker(["stop", container.id]);
     const assertStillStopped = async (when: string) => {
       const [now] = await lab.inspect([container.id]);
@@ -363,12 +312,10 @@ dockerTest(
         await pause(200);
         await assertStillStopped(`while the daemon checks (${sample})`);
       }
-      const pushed = await fixture.push({
-        [`${web}/docker-compose.yml`]: lab.composeFile({
-          web: { image: v2, port },
-        }),
-        [`${web}/.update-hooks.yaml`]: hooks("web v2"),
-      }, "web: v2");
+      const pushed = await fixture.push(
+        lab.serviceFiles(web, { web: { image: v2, port } }, hooks("web v2")),
+        "web: v2",
+      );
       await waitUntil(async () => (await fixture.cloneHead()) === pushed, {
         message: `the daemon synced the push:\n${agent.stderr}`,
       });
@@ -383,14 +330,14 @@ dockerTest(
 
     const notes = await fixture.push({ [`${web}/notes.txt`]: "v2 notes\n" });
     for (let cycle = 1; cycle <= 3; cycle++) {
-      await runOnce(lab, fixture, 0);
+      await lab.runOnce(fixture.clone, 0);
       await assertStillStopped(`after cycle ${cycle}`);
     }
     assert.equal(await fixture.cloneHead(), notes, "the clone was synced");
 
     const resumed = await cli(["--repo", fixture.clone, "resume", web]);
     assert.equal(resumed.code, 0, resumed.stderr);
-    await runOnce(lab, fixture, 0);
+    await lab.runOnce(fixture.clone, 0);
 
     const runs = runRows(state, web);
     assert.deepEqual(runs.map((run) => [run.trigger, run.outcome]), [

@@ -15,51 +15,37 @@ import { GitFixture } from "./helpers/git_fixture.ts";
 import { hookFile } from "./helpers/hooks.ts";
 import { runRows, stateFileOf } from "./helpers/state_db.ts";
 
-async function runOnce(
-  lab: DockerLab,
-  fixture: GitFixture,
-  code: number,
-): Promise<void> {
-  const result = await spawnCli(["--repo", fixture.clone, "run", "--once"], {
-    env: lab.hookEnv(),
-  });
-  assert.equal(result.code, code, result.stderr);
-}
-
 dockerTest(
   "a failing compose up is a failed run with docker's error in its logs, and on_failure_commands bring the old container back",
   async () => {
     await using lab = await DockerLab.create();
-    const good = await lab.buildImage("web", "v1", {
-      kind: "http",
-      page: "web v1\n",
-    });
+    const good = await lab.webImage("v1");
     const broken = await lab.buildImage("web", "broken", { kind: "broken" });
     const web = lab.service("web");
     const port = freePort();
-    await using fixture = await GitFixture.create({
-      [`${web}/docker-compose.yml`]: lab.composeFile({
-        web: { image: good, port },
-      }),
-      [`${web}/.update-hooks.yaml`]: hookFile({
-        update_commands: ["docker compose up -d"],
-        // The rollback: the compose file of the commit deployed before, read
-        // from git, brought up again under the same project (this folder).
-        on_failure_commands: [
-          'git show "$UPSTREAM_WATCH_PREVIOUS_COMMIT:./docker-compose.yml" | docker compose -f - up -d',
-        ],
-      }),
-    });
-    await runOnce(lab, fixture, 0);
+    await using fixture = await GitFixture.create(
+      lab.serviceFiles(
+        web,
+        { web: { image: good, port } },
+        hookFile({
+          update_commands: ["docker compose up -d"],
+          // The rollback: the compose file of the commit deployed before, read
+          // from git, brought up again under the same project (this folder).
+          on_failure_commands: [
+            'git show "$UPSTREAM_WATCH_PREVIOUS_COMMIT:./docker-compose.yml" | docker compose -f - up -d',
+          ],
+        }),
+      ),
+    );
+    await lab.runOnce(fixture.clone, 0);
     await lab.waitForBody(port, "web v1\n");
     const [before] = await lab.running(web);
 
-    await fixture.push({
-      [`${web}/docker-compose.yml`]: lab.composeFile({
-        web: { image: broken, port },
-      }),
-    }, "web: broken image");
-    await runOnce(lab, fixture, 1);
+    await fixture.push(
+      lab.serviceFiles(web, { web: { image: broken, port } }),
+      "web: broken image",
+    );
+    await lab.runOnce(fixture.clone, 1);
 
     const runs = runRows(stateFileOf(fixture.clone), web);
     assert.equal(runs.length, 2);
@@ -97,28 +83,26 @@ dockerTest(
   "removing the service folder runs docker compose down from the old files and removes its containers",
   async () => {
     await using lab = await DockerLab.create();
-    const image = await lab.buildImage("web", "v1", {
-      kind: "http",
-      page: "web v1\n",
-    });
+    const image = await lab.webImage("v1");
     const web = lab.service("web");
     const port = freePort();
     await using fixture = await GitFixture.create({
-      [`${web}/docker-compose.yml`]: lab.composeFile({
-        web: { image, port },
-      }),
-      [`${web}/.update-hooks.yaml`]: hookFile({
-        update_commands: ["docker compose up -d"],
-        on_remove_commands: ["docker compose down"],
-      }),
+      ...lab.serviceFiles(
+        web,
+        { web: { image, port } },
+        hookFile({
+          update_commands: ["docker compose up -d"],
+          on_remove_commands: ["docker compose down"],
+        }),
+      ),
       "docs/README.md": "notes\n",
     });
-    await runOnce(lab, fixture, 0);
+    await lab.runOnce(fixture.clone, 0);
     await lab.waitForBody(port, "web v1\n");
     assert.equal((await lab.running(web)).length, 1);
 
     await fixture.push({ [web]: null }, "web: retired");
-    await runOnce(lab, fixture, 0);
+    await lab.runOnce(fixture.clone, 0);
 
     assert.deepEqual(await lab.containers(web), []);
     assert.equal(await lab.httpBody(port), undefined);

@@ -2,7 +2,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { AgentProcess, waitUntil } from "./helpers/agent_process.ts";
-import { spawnCli } from "./helpers/cli.ts";
 import { DockerLab, dockerTest, freePort } from "./helpers/docker.ts";
 import { GitFixture, shellQuote } from "./helpers/git_fixture.ts";
 import { hookFile, hookPid, killGroup } from "./helpers/hooks.ts";
@@ -12,10 +11,7 @@ dockerTest(
   "kill -9 of the agent during docker compose up: after the restart the service converges to one running container",
   async () => {
     await using lab = await DockerLab.create();
-    const image = await lab.buildImage("web", "v1", {
-      kind: "http",
-      page: "web v1\n",
-    });
+    const image = await lab.webImage("v1");
     const web = lab.service("web");
     const port = freePort();
     // `up` creates web only once gate exited 0, and gate waits for the file
@@ -72,11 +68,8 @@ dockerTest(
     );
 
     await Deno.writeTextFile(join(gate, "open"), "");
-    const restart = await spawnCli(["--repo", fixture.clone, "run", "--once"], {
-      env: lab.hookEnv(),
-    });
+    await lab.runOnce(fixture.clone, 0);
 
-    assert.equal(restart.code, 0, restart.stderr);
     assert.deepEqual(runRows(state, web).map((run) => run.outcome), [
       "interrupted",
       "succeeded",

@@ -3,17 +3,14 @@ import { join } from "node:path";
 import { AgentProcess, waitUntil } from "./helpers/agent_process.ts";
 import { spawnCli } from "./helpers/cli.ts";
 import { GitFixture, shellQuote } from "./helpers/git_fixture.ts";
-import { hookFile, hookPid, killGroup, readLines } from "./helpers/hooks.ts";
+import {
+  groupAlive,
+  hookFile,
+  hookPid,
+  killGroup,
+  readLines,
+} from "./helpers/hooks.ts";
 import { runRows, stateFileOf } from "./helpers/state_db.ts";
-
-function groupAlive(pgid: number): boolean {
-  try {
-    Deno.kill(-pgid, 0 as unknown as Deno.Signal);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * An update command that writes `start RUN` and `end RUN` to `markers` and its

@@ -97,6 +97,23 @@ async function assertStillDeploys(
   });
 }
 
+/** Opens `count` raw connections to `url`, runs `use` with them and closes every one that opened, whatever `use` does. */
+async function withClients(
+  url: string,
+  count: number,
+  use: (clients: RawClient[]) => Promise<void>,
+): Promise<void> {
+  const clients: RawClient[] = [];
+  try {
+    for (let index = 0; index < count; index++) {
+      clients.push(await RawClient.connect(url));
+    }
+    await use(clients);
+  } finally {
+    for (const client of clients) await client[Symbol.asyncDispose]();
+  }
+}
+
 async function healthz(daemon: DaemonProcess): Promise<number> {
   const response = await fetch(`${daemon.url}/healthz`);
   await response.body?.cancel();
@@ -173,11 +190,7 @@ Deno.test("beyond max_connections idle connections are closed at once; the held 
   ]);
   await using _fixture = fixture;
   await using _daemon = daemon;
-  const clients: RawClient[] = [];
-  try {
-    for (let index = 0; index < 100; index++) {
-      clients.push(await RawClient.connect(daemon.url));
-    }
+  await withClients(daemon.url, 100, async (clients) => {
     // The refused ones are closed as soon as they are accepted.
     await waitUntil(
       () => clients.filter((client) => client.closed).length >= 68,
@@ -192,9 +205,7 @@ Deno.test("beyond max_connections idle connections are closed at once; the held 
     await waitUntil(() => clients.every((client) => client.closed), {
       message: "the idle connections time out",
     });
-  } finally {
-    for (const client of clients) await client[Symbol.asyncDispose]();
-  }
+  });
   assert.equal(daemon.process.status, undefined, "the daemon runs");
   assert.equal(await healthz(daemon), 200);
   await assertStillDeploys(fixture, daemon, deploys);
@@ -212,19 +223,13 @@ Deno.test("out of file descriptors, accept errors are logged and the daemon reco
     args: ["--pid", String(daemon.process.pid), "--nofile=160:160"],
   }).output();
   assert.equal(limit.code, 0, decoder.decode(limit.stderr));
-  const clients: RawClient[] = [];
-  try {
-    for (let index = 0; index < 300; index++) {
-      clients.push(await RawClient.connect(daemon.url));
-    }
+  await withClients(daemon.url, 300, async () => {
     await waitUntil(
       () => /accepting an HTTP connection failed/.test(daemon.process.stderr),
       { message: "the accept error is logged" },
     );
     assert.equal(daemon.process.status, undefined, "the daemon runs");
-  } finally {
-    for (const client of clients) await client[Symbol.asyncDispose]();
-  }
+  });
   await waitUntil(async () => {
     try {
       return await healthz(daemon) === 200;

@@ -4,7 +4,7 @@ import { agentLogger } from "../src/log/logging.ts";
 import { testEvent } from "../src/notify/event.ts";
 import { NotificationQueue } from "../src/notify/queue.ts";
 import { resolveTargets } from "../src/notify/target.ts";
-import { cli, spawnCli } from "./helpers/cli.ts";
+import { cli, cliOnTestHost, spawnCli } from "./helpers/cli.ts";
 import { GitFixture } from "./helpers/git_fixture.ts";
 import { appendingHooks, hookFile, readLines } from "./helpers/hooks.ts";
 import {
@@ -19,9 +19,7 @@ function notifyConfig(
   targets: unknown[],
   extra: Record<string, unknown> = {},
 ): string {
-  return Object.entries({ ...extra, notify: targets }).map(([key, value]) =>
-    `${key}: ${JSON.stringify(value)}\n`
-  ).join("");
+  return hookFile({ ...extra, notify: targets });
 }
 
 function hostPort(receiver: Receiver): string {
@@ -70,14 +68,7 @@ Deno.test("every notification format delivers its payload to a real receiver, on
     "web/.update-hooks.yaml": hookFile({ update_commands: ["true"] }),
   });
 
-  const result = await cli([
-    "--repo",
-    fixture.clone,
-    "--host",
-    "test-host",
-    "run",
-    "--once",
-  ]);
+  const result = await cliOnTestHost(fixture.clone, ["run", "--once"]);
 
   assert.equal(result.code, 1, result.stderr);
   const head = await fixture.cloneHead();

@@ -6,6 +6,7 @@ import { cli } from "./helpers/cli.ts";
 import { GitFixture, shellQuote } from "./helpers/git_fixture.ts";
 import {
   appendLine,
+  groupAlive,
   hangsTheFirstTime,
   hookFile,
   hookPid,
@@ -19,16 +20,6 @@ import {
   serviceRow,
   stateFileOf,
 } from "./helpers/state_db.ts";
-
-/** True while a process group exists. */
-function groupAlive(pgid: number): boolean {
-  try {
-    Deno.kill(-pgid, 0 as unknown as Deno.Signal);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 // ---------------------------------------------------------------- item 7
 

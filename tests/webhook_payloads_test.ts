@@ -57,6 +57,16 @@ function githubHeaders(event: string, body: string): Record<string, string> {
 
 type Example = Record<string, unknown>;
 
+/** Posts `payload` as GitHub delivers event `event`: JSON, signed with the daemon's secret. */
+async function postGitHub(
+  handler: Handler,
+  event: string,
+  payload: Example,
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const body = JSON.stringify(payload);
+  return await post(handler, githubHeaders(event, body), body);
+}
+
 /** The examples `@octokit/webhooks-examples` holds for one event. */
 function githubExamples(event: string): Example[] {
   const entry = (examples as { name: string; examples: Example[] }[]).find((
@@ -85,22 +95,20 @@ Deno.test("GitHub's real push examples: a push to the followed branch asks for a
   const daemon = daemonFollowing("master");
   for (const push of branchPushes) {
     assert.equal(push.ref, "refs/heads/master");
-    const body = JSON.stringify(push);
-    const { status, json } = await post(
+    const { status, json } = await postGitHub(
       daemon.handler,
-      githubHeaders("push", body),
-      body,
+      "push",
+      push,
     );
     assert.equal(status, 202);
     assert.equal(json.status, "accepted", JSON.stringify(json));
   }
   assert.equal(daemon.cycles(), branchPushes.length);
   for (const push of tagPushes) {
-    const body = JSON.stringify(push);
-    const { status, json } = await post(
+    const { status, json } = await postGitHub(
       daemon.handler,
-      githubHeaders("push", body),
-      body,
+      "push",
+      push,
     );
     assert.equal(status, 202);
     assert.equal(json.status, "ignored");
@@ -117,11 +125,10 @@ Deno.test("GitHub's real push examples to another branch, or deleting the follow
   const daemon = daemonFollowing("main");
   const pushes = githubExamples("push");
   for (const push of pushes) {
-    const body = JSON.stringify(push);
-    const { status, json } = await post(
+    const { status, json } = await postGitHub(
       daemon.handler,
-      githubHeaders("push", body),
-      body,
+      "push",
+      push,
     );
     assert.equal(status, 202);
     assert.equal(json.status, "ignored");
@@ -129,11 +136,10 @@ Deno.test("GitHub's real push examples to another branch, or deleting the follow
   // The examples hold no deleted branch: a deleted-tag example with only its ref rewritten.
   const deleted = pushes.find((push) => push.deleted === true)!;
   const master = daemonFollowing("master");
-  const body = JSON.stringify({ ...deleted, ref: "refs/heads/master" });
-  const { status, json } = await post(
+  const { status, json } = await postGitHub(
     master.handler,
-    githubHeaders("push", body),
-    body,
+    "push",
+    { ...deleted, ref: "refs/heads/master" },
   );
   assert.equal(status, 202);
   assert.equal(json.status, "ignored");
@@ -146,11 +152,10 @@ Deno.test("GitHub's real ping examples answer 200 without a cycle", async () => 
   const pings = githubExamples("ping");
   assert.ok(pings.length >= 1);
   for (const ping of pings) {
-    const body = JSON.stringify(ping);
-    const { status } = await post(
+    const { status } = await postGitHub(
       daemon.handler,
-      githubHeaders("ping", body),
-      body,
+      "ping",
+      ping,
     );
     assert.equal(status, 200);
   }

@@ -105,6 +105,14 @@ export async function cli(args: readonly string[]): Promise<CliResult> {
   }
 }
 
+/** {@link cli} on `repo` as host "test-host", the host name the notification and commit status tests expect in what they receive. */
+export async function cliOnTestHost(
+  repo: string,
+  args: readonly string[],
+): Promise<CliResult> {
+  return await cli(["--repo", repo, "--host", "test-host", ...args]);
+}
+
 /** `--repo REPO [globals…] run --once` in this process (see {@link cli}). */
 export function runOnce(
   repo: string,

@@ -5,9 +5,11 @@
  * those images and the host network on 127.0.0.1, and one disposable
  * {@link DockerLab} per test that removes everything it made by name and label.
  */
+import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { WAIT_MS, waitUntil } from "./agent_process.ts";
+import { spawnCli } from "./cli.ts";
 
 /** The statically linked busybox of Debian's busybox-static, copied into every test image. */
 export const BUSYBOX = "/bin/busybox";
@@ -341,6 +343,50 @@ export class DockerLab implements AsyncDisposable {
       null,
       2,
     ) + "\n";
+  }
+
+  /** Builds the http image `PREFIX-web:TAG` serving the page "web TAG\n" (the tests' usual service). */
+  async webImage(tag: string): Promise<string> {
+    return await this.buildImage("web", tag, {
+      kind: "http",
+      page: `web ${tag}\n`,
+    });
+  }
+
+  /**
+   * The files of service folder `folder` for a fixture or a push: its
+   * `docker-compose.yml` made of `services`, and its `.update-hooks.yaml`
+   * when `hooks` is given.
+   */
+  serviceFiles(
+    folder: string,
+    services: Record<string, ComposeService>,
+    hooks?: string,
+  ): Record<string, string> {
+    const files: Record<string, string> = {
+      [`${folder}/docker-compose.yml`]: this.composeFile(services),
+    };
+    if (hooks !== undefined) files[`${folder}/.update-hooks.yaml`] = hooks;
+    return files;
+  }
+
+  /** One `run --once` of the agent in `clone` with the docker shim first on PATH; fails unless it exits `code`. */
+  async runOnce(clone: string, code = 0): Promise<void> {
+    const result = await spawnCli(["--repo", clone, "run", "--once"], {
+      env: this.hookEnv(),
+    });
+    assert.equal(result.code, code, result.stderr);
+  }
+
+  /** The one container of `folder`'s project; fails when there is not exactly one. */
+  async onlyContainer(folder: string): Promise<ContainerState> {
+    const containers = await this.containers(folder);
+    assert.equal(
+      containers.length,
+      1,
+      `one container: ${JSON.stringify(containers)}`,
+    );
+    return containers[0];
   }
 
   /** The environment that puts the `docker` shim first on the hooks' PATH. */

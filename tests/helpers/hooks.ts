@@ -76,6 +76,16 @@ export async function hookPid(file: string): Promise<number> {
   }, { message: `the hook wrote its pid to ${file}` });
 }
 
+/** Whether process group `pgid` still exists (a hook's group that should outlive, or not outlive, its agent). */
+export function groupAlive(pgid: number): boolean {
+  try {
+    Deno.kill(-pgid, 0 as unknown as Deno.Signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Kills a hook's process group left behind on purpose by a test (kill -9 of its agent). */
 export function killGroup(pgid: number | undefined): void {
   if (pgid === undefined) return;
