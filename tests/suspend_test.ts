@@ -149,6 +149,14 @@ Deno.test("suspend and resume take effect while the daemon runs, without a resta
     await waitUntil(async () => (await readLines(log)).length === 4, {
       message: "api deployed after resume",
     });
+    // The hook wrote its line; its run is recorded when the command has ended.
+    await waitUntil(
+      () =>
+        runRows(stateFileOf(fixture.clone)).every((run) =>
+          run.outcome !== "running"
+        ),
+      { message: "the run after resume recorded" },
+    );
   }
   assert.deepEqual(await readLines(log), ["api", "web", "web", "api"]);
   assert.equal(
