@@ -208,8 +208,17 @@ export class GitClient {
     return stdout.split("\n").filter((line) => line !== "");
   }
 
-  /** Tracked files with uncommitted changes (untracked files never count). */
+  /**
+   * Tracked files with uncommitted changes (untracked files never count). A
+   * clean tree, the usual case, is answered by `diff-index --quiet`, which
+   * costs less than `status`; `status` names the files only when it is not.
+   */
   async modifiedTrackedFiles(): Promise<string[]> {
+    const { exitCode } = await this.git(
+      ["diff-index", "--quiet", "--ignore-submodules=none", "HEAD", "--"],
+      { okExitCodes: [1] },
+    );
+    if (exitCode === 0) return [];
     const { stdout } = await this.git([
       "status",
       "--porcelain=v1",
@@ -222,7 +231,11 @@ export class GitClient {
     );
   }
 
-  /** Moves HEAD to `commit` only if that is a fast-forward. */
+  /**
+   * Moves HEAD to `commit` only if that is a fast-forward; git itself refuses
+   * otherwise (a {@link GitError}). Succeeds without moving when `commit` is
+   * already contained in HEAD.
+   */
   async mergeFastForward(commit: string): Promise<void> {
     await this.git(["merge", "--ff-only", "--quiet", "--no-stat", commit]);
   }
