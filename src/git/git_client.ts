@@ -6,6 +6,7 @@ import { readBlobBatch } from "./blob_batch.ts";
 import { gitFailure } from "./git_failure.ts";
 import {
   parseDiffTreeSections,
+  parseFolderFileChanges,
   parseTopLevelTrees,
   parseTreeEntries,
   type TreeEntry,
@@ -208,8 +209,17 @@ export class GitClient {
     return stdout.split("\n").filter((line) => line !== "");
   }
 
-  /** Tracked files with uncommitted changes (untracked files never count). */
+  /**
+   * Tracked files with uncommitted changes (untracked files never count). A
+   * clean tree, the usual case, is answered by `diff-index --quiet`, which
+   * costs less than `status`; `status` names the files only when it is not.
+   */
   async modifiedTrackedFiles(): Promise<string[]> {
+    const { exitCode } = await this.git(
+      ["diff-index", "--quiet", "--ignore-submodules=none", "HEAD", "--"],
+      { okExitCodes: [1] },
+    );
+    if (exitCode === 0) return [];
     const { stdout } = await this.git([
       "status",
       "--porcelain=v1",
@@ -222,7 +232,11 @@ export class GitClient {
     );
   }
 
-  /** Moves HEAD to `commit` only if that is a fast-forward. */
+  /**
+   * Moves HEAD to `commit` only if that is a fast-forward; git itself refuses
+   * otherwise (a {@link GitError}). Succeeds without moving when `commit` is
+   * already contained in HEAD.
+   */
   async mergeFastForward(commit: string): Promise<void> {
     await this.git(["merge", "--ff-only", "--quiet", "--no-stat", commit]);
   }
@@ -256,6 +270,42 @@ export class GitClient {
       { stdin: bases.map((base) => `${base} ${to}\n`).join("") },
     );
     return parseDiffTreeSections(stdout, bases);
+  }
+
+  /**
+   * The `<folder>/<fileName>` files that differ between two commits, each with
+   * its mode at `to` (null when deleted), in one process that reads only the
+   * trees that changed; undefined when the difference is not that simple (a
+   * tree or a submodule at such a path), so the caller lists `to` whole.
+   */
+  async changedFolderFiles(
+    from: string,
+    to: string,
+    fileName: string,
+  ): Promise<Map<string, string | null> | undefined> {
+    const { stdout } = await this.git(
+      [
+        "diff-tree",
+        "-r",
+        "-z",
+        "--no-renames",
+        "--no-ext-diff",
+        from,
+        to,
+        "--",
+        `:(glob)*/${fileName}`,
+      ],
+      // The pathspec is a glob whatever the caller's environment says.
+      {
+        env: {
+          GIT_LITERAL_PATHSPECS: "0",
+          GIT_GLOB_PATHSPECS: "0",
+          GIT_NOGLOB_PATHSPECS: "0",
+          GIT_ICASE_PATHSPECS: "0",
+        },
+      },
+    );
+    return parseFolderFileChanges(stdout, fileName);
   }
 
   /** Which of the given commit ids exist in the object database, in one process. */

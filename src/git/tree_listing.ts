@@ -69,3 +69,41 @@ export function parseTreeEntries(stdout: string): Map<string, TreeEntry> {
   }
   return entries;
 }
+
+/** Modes a regular file or a symlink has in git. */
+const FILE_MODES = new Set(["100644", "100755", "120000"]);
+
+/**
+ * `git diff-tree -r -z` output limited to `<folder>/<fileName>`: each such
+ * path's mode after the change, null when deleted; undefined when an entry is
+ * anything else (a path below such a name, a submodule).
+ */
+export function parseFolderFileChanges(
+  stdout: string,
+  fileName: string,
+): Map<string, string | null> | undefined {
+  const changes = new Map<string, string | null>();
+  const tokens = stdout.split("\0");
+  for (let index = 0; index + 1 < tokens.length; index += 2) {
+    const header = tokens[index].replace(/^\n/, "");
+    if (header === "") break;
+    const path = tokens[index + 1];
+    const [oldMode, newMode, , , status] = header.slice(1).split(" ");
+    const slash = path.indexOf("/");
+    if (
+      !header.startsWith(":") || slash <= 0 ||
+      path.slice(slash + 1) !== fileName
+    ) {
+      return undefined;
+    }
+    const deleted = status === "D";
+    if (
+      (oldMode !== "000000" && !FILE_MODES.has(oldMode)) ||
+      (!deleted && !FILE_MODES.has(newMode))
+    ) {
+      return undefined;
+    }
+    changes.set(path, deleted ? null : newMode);
+  }
+  return changes;
+}

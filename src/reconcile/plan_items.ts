@@ -7,6 +7,7 @@
  */
 import type { RepoConfig } from "../config/types.ts";
 import type { GitClient } from "../git/git_client.ts";
+import { GitError } from "../errors.ts";
 import type { Logger } from "../log/logging.ts";
 import { rollbacks } from "../state/rollbacks.ts";
 import type { StateStore } from "../state/store.ts";
@@ -35,6 +36,12 @@ export class PlanItems {
     diffs: new Map<string, string[]>(),
     revisions: new Map<string, string>(),
   };
+
+  /**
+   * Commits seen to exist (targets, and deployed commits git confirmed): a
+   * cycle asks git only about the others. Bounded; cleared when it grows.
+   */
+  #knownCommits = new Set<string>();
 
   constructor(
     deps: {
@@ -67,15 +74,23 @@ export class PlanItems {
     const bases = diffBases(state, targets, head).filter((base) =>
       !this.#gitCache.diffs.has(base)
     );
-    const existing = await git.existingCommits(bases);
-    const missing = new Set(bases.filter((commit) => !existing.has(commit)));
+    this.#knownCommits.add(head);
+    let { existing, missing } = await this.#existing(bases, false);
+    let diffs: Map<string, string[]>;
+    try {
+      diffs = await git.changedPathsFrom([...existing], head);
+    } catch (error) {
+      // A commit known before may have been pruned since: ask git about each again.
+      if (!(error instanceof GitError)) throw error;
+      ({ existing, missing } = await this.#existing(bases, true));
+      diffs = await git.changedPathsFrom([...existing], head);
+    }
     for (const commit of missing) {
       logger.warn(
         "deployed commit {commit} no longer exists (history was rewritten); its services are due",
         { commit },
       );
     }
-    const diffs = await git.changedPathsFrom([...existing], head);
     const suspended = suspensions(this.#deps.store);
     const rolledBack = rollbacks(this.#deps.store);
     for (const [base, paths] of diffs) this.#gitCache.diffs.set(base, paths);
@@ -128,6 +143,24 @@ export class PlanItems {
     return items;
   }
 
+  /** Which of `bases` exist; `recheck` asks git about every one, known or not. */
+  async #existing(
+    bases: readonly string[],
+    recheck: boolean,
+  ): Promise<{ existing: Set<string>; missing: Set<string> }> {
+    const known = this.#knownCommits;
+    if (recheck) known.clear();
+    const unknown = bases.filter((commit) => !known.has(commit));
+    const found = await this.#deps.git.existingCommits(unknown);
+    if (known.size + found.size > MAX_KNOWN_COMMITS) known.clear();
+    for (const commit of found) known.add(commit);
+    const existing = new Set(
+      bases.filter((commit) => found.has(commit) || known.has(commit)),
+    );
+    const missing = new Set(bases.filter((commit) => !existing.has(commit)));
+    return { existing, missing };
+  }
+
   /** Logs each unusable deployed commit in the state file once. */
   #reportInvalidCommits(
     services: readonly ServiceEntry[],
@@ -161,6 +194,9 @@ export class PlanItems {
     return revision;
   }
 }
+
+/** Known commits kept before the set starts again (each is 40–64 characters). */
+const MAX_KNOWN_COMMITS = 100_000;
 
 /** The state file's own paths, which never make the single-directory service due. */
 function stateFilePaths(config: RepoConfig): string[] {

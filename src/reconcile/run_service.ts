@@ -52,18 +52,21 @@ export async function runService(
   context: RunContext,
 ): Promise<RunSummary> {
   const { git, store, now, repoRoot, config, recorder } = context;
-  const history = await git.commitsTouching({
-    from: options.reason.kind === "changed"
-      ? options.deployedCommit ?? undefined
-      : undefined,
+  const from = options.reason.kind === "changed"
+    ? options.deployedCommit ?? undefined
+    : undefined;
+  // The newest commit is all the run needs to start (attempts count per
+  // revision, as the plan counts them); the "why" list of the range is read
+  // while its commands run: a range walks all of it, the newest commit does not.
+  const newest = await git.commitsTouching({
     to: options.head,
     paths: servicePaths(entry),
-    limit: MAX_RECORDED_COMMITS,
+    limit: 1,
   });
-  const reason: RunReason = options.reason.kind === "changed"
-    ? { ...options.reason, commits: history }
+  const revision = newest[0]?.commit ?? options.head;
+  let reason: RunReason = options.reason.kind === "changed"
+    ? { ...options.reason, commits: newest }
     : options.reason;
-  const revision = history[0]?.commit ?? options.head;
   const record = store.services().get(entry.name);
   const attempt = record?.failedRevision === revision
     ? record.failedAttempts + 1
@@ -94,6 +97,26 @@ export async function runService(
     why: describeReason(reason),
     attempt,
   });
+  const startedReason = reason;
+  const fullReason = options.reason.kind === "changed" && newest.length > 0
+    ? whyCommits(git, {
+      from,
+      to: options.head,
+      paths: servicePaths(entry),
+    }).then((commits): RunReason => {
+      const full = { ...options.reason, commits } as RunReason;
+      if (JSON.stringify(commits) !== JSON.stringify(newest)) {
+        store.recordRunReason(runId, full);
+      }
+      return full;
+    }, (error): RunReason => {
+      // The run goes on: only the list of older commits is missing.
+      log.warn("cannot list the commits of this run: {error}", {
+        error: error instanceof Error ? error.message : String(error),
+      });
+      return startedReason;
+    })
+    : undefined;
 
   let outcome: StepsOutcome;
   if (!entry.config) {
@@ -127,6 +150,7 @@ export async function runService(
       onCommandFinished: (command) => store.recordCommand(runId, command),
     });
   }
+  if (fullReason) reason = await fullReason;
   const summary = recorder.finish(runId, entry.name, reason, outcome);
   recorder.finished(started, summary);
   if (summary.outcome === "succeeded") {
@@ -138,4 +162,12 @@ export async function runService(
     });
   }
   return summary;
+}
+
+/** The commits that made a run due, newest first, up to the recorded number. */
+function whyCommits(
+  git: GitClient,
+  range: { from?: string; to: string; paths: readonly string[] },
+): Promise<{ commit: string; subject: string }[]> {
+  return git.commitsTouching({ ...range, limit: MAX_RECORDED_COMMITS });
 }

@@ -5,7 +5,7 @@
  */
 import type { RepoConfig } from "../config/types.ts";
 import { SERVICE_CONFIG_FILE } from "../config/types.ts";
-import type { GitClient } from "../git/git_client.ts";
+import type { GitClient, TreeEntry } from "../git/git_client.ts";
 import { logConfigWarnings } from "../log/config_warnings.ts";
 import type { Logger } from "../log/logging.ts";
 import type { StateStore } from "../state/store.ts";
@@ -14,9 +14,11 @@ import { markDependencyErrors } from "./dependencies.ts";
 import {
   deserializeParsedHookFile,
   discoverServices,
+  listHookFiles,
   type ParsedHookFile,
   serializeParsedHookFile,
   type ServiceEntry,
+  servicesFromHookFiles,
 } from "./services.ts";
 
 /** Services by commit, with the parsed hook files kept in memory and in the state database. */
@@ -25,6 +27,13 @@ export class ServiceCatalog {
   readonly #store: StateStore;
   readonly #logger: Logger;
   #servicesAt?: { commit: string; services: ServiceEntry[] };
+  /** The newest commit's hook files by folder, under the listing options they were read with. */
+  #listing?: {
+    commit: string;
+    options: string;
+    hookFiles: Map<string, TreeEntry>;
+    services: ServiceEntry[];
+  };
   /** Parsed hook files by blob id and path: a HEAD move re-parses only the hook files it changed. */
   #parsed = new Map<string, ParsedHookFile>();
   #parsedLoaded = false;
@@ -47,16 +56,42 @@ export class ServiceCatalog {
       this.#parsedLoaded = true;
     }
     const known = new Set(this.#parsed.keys());
-    const services = await discoverServices(this.#git, {
+    const discover = {
       commit,
       config,
       parsed: this.#parsed,
-      onSkippedFolder: (folder) =>
+      onSkippedFolder: (folder: string) =>
         this.#logger.debug(
           "{folder}/ has no {file}: not a service",
           { folder, file: SERVICE_CONFIG_FILE },
         ),
-    });
+    };
+    const listingOptions = JSON.stringify([
+      config.singleDirectoryMode,
+      config.ignoreFolders,
+    ]);
+    const previous = this.#listing?.options === listingOptions
+      ? this.#listing
+      : undefined;
+    let hookFiles: Map<string, TreeEntry> | undefined;
+    let services: ServiceEntry[];
+    if (previous && !config.singleDirectoryMode) {
+      hookFiles = await this.#hookFilesFrom(previous, commit, config);
+    }
+    if (hookFiles === previous?.hookFiles && previous) {
+      // No hook file changed: the services are those of the previous commit.
+      services = previous.services;
+    } else {
+      if (!hookFiles && !config.singleDirectoryMode) {
+        hookFiles = await listHookFiles(this.#git, discover);
+      }
+      services = hookFiles
+        ? await servicesFromHookFiles(this.#git, hookFiles, discover)
+        : await discoverServices(this.#git, discover);
+    }
+    this.#listing = hookFiles
+      ? { commit, options: listingOptions, hookFiles, services }
+      : undefined;
     const changed = this.#parsed.size !== known.size ||
       [...this.#parsed.keys()].some((key) => !known.has(key));
     if (changed && !store.readOnly) {
@@ -69,7 +104,7 @@ export class ServiceCatalog {
         ),
       );
     }
-    markDependencyErrors(services);
+    if (services !== previous?.services) markDependencyErrors(services);
     for (const service of services) {
       logConfigWarnings(this.#logger, service.warnings, {
         service: service.name,
@@ -77,5 +112,43 @@ export class ServiceCatalog {
     }
     this.#servicesAt = { commit, services };
     return services;
+  }
+
+  /**
+   * The hook files at `commit` from those of an earlier commit and one diff of
+   * the hook files between them: unchanged folders are not listed again. The
+   * same map when none changed; undefined when `commit` must be listed whole.
+   */
+  async #hookFilesFrom(
+    previous: { commit: string; hookFiles: Map<string, TreeEntry> },
+    commit: string,
+    config: RepoConfig,
+  ): Promise<Map<string, TreeEntry> | undefined> {
+    const changes = await this.#git.changedFolderFiles(
+      previous.commit,
+      commit,
+      SERVICE_CONFIG_FILE,
+    );
+    if (!changes) return undefined;
+    const ignored = new Set(config.ignoreFolders);
+    const changed = [...changes.keys()].filter((path) =>
+      !ignored.has(path.slice(0, path.indexOf("/")))
+    );
+    if (changed.length === 0) return previous.hookFiles;
+    const listed = await this.#git.treeEntries(
+      commit,
+      changed.filter((path) => changes.get(path) !== null),
+    );
+    const hookFiles = new Map(previous.hookFiles);
+    for (const path of changed) {
+      const folder = path.slice(0, path.indexOf("/"));
+      const tree = listed.get(path);
+      if (tree === undefined || tree.type !== "blob") {
+        hookFiles.delete(folder);
+      } else {
+        hookFiles.set(folder, tree);
+      }
+    }
+    return hookFiles;
   }
 }

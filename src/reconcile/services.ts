@@ -88,26 +88,52 @@ export async function discoverServices(
       tree: entry,
     }], options);
   }
+  const hookFiles = await listHookFiles(git, options);
+  return await servicesFromHookFiles(git, hookFiles, options);
+}
+
+/**
+ * Each top-level folder's hook file at a commit, by folder name, as listed in
+ * its tree (folders without one are told to `onSkippedFolder`).
+ */
+export async function listHookFiles(
+  git: GitClient,
+  options: DiscoverOptions,
+): Promise<Map<string, TreeEntry>> {
   const ignored = new Set(options.config.ignoreFolders);
   const folders = (await git.topLevelTrees(options.commit)).filter((folder) =>
     !ignored.has(folder.name)
   );
   // One `ls-tree` for every folder's hook file gives mode and size, so a
   // symlink or an oversized file is refused before any content is read.
-  const hookFiles = await git.treeEntries(
+  const listed = await git.treeEntries(
     options.commit,
     folders.map((folder) => `${folder.name}/${SERVICE_CONFIG_FILE}`),
   );
-  const found: FoundHookFile[] = [];
+  const hookFiles = new Map<string, TreeEntry>();
   for (const folder of folders) {
-    const configFile = `${folder.name}/${SERVICE_CONFIG_FILE}`;
-    const tree = hookFiles.get(configFile);
+    const tree = listed.get(`${folder.name}/${SERVICE_CONFIG_FILE}`);
     if (tree === undefined || tree.type !== "blob") {
       options.onSkippedFolder?.(folder.name);
       continue;
     }
-    found.push({ name: folder.name, dir: folder.name, configFile, tree });
+    hookFiles.set(folder.name, tree);
   }
+  return hookFiles;
+}
+
+/** The services of a commit whose hook files (by folder) are known already. */
+export async function servicesFromHookFiles(
+  git: GitClient,
+  hookFiles: ReadonlyMap<string, TreeEntry>,
+  options: DiscoverOptions,
+): Promise<ServiceEntry[]> {
+  const found: FoundHookFile[] = [...hookFiles].map(([name, tree]) => ({
+    name,
+    dir: name,
+    configFile: `${name}/${SERVICE_CONFIG_FILE}`,
+    tree,
+  }));
   found.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
   return await loadEntries(git, found, options);
 }

@@ -2,6 +2,7 @@ import { shortCommit } from "../git/commit_id.ts";
 import { GitError, SyncError } from "../errors.ts";
 import type { SyncMode } from "../config/types.ts";
 import { type GitClient, trackingRef } from "../git/git_client.ts";
+import { looseHeadCommit } from "../git/head_file.ts";
 
 /** Where the work tree was before and after a sync. */
 export interface SyncResult {
@@ -23,6 +24,8 @@ export interface SyncOptions {
   signal?: AbortSignal;
   /** Checks the fetched commit before the work tree moves; throws to keep it where it is. */
   verify?: (before: string, upstream: string) => Promise<void>;
+  /** The work tree's git dir: HEAD after a fast-forward is read from its files when it can be. */
+  gitDir?: string;
 }
 
 /** Fetch, then fast-forward or hard-reset the work tree to the fetched commit (docs/design.md#sync). */
@@ -73,19 +76,32 @@ export async function syncRepository(
       `work tree has uncommitted changes to tracked files (${shown}); refusing to update with sync: ff-only (commit or revert them, or set sync: reset)`,
     );
   }
-  if (!(await git.isAncestor(before, upstream))) {
+  // `merge --ff-only` refuses a diverged HEAD itself; the ancestry is asked
+  // only to word that refusal, and HEAD read back only when the merge was a
+  // no-op (an upstream already contained in HEAD is refused too).
+  const diverged = new SyncError(
+    `local HEAD ${
+      shortCommit(before)
+    } has diverged from ${options.remote}/${options.branch} ${
+      shortCommit(upstream)
+    }; refusing to update with sync: ff-only (set sync: reset to follow the remote exactly)`,
+  );
+  try {
+    await git.mergeFastForward(upstream);
+  } catch (error) {
+    if (!(error instanceof GitError)) throw error;
+    if (!(await git.isAncestor(before, upstream))) throw diverged;
     throw new SyncError(
-      `local HEAD ${
-        shortCommit(before)
-      } has diverged from ${options.remote}/${options.branch} ${
-        shortCommit(upstream)
-      }; refusing to update with sync: ff-only (set sync: reset to follow the remote exactly)`,
+      `cannot fast-forward the work tree: ${
+        gitErrorReason(error.stderr) || error.message
+      }`,
+      { cause: error },
     );
   }
-  await wrapGit(
-    () => git.mergeFastForward(upstream),
-    "cannot fast-forward the work tree",
-  );
+  const moved =
+    (options.gitDir ? await looseHeadCommit(options.gitDir) : undefined) ??
+      (await git.revParse(["HEAD"]))[0];
+  if (moved !== upstream) throw diverged;
   return { before, after: upstream, upstream };
 }
 

@@ -60,6 +60,7 @@ export async function syncStage(
     fetch: options.fetch,
     move: options.move,
     signal: options.signal,
+    gitDir: deps.gitDir,
     verify: verifier?.enabled
       ? async (before, upstream) => {
         const verdict = await verifier.check(before, upstream, {

@@ -14,6 +14,7 @@ import type {
   FinishRunInput,
   InterruptedRun,
   ProcessGroupRecord,
+  RunReason,
   RunRecord,
   StartRunInput,
 } from "./types.ts";
@@ -72,6 +73,20 @@ export function startRun(store: Store, input: StartRunInput): number {
       "UPDATE services SET last_run_id = ?, last_outcome = 'running', last_run_at = ?, removed_at = NULL WHERE name = ?",
     ).run(runId, input.startedAt, input.service);
     return runId;
+  });
+}
+
+/** Replaces a running run's reason (its "why" commits arrive after it started). */
+export function recordRunReason(
+  store: Store,
+  runId: number,
+  reason: RunReason,
+): void {
+  store.transaction(() => {
+    store.statement("UPDATE runs SET reason = ? WHERE id = ?").run(
+      JSON.stringify(reason),
+      runId,
+    );
   });
 }
 

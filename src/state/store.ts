@@ -29,6 +29,7 @@ import type {
   FinishRunInput,
   InterruptedRun,
   ProcessGroupRecord,
+  RunReason,
   RunRecord,
   ServiceRecord,
   StartRunInput,
@@ -301,6 +302,11 @@ export class StateStore {
   /** Writes a run as `running` before its first command; returns its id. */
   startRun(input: StartRunInput): number {
     return runRecords.startRun(this, input);
+  }
+
+  /** Replaces a running run's reason (its "why" commits arrive after it started). */
+  recordRunReason(runId: number, reason: RunReason): void {
+    runRecords.recordRunReason(this, runId, reason);
   }
 
   /** Remembers the process group of the run's command that just started (cleared by {@link recordCommand}). */
