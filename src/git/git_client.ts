@@ -56,6 +56,12 @@ export class GitClient {
   readonly #env: Record<string, string>;
   /** Number of git processes started by this client (the benchmark and tests count idle-cycle cost with it). */
   spawned = 0;
+  /** Answers started ahead by {@link prefetch}, by call; each is taken by the first identical call. */
+  readonly #prefetched = new Map<
+    string,
+    Promise<{ stdout: string; exitCode: number }>
+  >();
+  #prefetching = false;
 
   constructor(
     runner: ProcessRunner,
@@ -76,6 +82,54 @@ export class GitClient {
   async git(
     args: readonly string[],
     options: GitCallOptions = {},
+  ): Promise<{ stdout: string; exitCode: number }> {
+    if (this.#prefetched.size === 0 && !this.#prefetching) {
+      return await this.#run(args, options);
+    }
+    const key = JSON.stringify([
+      args,
+      options.stdin ?? null,
+      options.env ?? {},
+    ]);
+    const ahead = this.#prefetched.get(key);
+    if (ahead) {
+      this.#prefetched.delete(key);
+      return await ahead;
+    }
+    if (this.#prefetching) {
+      const started = this.#run(args, options);
+      // Never an unhandled rejection: the caller that takes it sees the error.
+      started.catch(() => {});
+      this.#prefetched.set(key, started);
+      return await started;
+    }
+    return await this.#run(args, options);
+  }
+
+  /**
+   * Starts the git process of `work` now, for an identical call later to take
+   * its answer: for questions about git objects only (full commit ids), whose
+   * answer cannot change in between. `work` is one call that starts one
+   * process (before its first `await`); {@link dropPrefetched} forgets the
+   * answers no call took.
+   */
+  prefetch(work: (git: GitClient) => Promise<unknown>): void {
+    this.#prefetching = true;
+    try {
+      work(this).catch(() => {});
+    } finally {
+      this.#prefetching = false;
+    }
+  }
+
+  /** Forgets the prefetched answers no call took. */
+  dropPrefetched(): void {
+    this.#prefetched.clear();
+  }
+
+  async #run(
+    args: readonly string[],
+    options: GitCallOptions,
   ): Promise<{ stdout: string; exitCode: number }> {
     this.spawned++;
     const result = await this.#runner.run(

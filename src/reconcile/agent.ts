@@ -4,7 +4,7 @@
  * its own; this class holds the state the stages share between cycles.
  * @module
  */
-import type { RepoConfig } from "../config/types.ts";
+import { REPO_CONFIG_FILE, type RepoConfig } from "../config/types.ts";
 import { shortCommit } from "../git/commit_id.ts";
 import { rollbacks } from "../state/rollbacks.ts";
 import { suspensionOf, suspensions } from "../state/suspensions.ts";
@@ -74,9 +74,39 @@ export class Agent {
   async plan(
     options: { fetch: boolean; move: boolean; signal?: AbortSignal },
   ): Promise<CyclePlan> {
-    const synced = await syncStage(this.#deps, this.#config, options);
-    this.#config = synced.config;
-    return await this.#planAt(synced);
+    try {
+      const synced = await syncStage(this.#deps, this.#config, {
+        ...options,
+        whileMoving: (before, upstream) => this.#prefetch(before, upstream),
+      });
+      this.#config = synced.config;
+      return await this.#planAt(synced);
+    } finally {
+      this.#deps.git.dropPrefetched();
+    }
+  }
+
+  /**
+   * While the work tree moves: the git questions the plan at `upstream` will
+   * ask first, guessed from the services at `before` (a guess that turns out
+   * wrong costs a process that ran meanwhile, nothing else).
+   */
+  #prefetch(before: string, upstream: string): void {
+    const { git, configFromGit } = this.#deps;
+    if (configFromGit) {
+      git.prefetch((client) =>
+        client.treeEntries(upstream, [REPO_CONFIG_FILE])
+      );
+    }
+    this.#catalog.prefetch(before, upstream, this.#config);
+    const services = this.#catalog.cached(before);
+    if (services) {
+      this.#planItems.prefetch(
+        services.filter((entry) => runsOnHost(entry, this.#deps.host)),
+        this.#deps.store.services(),
+        upstream,
+      );
+    }
   }
 
   /** Plan stage: this host's services at the synced commit, their verdicts and holds, and the services that left. */

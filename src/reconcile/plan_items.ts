@@ -66,11 +66,7 @@ export class PlanItems {
       this.#gitCache = { head, diffs: new Map(), revisions: new Map() };
     }
     this.#reportInvalidCommits(services, state);
-    const targets: ServiceTarget[] = services.map((entry) => ({
-      name: entry.name,
-      dir: entry.dir,
-      watchPaths: entry.config?.watchPaths ?? [],
-    }));
+    const targets: ServiceTarget[] = services.map(targetOf);
     const bases = diffBases(state, targets, head).filter((base) =>
       !this.#gitCache.diffs.has(base)
     );
@@ -143,6 +139,17 @@ export class PlanItems {
     return items;
   }
 
+  /** Starts the diff {@link items} at `head` will ask for, when every deployed commit is known to exist. */
+  prefetch(
+    services: readonly ServiceEntry[],
+    state: ReadonlyMap<string, ServiceRecord>,
+    head: string,
+  ): void {
+    const bases = diffBases(state, services.map(targetOf), head);
+    if (bases.some((commit) => !this.#knownCommits.has(commit))) return;
+    this.#deps.git.prefetch((git) => git.changedPathsFrom(bases, head));
+  }
+
   /** Which of `bases` exist; `recheck` asks git about every one, known or not. */
   async #existing(
     bases: readonly string[],
@@ -193,6 +200,15 @@ export class PlanItems {
     this.#gitCache.revisions.set(entry.name, revision);
     return revision;
   }
+}
+
+/** What the due decision needs of a service. */
+function targetOf(entry: ServiceEntry): ServiceTarget {
+  return {
+    name: entry.name,
+    dir: entry.dir,
+    watchPaths: entry.config?.watchPaths ?? [],
+  };
 }
 
 /** Known commits kept before the set starts again (each is 40–64 characters). */

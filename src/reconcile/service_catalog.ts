@@ -66,10 +66,7 @@ export class ServiceCatalog {
           { folder, file: SERVICE_CONFIG_FILE },
         ),
     };
-    const listingOptions = JSON.stringify([
-      config.singleDirectoryMode,
-      config.ignoreFolders,
-    ]);
+    const listingOptions = listingOptionsOf(config);
     const previous = this.#listing?.options === listingOptions
       ? this.#listing
       : undefined;
@@ -114,6 +111,24 @@ export class ServiceCatalog {
     return services;
   }
 
+  /** The services of `commit` when they are the ones last worked out, else undefined. */
+  cached(commit: string): ServiceEntry[] | undefined {
+    return this.#servicesAt?.commit === commit
+      ? this.#servicesAt.services
+      : undefined;
+  }
+
+  /** Starts the diff of the hook files from `from` to `to` that {@link services} at `to` will ask for. */
+  prefetch(from: string, to: string, config: RepoConfig): void {
+    if (
+      config.singleDirectoryMode || this.#listing?.commit !== from ||
+      this.#listing.options !== listingOptionsOf(config)
+    ) return;
+    this.#git.prefetch((git) =>
+      git.changedFolderFiles(from, to, SERVICE_CONFIG_FILE)
+    );
+  }
+
   /**
    * The hook files at `commit` from those of an earlier commit and one diff of
    * the hook files between them: unchanged folders are not listed again. The
@@ -151,4 +166,9 @@ export class ServiceCatalog {
     }
     return hookFiles;
   }
+}
+
+/** The options a listing of hook files depends on, as one comparable string. */
+function listingOptionsOf(config: RepoConfig): string {
+  return JSON.stringify([config.singleDirectoryMode, config.ignoreFolders]);
 }

@@ -26,6 +26,8 @@ export interface SyncOptions {
   verify?: (before: string, upstream: string) => Promise<void>;
   /** The work tree's git dir: HEAD after a fast-forward is read from its files when it can be. */
   gitDir?: string;
+  /** Called once the work tree is about to move, to start object-only questions about `upstream` meanwhile. */
+  whileMoving?: (before: string, upstream: string) => void;
 }
 
 /** Fetch, then fast-forward or hard-reset the work tree to the fetched commit (docs/design.md#sync). */
@@ -60,15 +62,21 @@ export async function syncRepository(
       { cause: error },
     );
   }
+  const moving = before !== upstream && options.move;
+  // The dirty check reads only the work tree and HEAD, which the checks of
+  // the fetched commit leave alone: both run at once.
+  const modifiedFiles = moving && options.mode !== "reset"
+    ? git.modifiedTrackedFiles()
+    : undefined;
+  modifiedFiles?.catch(() => {});
   await options.verify?.(before, upstream);
-  if (before === upstream || !options.move) {
-    return { before, after: before, upstream };
-  }
+  if (!moving) return { before, after: before, upstream };
+  options.whileMoving?.(before, upstream);
   if (options.mode === "reset") {
     await wrapGit(() => git.resetHard(upstream), "cannot reset the work tree");
     return { before, after: upstream, upstream };
   }
-  const modified = await git.modifiedTrackedFiles();
+  const modified = await modifiedFiles!;
   if (modified.length > 0) {
     const shown = modified.slice(0, 5).join(", ") +
       (modified.length > 5 ? `, … (${modified.length} files)` : "");

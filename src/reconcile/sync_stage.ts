@@ -32,6 +32,8 @@ export interface SyncStageOptions {
   fetch: boolean;
   move: boolean;
   signal?: AbortSignal;
+  /** Starts object-only questions about the fetched commit while the work tree moves. */
+  whileMoving?: (before: string, upstream: string) => void;
 }
 
 /** Where the sync stage left the work tree, and the configuration in effect there. */
@@ -61,6 +63,7 @@ export async function syncStage(
     move: options.move,
     signal: options.signal,
     gitDir: deps.gitDir,
+    whileMoving: options.whileMoving,
     verify: verifier?.enabled
       ? async (before, upstream) => {
         const verdict = await verifier.check(before, upstream, {
