@@ -75,15 +75,22 @@ export class Agent {
     options: { fetch: boolean; move: boolean; signal?: AbortSignal },
   ): Promise<CyclePlan> {
     try {
-      const synced = await syncStage(this.#deps, this.#config, {
-        ...options,
-        whileMoving: (before, upstream) => this.#prefetch(before, upstream),
-      });
-      this.#config = synced.config;
-      return await this.#planAt(synced);
+      return await this.#plan(options);
     } finally {
       this.#deps.git.dropPrefetched();
     }
+  }
+
+  /** {@link plan}, leaving what was read ahead for the runs that follow it. */
+  async #plan(
+    options: { fetch: boolean; move: boolean; signal?: AbortSignal },
+  ): Promise<CyclePlan> {
+    const synced = await syncStage(this.#deps, this.#config, {
+      ...options,
+      whileMoving: (before, upstream) => this.#prefetch(before, upstream),
+    });
+    this.#config = synced.config;
+    return await this.#planAt(synced);
   }
 
   /**
@@ -131,11 +138,20 @@ export class Agent {
 
   /** One cycle: sync, plan, report removed services, run every due service in dependency order, record each run. */
   async runCycle(options: CycleOptions): Promise<CycleResult> {
+    try {
+      return await this.#cycle(options);
+    } finally {
+      this.#deps.git.dropPrefetched();
+    }
+  }
+
+  /** {@link runCycle}: its runs take what the plan read ahead for them. */
+  async #cycle(options: CycleOptions): Promise<CycleResult> {
     const { logger } = this.#deps;
     // Runs recorded into a removed or replaced file would be lost: stop first.
     this.#deps.store.assertFileIntact();
     const repaired = await this.#repairRollbacks(options);
-    const plan = await this.plan({
+    const plan = await this.#plan({
       fetch: true,
       move: true,
       signal: options.signal,

@@ -15,7 +15,12 @@ import { suspensions } from "../state/suspensions.ts";
 import type { ServiceRecord } from "../state/types.ts";
 import type { Hold, PlanItem } from "./cycle_types.ts";
 import { holdDependents } from "./dependencies.ts";
-import { decideDue, diffBases, type ServiceTarget } from "./due.ts";
+import {
+  decideDue,
+  diffBases,
+  pathsConcerning,
+  type ServiceTarget,
+} from "./due.ts";
 import { retryHold } from "./retry.ts";
 import { safetyHold } from "./safety_holds.ts";
 import { type ServiceEntry, servicePaths } from "./services.ts";
@@ -139,7 +144,11 @@ export class PlanItems {
     return items;
   }
 
-  /** Starts the diff {@link items} at `head` will ask for, when every deployed commit is known to exist. */
+  /**
+   * Starts the diff {@link items} at `head` will ask for, when every deployed
+   * commit is known to exist; once it is answered, the newest commit of the
+   * first few services it makes due (their runs start by reading it).
+   */
   prefetch(
     services: readonly ServiceEntry[],
     state: ReadonlyMap<string, ServiceRecord>,
@@ -147,7 +156,26 @@ export class PlanItems {
   ): void {
     const bases = diffBases(state, services.map(targetOf), head);
     if (bases.some((commit) => !this.#knownCommits.has(commit))) return;
-    this.#deps.git.prefetch((git) => git.changedPathsFrom(bases, head));
+    this.#deps.git.prefetch((git) =>
+      git.changedPathsFrom(bases, head).then((diffs) => {
+        let started = 0;
+        for (const entry of services) {
+          const base = state.get(entry.name)?.deployedCommit;
+          const changed = base ? diffs.get(base) : undefined;
+          if (!changed || !pathsConcerning(targetOf(entry), changed).length) {
+            continue;
+          }
+          if (++started > PREFETCHED_REVISIONS) break;
+          git.prefetch((client) =>
+            client.commitsTouching({
+              to: head,
+              paths: servicePaths(entry),
+              limit: 1,
+            })
+          );
+        }
+      })
+    );
   }
 
   /** Which of `bases` exist; `recheck` asks git about every one, known or not. */
@@ -210,6 +238,9 @@ function targetOf(entry: ServiceEntry): ServiceTarget {
     watchPaths: entry.config?.watchPaths ?? [],
   };
 }
+
+/** Due services whose newest commit is read ahead, while the work tree moves. */
+const PREFETCHED_REVISIONS = 4;
 
 /** Known commits kept before the set starts again (each is 40–64 characters). */
 const MAX_KNOWN_COMMITS = 100_000;
