@@ -98,6 +98,27 @@ Deno.test("an idle cycle starts as many git processes for 30 services as for 3",
   assert.ok(fewCost.freshAgent <= 8, `fresh idle cycle: ${fewCost.freshAgent}`);
 });
 
+async function adoptAll(fixture: GitFixture): Promise<void> {
+  isolateGitConfig();
+  await git(fixture.clone, "pull", "--quiet", "--ff-only");
+  using app = await openApp({ repo: fixture.clone }, { readOnly: false });
+  await app.agent.adopt("all");
+}
+
+Deno.test("an idle cycle starts as many git processes for 3,000 services as for 3", async () => {
+  await using few = await manyServices(3);
+  await using many = await manyServices(3000);
+  // Adopted, not deployed: 3,000 hook runs would only slow the test down.
+  await adoptAll(few);
+  await adoptAll(many);
+
+  const fewCost = await idleCycleCost(few);
+  const manyCost = await idleCycleCost(many);
+
+  assert.deepEqual(manyCost, fewCost);
+  assert.ok(fewCost.daemon <= 3, `daemon idle cycle: ${fewCost.daemon}`);
+});
+
 /**
  * Services deployed at different commits (each commit touched one service,
  * and the agent polled in between) are the normal steady state. The state is
