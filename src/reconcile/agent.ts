@@ -4,6 +4,7 @@
  * its own; this class holds the state the stages share between cycles.
  * @module
  */
+import { committedFileProblem } from "../config/committed.ts";
 import { REPO_CONFIG_FILE, type RepoConfig } from "../config/types.ts";
 import { shortCommit } from "../git/commit_id.ts";
 import { rollbacks } from "../state/rollbacks.ts";
@@ -102,7 +103,13 @@ export class Agent {
     const { git, configFromGit } = this.#deps;
     if (configFromGit) {
       git.prefetch((client) =>
-        client.treeEntries(upstream, [REPO_CONFIG_FILE])
+        client.treeEntries(upstream, [REPO_CONFIG_FILE]).then((entries) => {
+          const entry = entries.get(REPO_CONFIG_FILE);
+          if (!entry || committedFileProblem(entry)) return;
+          git.prefetch((again) =>
+            again.readBlobs([{ id: entry.id, size: entry.size! }])
+          );
+        })
       );
     }
     this.#catalog.prefetch(before, upstream, this.#config);

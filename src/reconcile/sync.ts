@@ -26,7 +26,7 @@ export interface SyncOptions {
   verify?: (before: string, upstream: string) => Promise<void>;
   /** The work tree's git dir: HEAD after a fast-forward is read from its files when it can be. */
   gitDir?: string;
-  /** Called once the work tree is about to move, to start object-only questions about `upstream` meanwhile. */
+  /** Called once the work tree is about to move (before the fetched commit is checked), to start object-only questions about `upstream` meanwhile. */
   whileMoving?: (before: string, upstream: string) => void;
 }
 
@@ -69,9 +69,10 @@ export async function syncRepository(
     ? git.modifiedTrackedFiles()
     : undefined;
   modifiedFiles?.catch(() => {});
+  // What is read ahead is used only once the fetched commit has passed.
+  if (moving) options.whileMoving?.(before, upstream);
   await options.verify?.(before, upstream);
   if (!moving) return { before, after: before, upstream };
-  options.whileMoving?.(before, upstream);
   if (options.mode === "reset") {
     await wrapGit(() => git.resetHard(upstream), "cannot reset the work tree");
     return { before, after: upstream, upstream };
