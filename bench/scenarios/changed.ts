@@ -7,6 +7,7 @@ import { type App, openApp } from "../../src/app.ts";
 import type { BenchContext } from "../context.ts";
 import { type BenchRepo, serviceName } from "../fixture.ts";
 import { changedFloor, ensureFloorClone } from "../floors.ts";
+import { signedRepoOf } from "../signed_fixture.ts";
 import { changedSizes } from "../settings.ts";
 import { summarize, wallMs } from "../stats.ts";
 import { type ProcessEvent, ProcessRecorder } from "../timing_runner.ts";
@@ -63,15 +64,22 @@ export async function measureChangedCycle(
 /** The changed and HEAD-moved cycles at every size from 1,000 up. */
 export async function changedScenario(context: BenchContext): Promise<void> {
   for (const size of changedSizes(context.settings)) {
-    await changedAt(await context.repoOf(size), context);
+    await changedAt(await context.repoOf(size), context, "");
+    await changedAt(
+      await signedRepoOf(context, size),
+      context,
+      " (verify on)",
+    );
   }
 }
 
 async function changedAt(
   repo: BenchRepo,
   context: BenchContext,
+  variant: string,
 ): Promise<void> {
-  const { settings, rows } = context;
+  const { settings } = context;
+  const rows: typeof context.rows = [];
   const n = String(repo.services);
   using timing = new ProcessRecorder();
   using app = await openApp({ repo: repo.clone }, {
@@ -192,8 +200,10 @@ async function changedAt(
     target: "constant",
     met: noopCount.min === noopCount.max,
   });
+  for (const row of rows) row.figure += variant;
+  context.rows.push(...rows);
   context.notes.push(
-    breakdown(medianSample(samples), `1-of-${n}-changed cycle`),
+    breakdown(medianSample(samples), `1-of-${n}-changed cycle${variant}`),
   );
 }
 

@@ -4,6 +4,7 @@ import { openApp } from "../../src/app.ts";
 import { type BenchContext, STATE_FILE } from "../context.ts";
 import type { BenchRepo } from "../fixture.ts";
 import { idleFloor } from "../floors.ts";
+import { signedRepoOf } from "../signed_fixture.ts";
 import { summarize, wallMs } from "../stats.ts";
 import {
   dataVersionProbe,
@@ -14,11 +15,16 @@ import {
 /** Runs `reps` idle cycles at every size, each after one floor measurement. */
 export async function idleScenario(context: BenchContext): Promise<void> {
   for (const size of context.settings.sizes) {
-    await idleAt(await context.repoOf(size), context);
+    await idleAt(await context.repoOf(size), context, "");
+    await idleAt(await signedRepoOf(context, size), context, ", verify on");
   }
 }
 
-async function idleAt(repo: BenchRepo, context: BenchContext): Promise<void> {
+async function idleAt(
+  repo: BenchRepo,
+  context: BenchContext,
+  variant: string,
+): Promise<void> {
   const { settings, rows } = context;
   const n = String(repo.services);
   const statePath = join(repo.clone, STATE_FILE);
@@ -28,6 +34,9 @@ async function idleAt(repo: BenchRepo, context: BenchContext): Promise<void> {
   });
   if (app.store.services().size === 0) await app.agent.adopt("all");
   await app.agent.runCycle({ trigger: "poll" }); // the first cycle: caches fill
+  // The signed fixture's first cycle moves onto the commit that turns
+  // verification on; the second verifies HEAD once and records it.
+  if (variant) await app.agent.runCycle({ trigger: "poll" });
   const before = await dbFingerprint(statePath);
   const version = dataVersionProbe(statePath);
   const cycles: number[] = [];
@@ -53,7 +62,7 @@ async function idleAt(repo: BenchRepo, context: BenchContext): Promise<void> {
   const ratio = cycle.median / floor.median;
   const targeted = repo.services >= 1000;
   rows.push({
-    figure: "idle cycle (daemon mode, in-process, after the first)",
+    figure: `idle cycle (daemon mode, in-process, after the first${variant})`,
     n,
     value: cycle,
     unit: "ms",
@@ -64,7 +73,7 @@ async function idleAt(repo: BenchRepo, context: BenchContext): Promise<void> {
     met: targeted ? ratio <= 1.5 : undefined,
   });
   rows.push({
-    figure: "git processes per idle cycle (GitClient.spawned)",
+    figure: `git processes per idle cycle (GitClient.spawned${variant})`,
     n,
     value: count,
     unit: "count",
@@ -75,7 +84,8 @@ async function idleAt(repo: BenchRepo, context: BenchContext): Promise<void> {
     met: count.max <= 3,
   });
   rows.push({
-    figure: `state DB writes during ${settings.reps} in-process idle cycles`,
+    figure:
+      `state DB writes during ${settings.reps} in-process idle cycles${variant}`,
     n,
     value: writes.text,
     unit: "",
