@@ -24,7 +24,6 @@ import {
   configureLogging,
   type LogFormat,
 } from "../log/logging.ts";
-import { VERSION } from "../version.ts";
 import { adoptCommand, deployCommand } from "./commands/deploy.ts";
 import { historyCommand } from "./commands/history.ts";
 import { logsCommand } from "./commands/logs.ts";
@@ -36,6 +35,7 @@ import { resumeCommand, suspendCommand } from "./commands/suspend.ts";
 import { statusReportTestCommand } from "./commands/status_report.ts";
 import { validateCommand } from "./commands/validate.ts";
 import { type Output, processOutput } from "./output.ts";
+import { versionText } from "./version_text.ts";
 
 interface ProgramOptions extends GlobalOptions {
   logFormat: LogFormat;
@@ -352,9 +352,7 @@ function buildProgram(
   program.command("version")
     .description("print version, Deno version and platform")
     .action(() => {
-      output.out(
-        `upstream-watch ${VERSION} (deno ${Deno.version.deno}, ${Deno.build.os} ${Deno.build.arch})\n`,
-      );
+      output.out(versionText());
     });
 
   return program;
