@@ -338,6 +338,11 @@ export class StateStore {
     return runRecords.findRun(this, runId);
   }
 
+  /** The last run of every service, by run id. */
+  lastRuns(): ReadonlyMap<number, RunRecord> {
+    return runRecords.lastRuns(this);
+  }
+
   /** A value the notifier keeps across restarts (see `notification_state`), if set. */
   notificationState(key: string): string | undefined {
     return readNotificationState(this, key);
