@@ -10,7 +10,7 @@ import {
 } from "./config/types.ts";
 import { ConfigError } from "./errors.ts";
 import { shortCommit } from "./git/commit_id.ts";
-import { GitClient } from "./git/git_client.ts";
+import { type BranchUpstream, GitClient } from "./git/git_client.ts";
 import { stopLeftoverHooks } from "./hooks/leftover_hooks.ts";
 import { agentLogger, type Logger } from "./log/logging.ts";
 import { DenoProcessRunner } from "./process/run_process.ts";
@@ -90,13 +90,24 @@ export async function openApp(
   const info = await probe.repoInfo();
   const git = new GitClient(runner, { cwd: info.root });
 
+  // The branch's upstream does not depend on the configuration: its git
+  // processes run while the configuration is read. Its error, if any, is
+  // reported after the configuration's own, as when they ran in turn.
+  const upstream = info.branch
+    ? git.branchUpstream(info.branch)
+    : Promise.resolve(undefined);
+  upstream.catch(() => {});
   const { config, configPath, configDisplay, warnings } = await loadConfig(
     git,
     info.root,
     globals.config,
     logger,
   );
-  const { remote, branch } = await resolveUpstream(git, config, info.branch);
+  const { remote, branch } = resolveUpstream(
+    config,
+    info.branch,
+    await upstream,
+  );
   const host = globals.host ?? Deno.env.get("UPSTREAM_WATCH_HOST") ??
     Deno.hostname();
 
@@ -327,14 +338,11 @@ async function loadConfig(
 }
 
 /** `remote` defaults to the branch's upstream remote, else origin; `branch` to the branch's upstream (docs/configuration.md). */
-async function resolveUpstream(
-  git: GitClient,
+function resolveUpstream(
   config: RepoConfig,
   currentBranch: string | undefined,
-): Promise<{ remote: string; branch: string }> {
-  const upstream = currentBranch
-    ? await git.branchUpstream(currentBranch)
-    : undefined;
+  upstream: BranchUpstream | undefined,
+): { remote: string; branch: string } {
   const remote = config.remote ?? upstream?.remote ?? "origin";
   const branch = config.branch ?? upstream?.branch ?? currentBranch;
   if (!branch) {

@@ -1,15 +1,13 @@
-/** The daemon's HTTP endpoint: webhook settings, the status model, metrics and the server, built from the app. */
+/** The daemon's HTTP endpoint: the status model and the server, built from the app (imported only when `webhook:` is set). */
 import type { App } from "../app.ts";
 import { expandEnv } from "../config/expand_env.ts";
 import type { WebhookConfig } from "../config/types.ts";
 import { ConfigError } from "../errors.ts";
-import { BodyBuffers } from "../http/body_buffers.ts";
 import { createHandler } from "../http/handler.ts";
 import {
   RateLimiter,
   READ_BURST,
   READ_REFILL_PER_SECOND,
-  Slots,
 } from "../http/read_access.ts";
 import {
   DEFAULT_SERVER_LIMITS,
@@ -18,39 +16,20 @@ import {
   startHttpServer,
 } from "../http/server.ts";
 import { StatusModel } from "../http/status_model.ts";
-import { AgentTelemetry } from "../http/telemetry.ts";
-import {
-  MAX_WEBHOOK_BODY_BYTES,
-  type WebhookSettings,
-} from "../http/webhook.ts";
+import type { AgentTelemetry } from "../http/telemetry.ts";
+import type { WebhookSettings } from "../http/webhook.ts";
 import type { CycleRequests } from "../reconcile/daemon.ts";
 import { statusDocument } from "../report/status_document.ts";
-import { suspensions } from "../state/suspensions.ts";
 import { VERSION } from "../version.ts";
 import { statusPlanner } from "./status_planner.ts";
 
 /** Commit subjects remembered for the status page (commits never change). */
 const SUBJECT_CACHE_SIZE = 1000;
-/** Webhook bodies read at once before their request is authenticated (at most 1 MiB each). */
-const UNAUTHENTICATED_BODY_READS = 8;
 
 /** The running endpoint and the status model the daemon's cycles keep current. */
 export interface HttpEndpoint {
   server: HttpServer;
   status: StatusModel;
-}
-
-/** The daemon's metrics and health, read from the app's state. */
-export function agentTelemetry(
-  app: App,
-  intervalSeconds: () => number,
-): AgentTelemetry {
-  return new AgentTelemetry({
-    store: app.store,
-    suspensions: () => suspensions(app.store),
-    now: Date.now,
-    intervalSeconds,
-  });
 }
 
 /** Starts the endpoint when `webhook:` is configured; undefined otherwise. */
@@ -106,26 +85,6 @@ export async function startHttpEndpoint(
     );
   }
   return { server, status };
-}
-
-/** The webhook's secret with `${VAR}` expanded; undefined when the endpoint is off. */
-export function webhookSettings(app: App): WebhookSettings | undefined {
-  const config: WebhookConfig | undefined = app.config.webhook;
-  if (!config) return undefined;
-  const location = { file: app.configFile, key: "webhook.secret" };
-  let secret: string | undefined;
-  if (config.secret !== undefined) {
-    secret = expandEnv(config.secret, (name) => Deno.env.get(name), location);
-    if (secret === "") {
-      throw new ConfigError("webhook.secret is empty", location);
-    }
-  }
-  return {
-    secret,
-    branch: app.branch,
-    bodyReads: new Slots(UNAUTHENTICATED_BODY_READS),
-    bodyBuffers: new BodyBuffers(MAX_WEBHOOK_BODY_BYTES + 1),
-  };
 }
 
 /** `webhook.read_token` with `${VAR}` expanded; undefined leaves the read-only endpoints open. */

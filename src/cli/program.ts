@@ -24,18 +24,8 @@ import {
   configureLogging,
   type LogFormat,
 } from "../log/logging.ts";
-import { VERSION } from "../version.ts";
-import { adoptCommand, deployCommand } from "./commands/deploy.ts";
-import { historyCommand } from "./commands/history.ts";
-import { logsCommand } from "./commands/logs.ts";
-import { notifyTestCommand } from "./commands/notify.ts";
-import { planCommand } from "./commands/plan.ts";
-import { runCommand } from "./commands/run.ts";
-import { statusCommand } from "./commands/status.ts";
-import { resumeCommand, suspendCommand } from "./commands/suspend.ts";
-import { statusReportTestCommand } from "./commands/status_report.ts";
-import { validateCommand } from "./commands/validate.ts";
 import { type Output, processOutput } from "./output.ts";
+import { versionText } from "./version_text.ts";
 
 interface ProgramOptions extends GlobalOptions {
   logFormat: LogFormat;
@@ -160,7 +150,11 @@ function buildProgram(
       });
     });
 
-  /** Read-only commands open the state read-only; `writer` commands also take the instance lock. */
+  /**
+   * Read-only commands open the state read-only; `writer` commands also take
+   * the instance lock. Each command's module is imported when it runs: a
+   * status need not load the daemon's HTTP server and notifiers.
+   */
   const withApp = (
     mode: "reader" | "writer" | "beside",
     body: (app: App) => Promise<number> | number,
@@ -193,8 +187,8 @@ function buildProgram(
     ) =>
       withApp(
         "writer",
-        (app) =>
-          runCommand(app, {
+        async (app) =>
+          (await import("./commands/run.ts")).runCommand(app, {
             once: options.once ?? false,
             interval: options.interval,
           }),
@@ -210,11 +204,14 @@ function buildProgram(
     )
     .option("--json", "print JSON")
     .action((options: { fetch: boolean; json?: boolean }) =>
-      withApp("reader", (app) =>
-        planCommand(app, {
-          fetch: options.fetch,
-          json: options.json ?? false,
-        }, output))()
+      withApp(
+        "reader",
+        async (app) =>
+          (await import("./commands/plan.ts")).planCommand(app, {
+            fetch: options.fetch,
+            json: options.json ?? false,
+          }, output),
+      )()
     );
 
   program.command("status")
@@ -225,7 +222,12 @@ function buildProgram(
     .action((options: { json?: boolean }) =>
       withApp(
         "reader",
-        (app) => statusCommand(app, { json: options.json ?? false }, output),
+        async (app) =>
+          (await import("./commands/status.ts")).statusCommand(
+            app,
+            { json: options.json ?? false },
+            output,
+          ),
       )()
     );
 
@@ -238,12 +240,15 @@ function buildProgram(
       service: string | undefined,
       options: { limit: number; json?: boolean },
     ) =>
-      withApp("reader", (app) =>
-        historyCommand(app, {
-          service,
-          limit: options.limit,
-          json: options.json ?? false,
-        }, output))()
+      withApp(
+        "reader",
+        async (app) =>
+          (await import("./commands/history.ts")).historyCommand(app, {
+            service,
+            limit: options.limit,
+            json: options.json ?? false,
+          }, output),
+      )()
     );
 
   program.command("logs")
@@ -253,8 +258,11 @@ function buildProgram(
     .action((runId: number, options: { json?: boolean }) =>
       withApp(
         "reader",
-        (app) =>
-          logsCommand(app, { runId, json: options.json ?? false }, output),
+        async (app) =>
+          (await import("./commands/logs.ts")).logsCommand(app, {
+            runId,
+            json: options.json ?? false,
+          }, output),
       )()
     );
 
@@ -270,8 +278,8 @@ function buildProgram(
     ) =>
       withApp(
         "writer",
-        (app) =>
-          deployCommand(app, {
+        async (app) =>
+          (await import("./commands/deploy.ts")).deployCommand(app, {
             services,
             all: options.all ?? false,
             force: options.force ?? false,
@@ -291,12 +299,15 @@ function buildProgram(
       services: string[],
       options: { all?: boolean; reason?: string },
     ) =>
-      withApp("beside", (app) =>
-        suspendCommand(app, {
-          services,
-          all: options.all ?? false,
-          reason: options.reason,
-        }, output))()
+      withApp(
+        "beside",
+        async (app) =>
+          (await import("./commands/suspend.ts")).suspendCommand(app, {
+            services,
+            all: options.all ?? false,
+            reason: options.reason,
+          }, output),
+      )()
     );
 
   program.command("resume")
@@ -308,8 +319,11 @@ function buildProgram(
     .action((services: string[], options: { all?: boolean }) =>
       withApp(
         "beside",
-        (app) =>
-          resumeCommand(app, { services, all: options.all ?? false }, output),
+        async (app) =>
+          (await import("./commands/suspend.ts")).resumeCommand(app, {
+            services,
+            all: options.all ?? false,
+          }, output),
       )()
     );
 
@@ -320,14 +334,29 @@ function buildProgram(
     .argument("[services...]", "services to adopt")
     // Adopting records the services itself: it is one way out of a lost state file.
     .action((services: string[]) =>
-      withApp("writer", (app) => adoptCommand(app, { services }, output), {
-        lostState: "start_fresh",
-      })()
+      withApp(
+        "writer",
+        async (app) =>
+          (await import("./commands/deploy.ts")).adoptCommand(
+            app,
+            { services },
+            output,
+          ),
+        {
+          lostState: "start_fresh",
+        },
+      )()
     );
 
   program.command("validate")
     .description("check the repository config and every service's hook file")
-    .action(() => withApp("reader", (app) => validateCommand(app, output))());
+    .action(() =>
+      withApp(
+        "reader",
+        async (app) =>
+          (await import("./commands/validate.ts")).validateCommand(app, output),
+      )()
+    );
 
   program.command("notify")
     .description("notification targets (notify: in .upstream-watch.yaml)")
@@ -335,7 +364,13 @@ function buildProgram(
     .description(
       "send a test message to every notification target and report each result",
     )
-    .action(() => withApp("reader", (app) => notifyTestCommand(app, output))());
+    .action(() =>
+      withApp(
+        "reader",
+        async (app) =>
+          (await import("./commands/notify.ts")).notifyTestCommand(app, output),
+      )()
+    );
 
   program.command("status-report")
     .description(
@@ -346,15 +381,20 @@ function buildProgram(
       "set a test status on HEAD for every commit status target and report each result",
     )
     .action(() =>
-      withApp("reader", (app) => statusReportTestCommand(app, output))()
+      withApp(
+        "reader",
+        async (app) =>
+          (await import("./commands/status_report.ts")).statusReportTestCommand(
+            app,
+            output,
+          ),
+      )()
     );
 
   program.command("version")
     .description("print version, Deno version and platform")
     .action(() => {
-      output.out(
-        `upstream-watch ${VERSION} (deno ${Deno.version.deno}, ${Deno.build.os} ${Deno.build.arch})\n`,
-      );
+      output.out(versionText());
     });
 
   return program;

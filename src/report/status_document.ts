@@ -40,10 +40,11 @@ export async function statusDocument(
   });
   const state = source.store.services();
   const safety = safetyStatus(source.store);
+  const lastRuns = source.store.lastRuns();
   const services = plan.items.map((item) => {
     const record = state.get(item.service);
     const lastRun = record?.lastRunId
-      ? source.store.run(record.lastRunId)
+      ? lastRuns.get(record.lastRunId)
       : undefined;
     return {
       name: item.service,

@@ -219,6 +219,14 @@ export function findRun(store: Store, runId: number): RunRecord | undefined {
   return row ? toRunRecord(row) : undefined;
 }
 
+/** Every service's last run, by run id, in one query (a status lists them all). */
+export function lastRuns(store: Store): Map<number, RunRecord> {
+  const rows = store.statement(
+    "SELECT runs.* FROM services JOIN runs ON runs.id = services.last_run_id",
+  ).all() as Row[];
+  return new Map(rows.map((row) => [Number(row.id), toRunRecord(row)]));
+}
+
 /** The commands of one run in the order they ran, with their output. */
 export function runCommands(store: Store, runId: number): CommandRecord[] {
   const rows = store.statement(

@@ -1,10 +1,6 @@
 import type { App } from "../../app.ts";
 import { attachCommitStatus } from "../../app/commit_status.ts";
-import {
-  agentTelemetry,
-  startHttpEndpoint,
-  webhookSettings,
-} from "../../app/http_endpoint.ts";
+import { agentTelemetry, webhookSettings } from "../../app/http_settings.ts";
 import { appNotifier, NOTIFY_FLUSH_MS } from "../../app/notifier.ts";
 import { selfHealer } from "../../app/self_healer.ts";
 import type { WebhookSettings } from "../../http/webhook.ts";
@@ -86,11 +82,13 @@ async function runWatching(
     },
   };
   const observers: CycleObserver[] = [telemetry, reloads, options.notifier];
-  const endpoint = await startHttpEndpoint(app, {
-    webhook: options.webhook,
-    requests,
-    telemetry,
-  });
+  // The server, its handler and the status page load only when they serve.
+  const endpoint = app.agent.config.webhook
+    ? await (await import("../../app/http_endpoint.ts")).startHttpEndpoint(
+      app,
+      { webhook: options.webhook, requests, telemetry },
+    )
+    : undefined;
   if (endpoint) observers.push(endpoint.status);
   app.logger.info(
     "watching {remote}/{branch} in {repo} every {interval} s as host {host}",

@@ -1,0 +1,49 @@
+/** What the daemon needs of its HTTP side on every start: webhook settings and telemetry (the server itself is in http_endpoint.ts). */
+import type { App } from "../app.ts";
+import { expandEnv } from "../config/expand_env.ts";
+import type { WebhookConfig } from "../config/types.ts";
+import { ConfigError } from "../errors.ts";
+import { BodyBuffers } from "../http/body_buffers.ts";
+import { Slots } from "../http/read_access.ts";
+import { AgentTelemetry } from "../http/telemetry.ts";
+import {
+  MAX_WEBHOOK_BODY_BYTES,
+  type WebhookSettings,
+} from "../http/webhook.ts";
+import { suspensions } from "../state/suspensions.ts";
+
+/** Webhook bodies read at once before their request is authenticated (at most 1 MiB each). */
+const UNAUTHENTICATED_BODY_READS = 8;
+
+/** The daemon's metrics and health, read from the app's state. */
+export function agentTelemetry(
+  app: App,
+  intervalSeconds: () => number,
+): AgentTelemetry {
+  return new AgentTelemetry({
+    store: app.store,
+    suspensions: () => suspensions(app.store),
+    now: Date.now,
+    intervalSeconds,
+  });
+}
+
+/** The webhook's secret with `${VAR}` expanded; undefined when the endpoint is off. */
+export function webhookSettings(app: App): WebhookSettings | undefined {
+  const config: WebhookConfig | undefined = app.config.webhook;
+  if (!config) return undefined;
+  const location = { file: app.configFile, key: "webhook.secret" };
+  let secret: string | undefined;
+  if (config.secret !== undefined) {
+    secret = expandEnv(config.secret, (name) => Deno.env.get(name), location);
+    if (secret === "") {
+      throw new ConfigError("webhook.secret is empty", location);
+    }
+  }
+  return {
+    secret,
+    branch: app.branch,
+    bodyReads: new Slots(UNAUTHENTICATED_BODY_READS),
+    bodyBuffers: new BodyBuffers(MAX_WEBHOOK_BODY_BYTES + 1),
+  };
+}
