@@ -96,3 +96,23 @@ Deno.test({
     assert.equal(json.services[0].name, name, "JSON keeps the real name");
   },
 });
+
+Deno.test("bytes of hook output that are not UTF-8 are stored as \\xNN, none lost to a replacement character", async () => {
+  await using fixture = await GitFixture.create({});
+  await fixture.push({
+    "api/.update-hooks.yaml": hookFile({
+      update_commands: ["printf 'latin1 \\351t\\351\\nraw \\377\\376 end\\n'"],
+    }),
+  });
+
+  assert.equal((await runOnce(fixture.clone)).code, 0);
+
+  const json = parseJson<LogsJson>(
+    await cli(["--repo", fixture.clone, "logs", "1", "--json"]),
+  );
+  assert.equal(
+    json.commands[0].output,
+    "latin1 \\xe9t\\xe9\nraw \\xff\\xfe end\n",
+  );
+  assert.ok(!json.commands[0].output.includes("\ufffd"));
+});

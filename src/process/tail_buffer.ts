@@ -1,3 +1,5 @@
+import { decodeUtf8Escaping } from "./utf8_escape.ts";
+
 /**
  * Ring buffer holding the last `capacity` bytes written to it. It grows up to
  * `capacity` as needed and never beyond, whatever the process writes.
@@ -60,7 +62,7 @@ export class TailBuffer {
     return out;
   }
 
-  /** The kept bytes as UTF-8, without a sequence cut in half at the front. */
+  /** The kept bytes as UTF-8 (other bytes as `\xNN`), without a sequence cut in half at the front. */
   text(): string {
     let bytes = this.bytes();
     if (this.#truncated) {
@@ -72,7 +74,7 @@ export class TailBuffer {
       }
       bytes = bytes.subarray(skip);
     }
-    return new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes);
+    return decodeUtf8Escaping(bytes);
   }
 
   #grow(size: number): void {
