@@ -16,7 +16,7 @@ export async function soakScenario(context: BenchContext): Promise<void> {
   const floors = await context.rssFloors();
   await adoptAll(repo);
   const began = wallMs();
-  await using daemon = startDaemon(repo, context, 0.001);
+  await using daemon = startDaemon(repo, context, 0.01);
   const rss = new Map<number, number>();
   let reached = 0;
   for (const at of samplePoints(settings.soakCycles)) {
@@ -41,7 +41,7 @@ export async function soakScenario(context: BenchContext): Promise<void> {
     if (at === FIRST_SAMPLE) continue;
     const isLast = at === reached;
     rows.push({
-      figure: `soak: daemon RSS after ${at} idle cycles (\`--interval 0.001\`)`,
+      figure: `soak: daemon RSS after ${at} idle cycles (\`--interval 0.01\`)`,
       n,
       value,
       unit: "MB",
