@@ -41,6 +41,18 @@ export type StepsOutcome =
   }
   | { kind: "interrupted"; step: StepName; command: string };
 
+/** The outcome of a run whose hook file cannot be used: it fails at step `config` with `message`. */
+export function configFailure(message: string): StepsOutcome {
+  return {
+    kind: "failed",
+    step: "config",
+    command: "",
+    exitCode: null,
+    timedOut: false,
+    message,
+  };
+}
+
 /** What running any hook command needs; the caller owns recording. */
 export interface HookCommandContext {
   service: string;

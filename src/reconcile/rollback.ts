@@ -11,7 +11,11 @@ import type { ServiceConfig } from "../config/types.ts";
 import { errorMessage } from "../errors.ts";
 import { shortCommit } from "../git/commit_id.ts";
 import type { GitClient } from "../git/git_client.ts";
-import { runHookSteps, type StepsOutcome } from "../hooks/run_steps.ts";
+import {
+  configFailure,
+  runHookSteps,
+  type StepsOutcome,
+} from "../hooks/run_steps.ts";
 import {
   markRollbackFinished,
   markRollbackStarted,
@@ -349,15 +353,4 @@ async function exists(path: string): Promise<boolean> {
     if (error instanceof Deno.errors.NotFound) return false;
     throw error;
   }
-}
-
-function configFailure(message: string): StepsOutcome {
-  return {
-    kind: "failed",
-    step: "config",
-    command: "",
-    exitCode: null,
-    timedOut: false,
-    message,
-  };
 }

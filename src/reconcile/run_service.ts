@@ -9,7 +9,11 @@ import { configEnvReferences } from "../config/env_references.ts";
 import type { RepoConfig } from "../config/types.ts";
 import { shortCommit } from "../git/commit_id.ts";
 import type { GitClient } from "../git/git_client.ts";
-import { runHookSteps, type StepsOutcome } from "../hooks/run_steps.ts";
+import {
+  configFailure,
+  runHookSteps,
+  type StepsOutcome,
+} from "../hooks/run_steps.ts";
 import type { Logger } from "../log/logging.ts";
 import type { ProcessRunner } from "../process/types.ts";
 import type { StateStore } from "../state/store.ts";
@@ -122,14 +126,7 @@ export async function runService(
   if (!entry.config) {
     const message = entry.error?.message ?? "invalid hook file";
     log.error(message);
-    outcome = {
-      kind: "failed",
-      step: "config",
-      command: "",
-      exitCode: null,
-      timedOut: false,
-      message,
-    };
+    outcome = configFailure(message);
   } else {
     outcome = await runHookSteps({
       service: entry.name,
