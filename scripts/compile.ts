@@ -9,6 +9,7 @@
 import { createHash } from "node:crypto";
 import { basename, dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { PROGRAM_MODULE } from "../main.ts";
 import { PERMISSION_FLAGS, V8_FLAGS } from "./permissions.ts";
 
 /** Every target a release ships (docs/install.md#standalone-binary-linux-macos-windows). */
@@ -38,6 +39,9 @@ export function compileArgs(target: string, output: string): string[] {
     output,
     ...PERMISSION_FLAGS,
     V8_FLAGS,
+    // main.ts imports the program by a computed specifier, which deno compile cannot see.
+    "--include",
+    join(PROJECT_ROOT, PROGRAM_MODULE),
     join(PROJECT_ROOT, "main.ts"),
   ];
 }

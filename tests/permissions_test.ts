@@ -6,6 +6,7 @@
  * command, and every flag must be needed, so that dropping one fails here.
  */
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import denoJson from "../deno.json" with { type: "json" };
 import { compileArgs, TARGETS } from "../scripts/compile.ts";
@@ -192,7 +193,7 @@ async function eventuallyHealthy(url: string): Promise<number> {
 /** Any flag that grants or denies a permission. */
 const PERMISSION_FLAG = /^(-A|--allow-|--deny-)/;
 
-Deno.test("the start and demo tasks and deno compile use exactly PERMISSION_FLAGS", () => {
+Deno.test("the start and demo tasks and deno compile use exactly PERMISSION_FLAGS", async () => {
   for (const task of ["start", "demo"] as const) {
     const words = denoJson.tasks[task].split(/\s+/);
     const flags = words.filter((word) => PERMISSION_FLAG.test(word));
@@ -212,6 +213,12 @@ Deno.test("the start and demo tasks and deno compile use exactly PERMISSION_FLAG
     assert.deepEqual(flags, [...PERMISSION_FLAGS]);
     assert.ok(args.includes(V8_FLAGS), "binaries carry the daemon's V8 flags");
     assert.ok(!args.includes("-A") && !args.includes("--allow-all"));
+    const included = args[args.indexOf("--include") + 1];
+    assert.ok(
+      included?.endsWith(join("src", "cli", "program.ts")),
+      "binaries include the program main.ts imports by a computed specifier",
+    );
+    assert.ok(await Deno.stat(included).then((info) => info.isFile));
   }
   for (const flag of PERMISSION_FLAGS) {
     // `--allow-read=…` style scoping would be fine, blanket permission is not.
