@@ -2,7 +2,7 @@ import { shortCommit } from "../git/commit_id.ts";
 import { GitError, SyncError } from "../errors.ts";
 import type { SyncMode } from "../config/types.ts";
 import { type GitClient, trackingRef } from "../git/git_client.ts";
-import { looseHeadCommit } from "../git/head_file.ts";
+import { headCommitFromFiles, refCommitFromFiles } from "../git/head_file.ts";
 
 /** Where the work tree was before and after a sync. */
 export interface SyncResult {
@@ -52,7 +52,7 @@ export async function syncRepository(
   let before: string;
   let upstream: string;
   try {
-    [before, upstream] = await git.revParse(["HEAD", upstreamRef]);
+    [before, upstream] = await resolveRefs(git, options.gitDir, upstreamRef);
   } catch (error) {
     if (!(error instanceof GitError)) throw error;
     throw new SyncError(
@@ -108,10 +108,30 @@ export async function syncRepository(
     );
   }
   const moved =
-    (options.gitDir ? await looseHeadCommit(options.gitDir) : undefined) ??
+    (options.gitDir ? await headCommitFromFiles(options.gitDir) : undefined) ??
       (await git.revParse(["HEAD"]))[0];
   if (moved !== upstream) throw diverged;
   return { before, after: upstream, upstream };
+}
+
+/**
+ * HEAD and the tracking ref: read from the git dir's loose files when both
+ * are there (the fetch has just written the tracking ref), else from git.
+ */
+async function resolveRefs(
+  git: GitClient,
+  gitDir: string | undefined,
+  upstreamRef: string,
+): Promise<[string, string]> {
+  if (gitDir) {
+    const [head, upstream] = await Promise.all([
+      headCommitFromFiles(gitDir),
+      refCommitFromFiles(gitDir, upstreamRef),
+    ]);
+    if (head && upstream) return [head, upstream];
+  }
+  const [head, upstream] = await git.revParse(["HEAD", upstreamRef]);
+  return [head, upstream];
 }
 
 async function wrapGit(work: () => Promise<void>, what: string): Promise<void> {
