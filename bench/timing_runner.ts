@@ -34,7 +34,7 @@ export class ProcessRecorder implements Disposable {
       options: RunProcessOptions,
     ): Promise<ProcessResult> {
       const argv = spec.kind === "argv" ? spec.argv : ["sh", "-c", spec.script];
-      const label = argv[0] === "git" ? `git ${argv[1]}` : "hook";
+      const label = argv[0] === "git" ? `git ${gitSubcommand(argv)}` : "hook";
       const start = wallMs();
       try {
         return await original.call(this, spec, options);
@@ -57,4 +57,11 @@ export class ProcessRecorder implements Disposable {
   [Symbol.dispose](): void {
     DenoProcessRunner.prototype.run = this.#original;
   }
+}
+
+/** The subcommand of a git argv, after any `-c name=value` options. */
+function gitSubcommand(argv: readonly string[]): string {
+  let index = 1;
+  while (argv[index] === "-c") index += 2;
+  return argv[index] ?? "";
 }

@@ -292,7 +292,17 @@ export class GitClient {
    * already contained in HEAD.
    */
   async mergeFastForward(commit: string): Promise<void> {
-    await this.git(["merge", "--ff-only", "--quiet", "--no-stat", commit]);
+    // The fetch before it has already run `git maintenance run --auto`; a
+    // second one after the merge would only delay the first command.
+    await this.git([
+      "-c",
+      "maintenance.auto=false",
+      "merge",
+      "--ff-only",
+      "--quiet",
+      "--no-stat",
+      commit,
+    ]);
   }
 
   /** Hard-resets the work tree to `commit` (untracked files are kept). */
