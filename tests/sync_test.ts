@@ -48,6 +48,70 @@ Deno.test("sync: ff-only refuses a work tree with modified tracked files and exi
   assert.equal(runRows(stateFileOf(fixture.clone)).length, 2);
 });
 
+Deno.test("sync: ff-only refuses a local edit to a file the push also changes, leaving HEAD and the edit", async () => {
+  const { fixture, log } = await deployedFixture();
+  await using _ = fixture;
+  const before = await fixture.cloneHead();
+  await Deno.writeTextFile(
+    join(fixture.clone, "api/compose.yaml"),
+    "image: api:hotfix\n",
+  );
+  await fixture.push({ "api/compose.yaml": "image: api:2\n" });
+
+  const result = await runOnce(fixture.clone);
+
+  assert.equal(result.code, 3);
+  assert.match(
+    result.stderr,
+    /uncommitted changes to tracked files \(api\/compose\.yaml\)/,
+  );
+  assert.equal((await readLines(log)).length, 2, "no hook ran");
+  assert.equal(await fixture.cloneHead(), before);
+  assert.equal(
+    await Deno.readTextFile(join(fixture.clone, "api/compose.yaml")),
+    "image: api:hotfix\n",
+  );
+});
+
+Deno.test("sync: ff-only refuses a staged change; HEAD, the index and the work tree stay as they were", async () => {
+  const { fixture, log } = await deployedFixture();
+  await using _ = fixture;
+  const before = await fixture.cloneHead();
+  const compose = join(fixture.clone, "api/compose.yaml");
+  await Deno.writeTextFile(compose, "image: api:staged\n");
+  await git(fixture.clone, "add", "api/compose.yaml");
+  await Deno.writeTextFile(compose, "image: api:edited\n");
+  await fixture.push({ "web/compose.yaml": "v2\n" });
+
+  const result = await runOnce(fixture.clone);
+
+  assert.equal(result.code, 3);
+  assert.match(result.stderr, /uncommitted changes/);
+  assert.equal((await readLines(log)).length, 2, "no hook ran");
+  assert.equal(await fixture.cloneHead(), before);
+  assert.equal(
+    await git(fixture.clone, "show", ":api/compose.yaml"),
+    "image: api:staged",
+    "the staged content is still staged",
+  );
+  assert.equal(await Deno.readTextFile(compose), "image: api:edited\n");
+  assert.equal(
+    await git(fixture.clone, "status", "--porcelain", "--untracked-files=no"),
+    "MM api/compose.yaml",
+  );
+  assert.equal(
+    await pathExists(join(fixture.clone, "web/compose.yaml")),
+    false,
+    "the pushed file is not in the work tree",
+  );
+
+  // Once the change is committed away, the next cycle deploys.
+  await git(fixture.clone, "checkout", "HEAD", "--", "api/compose.yaml");
+  const again = await runOnce(fixture.clone);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(await fixture.cloneHead(), await fixture.pusherHead());
+});
+
 Deno.test("sync: ff-only refuses a clone that has diverged from the upstream and exits 3", async () => {
   const { fixture, log } = await deployedFixture();
   await using _ = fixture;

@@ -264,16 +264,24 @@ export class GitClient {
   }
 
   /**
+   * Whether any tracked file differs from HEAD, staged or not (untracked files
+   * never count): one `diff-index --quiet`, which only reads.
+   */
+  async hasLocalChanges(): Promise<boolean> {
+    const { exitCode } = await this.git(
+      ["diff-index", "--quiet", "--ignore-submodules=none", "HEAD", "--"],
+      { okExitCodes: [1] },
+    );
+    return exitCode !== 0;
+  }
+
+  /**
    * Tracked files with uncommitted changes (untracked files never count). A
    * clean tree, the usual case, is answered by `diff-index --quiet`, which
    * costs less than `status`; `status` names the files only when it is not.
    */
   async modifiedTrackedFiles(): Promise<string[]> {
-    const { exitCode } = await this.git(
-      ["diff-index", "--quiet", "--ignore-submodules=none", "HEAD", "--"],
-      { okExitCodes: [1] },
-    );
-    if (exitCode === 0) return [];
+    if (!(await this.hasLocalChanges())) return [];
     const { stdout } = await this.git([
       "status",
       "--porcelain=v1",
@@ -302,6 +310,24 @@ export class GitClient {
       "--quiet",
       "--no-stat",
       commit,
+    ]);
+  }
+
+  /**
+   * Puts HEAD back from `current` to `previous` after a fast-forward, changing
+   * only the files that differ between the two: local changes to other files,
+   * staged or not, stay as they were (a two-way `read-tree -m -u`, as the
+   * fast-forward itself did, then HEAD).
+   */
+  async undoFastForward(current: string, previous: string): Promise<void> {
+    await this.git(["read-tree", "-m", "-u", current, previous]);
+    await this.git([
+      "update-ref",
+      "-m",
+      "upstream-watch: back, the work tree has uncommitted changes",
+      "HEAD",
+      previous,
+      current,
     ]);
   }
 

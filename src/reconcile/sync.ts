@@ -63,12 +63,24 @@ export async function syncRepository(
     );
   }
   const moving = before !== upstream && options.move;
-  // The dirty check reads only the work tree and HEAD, which the checks of
-  // the fetched commit leave alone: both run at once.
-  const modifiedFiles = moving && options.mode !== "reset"
-    ? git.modifiedTrackedFiles()
+  // The dirty check reads only the work tree, the index and HEAD, so it runs
+  // beside the checks of the fetched commit and the merge itself; `changed`
+  // holds its answer once it is in. A failed check counts as "changed": the
+  // files are then asked for again, which reports the failure.
+  let changed: boolean | undefined;
+  const localChanges = moving && options.mode !== "reset"
+    ? git.hasLocalChanges().then(
+      (answer) => (changed = answer),
+      () => (changed = true),
+    )
     : undefined;
-  modifiedFiles?.catch(() => {});
+  const merge = () =>
+    git.mergeFastForward(upstream).then(() => undefined, (error) => error);
+  // With no check of the fetched commit to wait for, the merge starts at once
+  // and what is read ahead starts beside it.
+  let merging: Promise<unknown> | undefined = localChanges && !options.verify
+    ? merge()
+    : undefined;
   // What is read ahead is used only once the fetched commit has passed.
   if (moving) options.whileMoving?.(before, upstream);
   await options.verify?.(before, upstream);
@@ -77,13 +89,9 @@ export async function syncRepository(
     await wrapGit(() => git.resetHard(upstream), "cannot reset the work tree");
     return { before, after: upstream, upstream };
   }
-  const modified = await modifiedFiles!;
-  if (modified.length > 0) {
-    const shown = modified.slice(0, 5).join(", ") +
-      (modified.length > 5 ? `, … (${modified.length} files)` : "");
-    throw new SyncError(
-      `work tree has uncommitted changes to tracked files (${shown}); refusing to update with sync: ff-only (commit or revert them, or set sync: reset)`,
-    );
+  if (!merging) {
+    if (changed) await refuseLocalChanges(git);
+    merging = merge();
   }
   // `merge --ff-only` refuses a diverged HEAD itself; the ancestry is asked
   // only to word that refusal, and HEAD read back only when the merge was a
@@ -95,21 +103,35 @@ export async function syncRepository(
       shortCommit(upstream)
     }; refusing to update with sync: ff-only (set sync: reset to follow the remote exactly)`,
   );
-  try {
-    await git.mergeFastForward(upstream);
-  } catch (error) {
-    if (!(error instanceof GitError)) throw error;
+  // A clean answer of a check that overlapped the merge is exact: a file the
+  // merge rewrites may read as changed while it is written, never the other
+  // way round, and the merge itself refuses to overwrite a changed file. A
+  // "changed" answer is asked again after the merge; when it stands, the
+  // merge is undone, leaving the local edits (staged or not) alone.
+  const [mergeFailure] = await Promise.all([merging, localChanges]);
+  if (mergeFailure !== undefined) {
+    if (!(mergeFailure instanceof GitError)) throw mergeFailure;
+    if (changed) await refuseLocalChanges(git);
     if (!(await git.isAncestor(before, upstream))) throw diverged;
     throw new SyncError(
       `cannot fast-forward the work tree: ${
-        gitErrorReason(error.stderr) || error.message
+        gitErrorReason(mergeFailure.stderr) || mergeFailure.message
       }`,
-      { cause: error },
+      { cause: mergeFailure },
     );
   }
   const moved =
     (options.gitDir ? await headCommitFromFiles(options.gitDir) : undefined) ??
       (await git.revParse(["HEAD"]))[0];
+  if (changed) {
+    await refuseLocalChanges(git, async () => {
+      if (moved !== upstream) return;
+      await wrapGit(
+        () => git.undoFastForward(upstream, before),
+        `cannot move the work tree back to ${shortCommit(before)}`,
+      );
+    });
+  }
   if (moved !== upstream) throw diverged;
   return { before, after: upstream, upstream };
 }
@@ -132,6 +154,24 @@ async function resolveRefs(
   }
   const [head, upstream] = await git.revParse(["HEAD", upstreamRef]);
   return [head, upstream];
+}
+
+/**
+ * Throws the refusal of a work tree with uncommitted changes to tracked
+ * files, after `undo` (putting HEAD back), when there are any.
+ */
+async function refuseLocalChanges(
+  git: GitClient,
+  undo?: () => Promise<void>,
+): Promise<void> {
+  const modified = await git.modifiedTrackedFiles();
+  if (modified.length === 0) return;
+  await undo?.();
+  const shown = modified.slice(0, 5).join(", ") +
+    (modified.length > 5 ? `, … (${modified.length} files)` : "");
+  throw new SyncError(
+    `work tree has uncommitted changes to tracked files (${shown}); refusing to update with sync: ff-only (commit or revert them, or set sync: reset)`,
+  );
 }
 
 async function wrapGit(work: () => Promise<void>, what: string): Promise<void> {
