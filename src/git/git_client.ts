@@ -5,10 +5,11 @@ import type { ProcessRunner } from "../process/types.ts";
 import { readBlobBatch } from "./blob_batch.ts";
 import { gitFailure } from "./git_failure.ts";
 import {
-  parseDiffTreeSections,
-  parseFolderFileChanges,
+  folderFileChanges,
+  parseRawDiffSections,
   parseTopLevelTrees,
   parseTreeEntries,
+  type PathChange,
   type TreeEntry,
 } from "./tree_listing.ts";
 
@@ -62,6 +63,8 @@ export class GitClient {
     Promise<{ stdout: string; exitCode: number }>
   >();
   #prefetching = false;
+  /** Answers of {@link changesFrom} for the newest target commit, by base. */
+  #changes?: { to: string; byBase: Map<string, Promise<PathChange[]>> };
 
   constructor(
     runner: ProcessRunner,
@@ -337,65 +340,77 @@ export class GitClient {
   }
 
   /**
-   * Paths changed from each of several commits to `to`, in one process whatever
-   * the number of commits (`git diff-tree --stdin`); moved files count at both paths.
+   * What changed from each of several commits to `to` (`git diff-tree --stdin
+   * --raw`), in one process for every base not asked about before for the
+   * same `to`: a cycle's plan, its service listing and its configuration ask
+   * about the same pair of commits, and git answers once. Answers are kept
+   * for the newest `to` only; a failed call keeps nothing.
+   */
+  changesFrom(
+    bases: readonly string[],
+    to: string,
+  ): Promise<Map<string, PathChange[]>> {
+    if (this.#changes?.to !== to) this.#changes = { to, byBase: new Map() };
+    const byBase = this.#changes.byBase;
+    const asked = [...new Set(bases)].filter((base) => !byBase.has(base));
+    if (asked.length > 0) {
+      const answer = this.git(
+        [
+          "diff-tree",
+          "--stdin",
+          "-r",
+          "-z",
+          "--raw",
+          "--no-renames",
+          "--no-ext-diff",
+          // Print each base's header even when nothing changed, to keep the sections apart.
+          "--always",
+        ],
+        // `<commit> <parent>`: each line is `to` against one base.
+        { stdin: asked.map((base) => `${to} ${base}\n`).join("") },
+      ).then(({ stdout }) => parseRawDiffSections(stdout, to, asked));
+      for (const base of asked) {
+        const section = answer.then((sections) => sections.get(base)!);
+        section.catch(() => {
+          if (byBase.get(base) === section) byBase.delete(base);
+        });
+        byBase.set(base, section);
+      }
+    }
+    return Promise.all(
+      bases.map(async (base) => [base, await byBase.get(base)!] as const),
+    ).then((sections) => new Map(sections));
+  }
+
+  /**
+   * Paths changed from each of several commits to `to` ({@link changesFrom});
+   * moved files count at both paths.
    */
   async changedPathsFrom(
     bases: readonly string[],
     to: string,
   ): Promise<Map<string, string[]>> {
-    if (bases.length === 0) return new Map();
-    const { stdout } = await this.git(
-      [
-        "diff-tree",
-        "--stdin",
-        "-r",
-        "-z",
-        "--name-only",
-        "--no-renames",
-        "--no-ext-diff",
-        // Print each base's header even when nothing changed, to keep the sections apart.
-        "--always",
-      ],
-      { stdin: bases.map((base) => `${base} ${to}\n`).join("") },
+    const changes = await this.changesFrom(bases, to);
+    return new Map(
+      [...changes].map((
+        [base, section],
+      ) => [base, section.map((change) => change.path)]),
     );
-    return parseDiffTreeSections(stdout, bases);
   }
 
   /**
    * The `<folder>/<fileName>` files that differ between two commits, each with
-   * its mode at `to` (null when deleted), in one process that reads only the
-   * trees that changed; undefined when the difference is not that simple (a
-   * tree or a submodule at such a path), so the caller lists `to` whole.
+   * its mode at `to` (null when deleted), from {@link changesFrom}; undefined
+   * when the difference is not that simple (a tree or a submodule at such a
+   * path), so the caller lists `to` whole.
    */
   async changedFolderFiles(
     from: string,
     to: string,
     fileName: string,
   ): Promise<Map<string, string | null> | undefined> {
-    const { stdout } = await this.git(
-      [
-        "diff-tree",
-        "-r",
-        "-z",
-        "--no-renames",
-        "--no-ext-diff",
-        from,
-        to,
-        "--",
-        `:(glob)*/${fileName}`,
-      ],
-      // The pathspec is a glob whatever the caller's environment says.
-      {
-        env: {
-          GIT_LITERAL_PATHSPECS: "0",
-          GIT_GLOB_PATHSPECS: "0",
-          GIT_NOGLOB_PATHSPECS: "0",
-          GIT_ICASE_PATHSPECS: "0",
-        },
-      },
-    );
-    return parseFolderFileChanges(stdout, fileName);
+    const changes = await this.changesFrom([from], to);
+    return folderFileChanges(changes.get(from)!, fileName);
   }
 
   /** Which of the given commit ids exist in the object database, in one process. */

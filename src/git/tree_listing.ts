@@ -11,23 +11,41 @@ export interface TreeEntry {
   size: number | null;
 }
 
-/** `git diff-tree --stdin -z --name-only --always` output: the changed paths from each base, in input order. */
-export function parseDiffTreeSections(
+/** One path that differs between two commits, as `git diff-tree --raw` prints it. */
+export interface PathChange {
+  path: string;
+  /** The mode before and after; `000000` where the path is absent. */
+  oldMode: string;
+  newMode: string;
+  /** `A`dded, `M`odified, `D`eleted, `T`ype changed. */
+  status: string;
+}
+
+/**
+ * `git diff-tree --stdin -r -z --raw --always` output for input lines
+ * `<to> <base>` (a commit and the one it is compared against, as for a commit
+ * and its parent): the changes from each base, in input order. Each section
+ * is `to`'s id, then a `:modes ids status` header and a path per change.
+ */
+export function parseRawDiffSections(
   stdout: string,
+  to: string,
   bases: readonly string[],
-): Map<string, string[]> {
-  const result = new Map<string, string[]>();
-  // Output: `<base>\0path\0path\0<next base>\0…`, in input order.
-  let index = -1;
-  let paths: string[] = [];
-  for (const token of stdout.split("\0")) {
+): Map<string, PathChange[]> {
+  const result = new Map<string, PathChange[]>();
+  const tokens = stdout.split("\0");
+  let changes: PathChange[] | undefined;
+  for (let index = 0; index < tokens.length; index++) {
+    const token = tokens[index].replace(/^\n/, "");
     if (token === "") continue;
-    if (index + 1 < bases.length && token === bases[index + 1]) {
-      index++;
-      paths = [];
-      result.set(bases[index], paths);
-    } else if (index >= 0) {
-      paths.push(token.replace(/^\n/, ""));
+    if (token.startsWith(":") && changes) {
+      const [oldMode, newMode, , , status] = token.slice(1).split(" ");
+      changes.push({ path: tokens[++index], oldMode, newMode, status });
+    } else if (token === to && result.size < bases.length) {
+      changes = [];
+      result.set(bases[result.size], changes);
+    } else {
+      throw new Error(`git diff-tree printed ${JSON.stringify(token)}`);
     }
   }
   if (result.size !== bases.length) {
@@ -74,28 +92,21 @@ export function parseTreeEntries(stdout: string): Map<string, TreeEntry> {
 const FILE_MODES = new Set(["100644", "100755", "120000"]);
 
 /**
- * `git diff-tree -r -z` output limited to `<folder>/<fileName>`: each such
- * path's mode after the change, null when deleted; undefined when an entry is
- * anything else (a path below such a name, a submodule).
+ * Of a diff's changes, those of `<folder>/<fileName>` files: each such path's
+ * mode after the change, null when deleted; undefined when one is anything
+ * else (a path below such a name, a submodule), which needs a whole listing.
  */
-export function parseFolderFileChanges(
-  stdout: string,
+export function folderFileChanges(
+  changes: readonly PathChange[],
   fileName: string,
 ): Map<string, string | null> | undefined {
-  const changes = new Map<string, string | null>();
-  const tokens = stdout.split("\0");
-  for (let index = 0; index + 1 < tokens.length; index += 2) {
-    const header = tokens[index].replace(/^\n/, "");
-    if (header === "") break;
-    const path = tokens[index + 1];
-    const [oldMode, newMode, , , status] = header.slice(1).split(" ");
+  const found = new Map<string, string | null>();
+  for (const { path, oldMode, newMode, status } of changes) {
     const slash = path.indexOf("/");
-    if (
-      !header.startsWith(":") || slash <= 0 ||
-      path.slice(slash + 1) !== fileName
-    ) {
-      return undefined;
-    }
+    if (slash <= 0) continue;
+    const rest = path.slice(slash + 1);
+    if (rest.startsWith(`${fileName}/`)) return undefined;
+    if (rest !== fileName) continue;
     const deleted = status === "D";
     if (
       (oldMode !== "000000" && !FILE_MODES.has(oldMode)) ||
@@ -103,7 +114,7 @@ export function parseFolderFileChanges(
     ) {
       return undefined;
     }
-    changes.set(path, deleted ? null : newMode);
+    found.set(path, deleted ? null : newMode);
   }
-  return changes;
+  return found;
 }

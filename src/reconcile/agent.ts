@@ -4,8 +4,7 @@
  * its own; this class holds the state the stages share between cycles.
  * @module
  */
-import { committedFileProblem } from "../config/committed.ts";
-import { REPO_CONFIG_FILE, type RepoConfig } from "../config/types.ts";
+import type { RepoConfig } from "../config/types.ts";
 import { shortCommit } from "../git/commit_id.ts";
 import { rollbacks } from "../state/rollbacks.ts";
 import { suspensionOf, suspensions } from "../state/suspensions.ts";
@@ -97,30 +96,18 @@ export class Agent {
   /**
    * While the work tree moves: the git questions the plan at `upstream` will
    * ask first, guessed from the services at `before` (a guess that turns out
-   * wrong costs a process that ran meanwhile, nothing else).
+   * wrong costs a process that ran meanwhile, nothing else). One diff from
+   * `before` and from every deployed commit answers the plan, the service
+   * listing and whether the repository configuration changed.
    */
   #prefetch(before: string, upstream: string): void {
-    const { git, configFromGit } = this.#deps;
-    if (configFromGit) {
-      git.prefetch((client) =>
-        client.treeEntries(upstream, [REPO_CONFIG_FILE]).then((entries) => {
-          const entry = entries.get(REPO_CONFIG_FILE);
-          if (!entry || committedFileProblem(entry)) return;
-          git.prefetch((again) =>
-            again.readBlobs([{ id: entry.id, size: entry.size! }])
-          );
-        })
-      );
-    }
-    this.#catalog.prefetch(before, upstream, this.#config);
     const services = this.#catalog.cached(before);
-    if (services) {
-      this.#planItems.prefetch(
-        services.filter((entry) => runsOnHost(entry, this.#deps.host)),
-        this.#deps.store.services(),
-        upstream,
-      );
-    }
+    this.#planItems.prefetch(
+      services?.filter((entry) => runsOnHost(entry, this.#deps.host)) ?? [],
+      services ? this.#deps.store.services() : new Map(),
+      upstream,
+      before,
+    );
   }
 
   /** Plan stage: this host's services at the synced commit, their verdicts and holds, and the services that left. */

@@ -146,36 +146,40 @@ export class PlanItems {
 
   /**
    * Starts the diff {@link items} at `head` will ask for, when every deployed
-   * commit is known to exist; once it is answered, the newest commit of the
-   * first few services it makes due (their runs start by reading it).
+   * commit is known to exist, together with the one from `alsoFrom` (the
+   * commit the work tree leaves); once it is answered, the newest commit of
+   * the first few services it makes due (their runs start by reading it).
    */
   prefetch(
     services: readonly ServiceEntry[],
     state: ReadonlyMap<string, ServiceRecord>,
     head: string,
+    alsoFrom: string,
   ): void {
+    const { git } = this.#deps;
     const bases = diffBases(state, services.map(targetOf), head);
-    if (bases.some((commit) => !this.#knownCommits.has(commit))) return;
-    this.#deps.git.prefetch((git) =>
-      git.changedPathsFrom(bases, head).then((diffs) => {
-        let started = 0;
-        for (const entry of services) {
-          const base = state.get(entry.name)?.deployedCommit;
-          const changed = base ? diffs.get(base) : undefined;
-          if (!changed || !pathsConcerning(targetOf(entry), changed).length) {
-            continue;
-          }
-          if (++started > PREFETCHED_REVISIONS) break;
-          git.prefetch((client) =>
-            client.commitsTouching({
-              to: head,
-              paths: servicePaths(entry),
-              limit: 1,
-            })
-          );
+    if (bases.some((commit) => !this.#knownCommits.has(commit))) {
+      git.changesFrom([alsoFrom], head).catch(() => {});
+      return;
+    }
+    git.changedPathsFrom([alsoFrom, ...bases], head).then((diffs) => {
+      let started = 0;
+      for (const entry of services) {
+        const base = state.get(entry.name)?.deployedCommit;
+        const changed = base ? diffs.get(base) : undefined;
+        if (!changed || !pathsConcerning(targetOf(entry), changed).length) {
+          continue;
         }
-      })
-    );
+        if (++started > PREFETCHED_REVISIONS) break;
+        git.prefetch((client) =>
+          client.commitsTouching({
+            to: head,
+            paths: servicePaths(entry),
+            limit: 1,
+          })
+        );
+      }
+    }, () => {});
   }
 
   /** Which of `bases` exist; `recheck` asks git about every one, known or not. */

@@ -118,17 +118,6 @@ export class ServiceCatalog {
       : undefined;
   }
 
-  /** Starts the diff of the hook files from `from` to `to` that {@link services} at `to` will ask for. */
-  prefetch(from: string, to: string, config: RepoConfig): void {
-    if (
-      config.singleDirectoryMode || this.#listing?.commit !== from ||
-      this.#listing.options !== listingOptionsOf(config)
-    ) return;
-    this.#git.prefetch((git) =>
-      git.changedFolderFiles(from, to, SERVICE_CONFIG_FILE)
-    );
-  }
-
   /**
    * The hook files at `commit` from those of an earlier commit and one diff of
    * the hook files between them: unchanged folders are not listed again. The

@@ -4,7 +4,8 @@
  * repository configuration again when it moved.
  * @module
  */
-import type { RepoConfig } from "../config/types.ts";
+import { REPO_CONFIG_FILE, type RepoConfig } from "../config/types.ts";
+import { GitError } from "../errors.ts";
 import type { GitClient } from "../git/git_client.ts";
 import type { Logger } from "../log/logging.ts";
 import type { CommitVerifier } from "../verify/verifier.ts";
@@ -77,8 +78,32 @@ export async function syncStage(
       : undefined,
   });
   const head = options.move ? sync.after : sync.upstream;
-  if (sync.after !== sync.before) {
+  if (
+    sync.after !== sync.before &&
+    await configMayDiffer(deps, sync.before, sync.after)
+  ) {
     config = await reloadRepoConfig(deps, config, sync.after);
   }
   return { sync, head, config, rejection };
+}
+
+/**
+ * Whether the repository configuration at `after` may differ from the one at
+ * `before`: a committed file that did not change between them reads the same
+ * (the diff is the one the plan asks for); a file outside git is read again.
+ */
+async function configMayDiffer(
+  deps: SyncStageDeps,
+  before: string,
+  after: string,
+): Promise<boolean> {
+  if (!deps.configFromGit) return true;
+  try {
+    const changed = (await deps.git.changedPathsFrom([before], after))
+      .get(before)!;
+    return changed.includes(REPO_CONFIG_FILE);
+  } catch (error) {
+    if (error instanceof GitError) return true;
+    throw error;
+  }
 }
