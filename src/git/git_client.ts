@@ -446,6 +446,21 @@ export class GitClient {
     });
   }
 
+  /** A commit's parents and subject; reads no tree, whatever the size of the repository. */
+  async commitHeader(
+    commit: string,
+  ): Promise<{ parents: string[]; subject: string }> {
+    const { stdout } = await this.git([
+      "log",
+      "-1",
+      "--no-walk",
+      "--format=%P%x00%s",
+      commit,
+    ]);
+    const [parents, subject] = stdout.replace(/\n$/, "").split("\0");
+    return { parents: parents.split(" ").filter((id) => id !== ""), subject };
+  }
+
   /** Top-level folders of a commit's tree with their tree ids (so that lookups inside them need not re-read the root tree). */
   async topLevelTrees(
     commit: string,

@@ -16,6 +16,7 @@ import type {
   RunSummary,
 } from "./cycle_types.ts";
 import { describeHold } from "./describe.ts";
+import { NewestCommits } from "./newest_commits.ts";
 import { PlanItems } from "./plan_items.ts";
 import { reportRemoved } from "./removed.ts";
 import { repairRollbacks } from "./rollback.ts";
@@ -38,6 +39,7 @@ export class Agent {
   readonly #catalog: ServiceCatalog;
   readonly #planItems: PlanItems;
   readonly #recorder: RunRecorder;
+  readonly #newest: NewestCommits;
   /** Runs share the work tree; a rollback has it alone. */
   readonly #gate = new RunGate();
   /** Which services are running now: one run of a service at a time, and no check during it. */
@@ -50,7 +52,8 @@ export class Agent {
     this.#deps = deps;
     this.#config = deps.config;
     this.#catalog = new ServiceCatalog(deps);
-    this.#planItems = new PlanItems(deps);
+    this.#newest = new NewestCommits(deps.git);
+    this.#planItems = new PlanItems({ ...deps, newest: this.#newest });
     this.#recorder = new RunRecorder({
       store: deps.store,
       now: deps.now,
@@ -101,6 +104,7 @@ export class Agent {
    * listing and whether the repository configuration changed.
    */
   #prefetch(before: string, upstream: string): void {
+    this.#newest.moving(before, upstream);
     const services = this.#catalog.cached(before);
     this.#planItems.prefetch(
       services?.filter((entry) => runsOnHost(entry, this.#deps.host)) ?? [],
@@ -311,6 +315,7 @@ export class Agent {
       repoRoot,
       config: this.#config,
       recorder: this.#recorder,
+      commits: this.#newest,
     };
   }
 

@@ -21,18 +21,23 @@ import {
   pathsConcerning,
   type ServiceTarget,
 } from "./due.ts";
+import type { NewestCommits } from "./newest_commits.ts";
 import { retryHold } from "./retry.ts";
 import { safetyHold } from "./safety_holds.ts";
-import { type ServiceEntry, servicePaths } from "./services.ts";
+import type { ServiceEntry } from "./services.ts";
+
+/** What the plan stage works with. */
+export interface PlanItemsDeps {
+  git: GitClient;
+  store: StateStore;
+  logger: Logger;
+  now: () => number;
+  newest: NewestCommits;
+}
 
 /** Plan items of a commit's services, with git's answers kept for the current target commit. */
 export class PlanItems {
-  readonly #deps: {
-    git: GitClient;
-    store: StateStore;
-    logger: Logger;
-    now: () => number;
-  };
+  readonly #deps: PlanItemsDeps;
   /** Unusable deployed commits already logged (service and value), so each is reported once. */
   #reportedInvalidCommits = new Set<string>();
   /** Diffs and revisions never change for a given pair of commits; kept for the current target only. */
@@ -48,14 +53,7 @@ export class PlanItems {
    */
   #knownCommits = new Set<string>();
 
-  constructor(
-    deps: {
-      git: GitClient;
-      store: StateStore;
-      logger: Logger;
-      now: () => number;
-    },
-  ) {
+  constructor(deps: PlanItemsDeps) {
     this.#deps = deps;
   }
 
@@ -171,13 +169,7 @@ export class PlanItems {
           continue;
         }
         if (++started > PREFETCHED_REVISIONS) break;
-        git.prefetch((client) =>
-          client.commitsTouching({
-            to: head,
-            paths: servicePaths(entry),
-            limit: 1,
-          })
-        );
+        this.#deps.newest.prefetch(entry, head);
       }
     }, () => {});
   }
@@ -223,11 +215,7 @@ export class PlanItems {
   async #revision(entry: ServiceEntry, head: string): Promise<string> {
     const cached = this.#gitCache.revisions.get(entry.name);
     if (cached) return cached;
-    const [newest] = await this.#deps.git.commitsTouching({
-      to: head,
-      paths: servicePaths(entry),
-      limit: 1,
-    });
+    const [newest] = await this.#deps.newest.newest(entry, head);
     const revision = newest?.commit ?? head;
     this.#gitCache.revisions.set(entry.name, revision);
     return revision;

@@ -20,8 +20,9 @@ import type { StateStore } from "../state/store.ts";
 import type { RunReason, Trigger } from "../state/types.ts";
 import type { RunSummary } from "./cycle_types.ts";
 import { describeReason } from "./describe.ts";
+import type { NewestCommits } from "./newest_commits.ts";
 import type { RunRecorder } from "./run_recorder.ts";
-import { type ServiceEntry, servicePaths } from "./services.ts";
+import type { ServiceEntry } from "./services.ts";
 
 /** Commits listed per run as "what made it due". */
 const MAX_RECORDED_COMMITS = 20;
@@ -38,6 +39,8 @@ export interface RunContext {
   /** The repository configuration in effect. */
   config: RepoConfig;
   recorder: RunRecorder;
+  /** The commits that touched a service (its revision, its "why"). */
+  commits: NewestCommits;
 }
 
 /** Why and from where one service runs. */
@@ -55,18 +58,14 @@ export async function runService(
   options: ServiceRunOptions,
   context: RunContext,
 ): Promise<RunSummary> {
-  const { git, store, now, repoRoot, config, recorder } = context;
+  const { store, now, repoRoot, config, recorder } = context;
   const from = options.reason.kind === "changed"
     ? options.deployedCommit ?? undefined
     : undefined;
   // The newest commit is all the run needs to start (attempts count per
   // revision, as the plan counts them); the "why" list of the range is read
   // while its commands run: a range walks all of it, the newest commit does not.
-  const newest = await git.commitsTouching({
-    to: options.head,
-    paths: servicePaths(entry),
-    limit: 1,
-  });
+  const newest = await context.commits.newest(entry, options.head);
   const revision = newest[0]?.commit ?? options.head;
   let reason: RunReason = options.reason.kind === "changed"
     ? { ...options.reason, commits: newest }
@@ -102,11 +101,11 @@ export async function runService(
     attempt,
   });
   const startedReason = reason;
-  const fullReason = options.reason.kind === "changed" && newest.length > 0
-    ? whyCommits(git, {
+  const listReason = (): Promise<RunReason> =>
+    context.commits.since(entry, {
       from,
       to: options.head,
-      paths: servicePaths(entry),
+      limit: MAX_RECORDED_COMMITS,
     }).then((commits): RunReason => {
       const full = { ...options.reason, commits } as RunReason;
       if (JSON.stringify(commits) !== JSON.stringify(newest)) {
@@ -119,8 +118,14 @@ export async function runService(
         error: error instanceof Error ? error.message : String(error),
       });
       return startedReason;
-    })
-    : undefined;
+    });
+  // Listed once the first command has started (or the run is over): starting
+  // this git process does not delay the command.
+  let fullReason: Promise<RunReason> | undefined;
+  const listWhy = () =>
+    fullReason ??= options.reason.kind === "changed" && newest.length > 0
+      ? listReason()
+      : Promise.resolve(startedReason);
 
   let outcome: StepsOutcome;
   if (!entry.config) {
@@ -143,11 +148,14 @@ export async function runService(
       // Every command and output line carries the run's service, id and commit.
       logger: log,
       now,
-      onCommandStarted: (group) => store.recordProcessGroup(runId, group),
+      onCommandStarted: (group) => {
+        store.recordProcessGroup(runId, group);
+        listWhy();
+      },
       onCommandFinished: (command) => store.recordCommand(runId, command),
     });
   }
-  if (fullReason) reason = await fullReason;
+  reason = await listWhy();
   const summary = recorder.finish(runId, entry.name, reason, outcome);
   recorder.finished(started, summary);
   if (summary.outcome === "succeeded") {
@@ -159,12 +167,4 @@ export async function runService(
     });
   }
   return summary;
-}
-
-/** The commits that made a run due, newest first, up to the recorded number. */
-function whyCommits(
-  git: GitClient,
-  range: { from?: string; to: string; paths: readonly string[] },
-): Promise<{ commit: string; subject: string }[]> {
-  return git.commitsTouching({ ...range, limit: MAX_RECORDED_COMMITS });
 }
