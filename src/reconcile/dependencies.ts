@@ -38,7 +38,8 @@ export function markDependencyErrors(services: ServiceEntry[]): void {
 
 /** A service whose dependency is out of date but held back waits too (nothing is recorded). */
 export function holdDependents(items: PlanItem[]): void {
-  if (!items.some((item) => item.due)) return;
+  // Only a due service with dependencies can be held.
+  if (!items.some((item) => item.due && item.dependsOn.length > 0)) return;
   const byName = new Map(items.map((item) => [item.service, item]));
   const order = dependencyOrder(
     items.map((item) => item.service),

@@ -46,10 +46,51 @@ export function pathsConcerning(
 ): string[] {
   const prefixes = [target.dir, ...target.watchPaths];
   const ignored = options.ignoredPaths ?? [];
-  return changed.filter((path) =>
+  return candidatePaths(changed, prefixes).filter((path) =>
     !ignored.some((ignore) => pathIsWithin(path, ignore)) &&
     prefixes.some((prefix) => pathIsWithin(path, prefix))
   );
+}
+
+/**
+ * The paths of `changed` under the top-level folders of `prefixes`, in
+ * `changed`'s order: a plan asks this of the same diff for every service,
+ * so each diff is grouped by top-level folder once, and a service's question
+ * costs what its own folder changed, not the whole diff.
+ */
+function candidatePaths(
+  changed: readonly string[],
+  prefixes: readonly string[],
+): readonly string[] {
+  if (prefixes.some((prefix) => prefix === "." || prefix === "")) {
+    return changed;
+  }
+  let groups = positionsByTopFolder.get(changed);
+  if (!groups) {
+    groups = new Map();
+    for (const [position, path] of changed.entries()) {
+      const top = topFolder(path);
+      const group = groups.get(top);
+      if (group) group.push(position);
+      else groups.set(top, [position]);
+    }
+    positionsByTopFolder.set(changed, groups);
+  }
+  const tops = [...new Set(prefixes.map(topFolder))];
+  const positions = tops.flatMap((top) => groups.get(top) ?? []);
+  if (tops.length > 1) positions.sort((a, b) => a - b);
+  return positions.map((position) => changed[position]);
+}
+
+/** Positions in a diff's path list, by top-level folder; kept while the list is. */
+const positionsByTopFolder = new WeakMap<
+  readonly string[],
+  Map<string, number[]>
+>();
+
+function topFolder(path: string): string {
+  const slash = path.indexOf("/");
+  return slash < 0 ? path : path.slice(0, slash);
 }
 
 /** Inputs of {@link decideDue}, all gathered by the caller beforehand. */
