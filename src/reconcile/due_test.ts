@@ -274,3 +274,29 @@ Deno.test("diffBases needs a single diff however many services share a deployed 
     [OLD],
   );
 });
+
+Deno.test("pathsConcerning keeps the diff's order across the service's folder and watch paths", () => {
+  const changed = ["b/1", "a/1", "shared/x", "a/2", "README.md", "ab/3"];
+  const target = {
+    name: "a",
+    dir: "a",
+    watchPaths: ["shared", "README.md"],
+  };
+  assert.deepEqual(pathsConcerning(target, changed), [
+    "a/1",
+    "shared/x",
+    "a/2",
+    "README.md",
+  ]);
+  // Asked again of the same diff (now grouped), and of a service at the root.
+  assert.deepEqual(pathsConcerning({ ...target, watchPaths: [] }, changed), [
+    "a/1",
+    "a/2",
+  ]);
+  assert.deepEqual(
+    pathsConcerning({ name: ".", dir: ".", watchPaths: [] }, changed, {
+      ignoredPaths: ["README.md"],
+    }),
+    ["b/1", "a/1", "shared/x", "a/2", "ab/3"],
+  );
+});
