@@ -117,3 +117,48 @@ Deno.test("a diff from a commit that does not exist fails, and is asked again ne
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("when the target moves, a known diff is composed through the previous target, equal to git's own", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "uw-git-changes-" });
+  try {
+    await git(dir, "init", "-q", "-b", "main");
+    const a = await commit(dir, {
+      "api/compose.yaml": "1\n",
+      "api/.update-hooks.yaml": "x\n",
+      "web/w": "1\n",
+      "gone/g": "1\n",
+      "a.b": "dot\n",
+      "reverted": "1\n",
+      "ünïcode/é": "1\n",
+    });
+    const b = await commit(dir, {
+      "api/compose.yaml": "2\n",
+      "web/w": null,
+      "web/w/inside": "now a folder\n",
+      "gone/g": null,
+      "reverted": "2\n",
+      "new/n": "1\n",
+    });
+    await Deno.remove(join(dir, "a.b"));
+    await Deno.symlink("api", join(dir, "a.b"));
+    const c = await commit(dir, {
+      "api/compose.yaml": "1\n",
+      "reverted": "1\n",
+      "gone/g": "back\n",
+      "ünïcode/é": "2\n",
+      "z/last": "1\n",
+    });
+    const client = new GitClient(new DenoProcessRunner(), { cwd: dir });
+    await client.changesFrom([a, b], b);
+    const spawned = client.spawned;
+    const composed = (await client.changesFrom([a], c)).get(a);
+    assert.equal(client.spawned - spawned, 1, "only b → c was asked");
+
+    const direct = new GitClient(new DenoProcessRunner(), { cwd: dir });
+    assert.deepEqual(composed, (await direct.changesFrom([a], c)).get(a));
+    assert.ok(!composed!.some((change) => change.path === "reverted"));
+    assert.ok(!composed!.some((change) => change.path === "api/compose.yaml"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -3,6 +3,7 @@ import { join, resolve, sep } from "node:path";
 import { ExitCode, GitError } from "../errors.ts";
 import type { ProcessRunner } from "../process/types.ts";
 import { readBlobBatch } from "./blob_batch.ts";
+import { DiffMemo } from "./diff_memo.ts";
 import { gitFailure } from "./git_failure.ts";
 import {
   folderFileChanges,
@@ -63,8 +64,7 @@ export class GitClient {
     Promise<{ stdout: string; exitCode: number }>
   >();
   #prefetching = false;
-  /** Answers of {@link changesFrom} for the newest target commit, by base. */
-  #changes?: { to: string; byBase: Map<string, Promise<PathChange[]>> };
+  readonly #diffs = new DiffMemo((bases, to) => this.#rawDiffs(bases, to));
 
   constructor(
     runner: ProcessRunner,
@@ -340,46 +340,37 @@ export class GitClient {
   }
 
   /**
-   * What changed from each of several commits to `to` (`git diff-tree --stdin
-   * --raw`), in one process for every base not asked about before for the
-   * same `to`: a cycle's plan, its service listing and its configuration ask
-   * about the same pair of commits, and git answers once. Answers are kept
-   * for the newest `to` only; a failed call keeps nothing.
+   * What changed from each of several commits to `to`, each pair asked of git
+   * once ({@link DiffMemo}); one process for every base it does not know.
    */
   changesFrom(
     bases: readonly string[],
     to: string,
   ): Promise<Map<string, PathChange[]>> {
-    if (this.#changes?.to !== to) this.#changes = { to, byBase: new Map() };
-    const byBase = this.#changes.byBase;
-    const asked = [...new Set(bases)].filter((base) => !byBase.has(base));
-    if (asked.length > 0) {
-      const answer = this.git(
-        [
-          "diff-tree",
-          "--stdin",
-          "-r",
-          "-z",
-          "--raw",
-          "--no-renames",
-          "--no-ext-diff",
-          // Print each base's header even when nothing changed, to keep the sections apart.
-          "--always",
-        ],
-        // `<commit> <parent>`: each line is `to` against one base.
-        { stdin: asked.map((base) => `${to} ${base}\n`).join("") },
-      ).then(({ stdout }) => parseRawDiffSections(stdout, to, asked));
-      for (const base of asked) {
-        const section = answer.then((sections) => sections.get(base)!);
-        section.catch(() => {
-          if (byBase.get(base) === section) byBase.delete(base);
-        });
-        byBase.set(base, section);
-      }
-    }
-    return Promise.all(
-      bases.map(async (base) => [base, await byBase.get(base)!] as const),
-    ).then((sections) => new Map(sections));
+    return this.#diffs.changesFrom(bases, to);
+  }
+
+  /** `git diff-tree --stdin --raw` from each base to `to`, in one process. */
+  async #rawDiffs(
+    bases: readonly string[],
+    to: string,
+  ): Promise<Map<string, PathChange[]>> {
+    const { stdout } = await this.git(
+      [
+        "diff-tree",
+        "--stdin",
+        "-r",
+        "-z",
+        "--raw",
+        "--no-renames",
+        "--no-ext-diff",
+        // Print each base's header even when nothing changed, to keep the sections apart.
+        "--always",
+      ],
+      // `<commit> <parent>`: each line is `to` against one base.
+      { stdin: bases.map((base) => `${to} ${base}\n`).join("") },
+    );
+    return parseRawDiffSections(stdout, to, bases);
   }
 
   /**

@@ -17,6 +17,9 @@ export interface PathChange {
   /** The mode before and after; `000000` where the path is absent. */
   oldMode: string;
   newMode: string;
+  /** The object id before and after; all zeros where the path is absent. */
+  oldId: string;
+  newId: string;
   /** `A`dded, `M`odified, `D`eleted, `T`ype changed. */
   status: string;
 }
@@ -39,8 +42,17 @@ export function parseRawDiffSections(
     const token = tokens[index].replace(/^\n/, "");
     if (token === "") continue;
     if (token.startsWith(":") && changes) {
-      const [oldMode, newMode, , , status] = token.slice(1).split(" ");
-      changes.push({ path: tokens[++index], oldMode, newMode, status });
+      const [oldMode, newMode, oldId, newId, status] = token.slice(1).split(
+        " ",
+      );
+      changes.push({
+        path: tokens[++index],
+        oldMode,
+        newMode,
+        oldId,
+        newId,
+        status,
+      });
     } else if (token === to && result.size < bases.length) {
       changes = [];
       result.set(bases[result.size], changes);

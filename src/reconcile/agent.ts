@@ -105,6 +105,8 @@ export class Agent {
    */
   #prefetch(before: string, upstream: string): void {
     this.#newest.moving(before, upstream);
+    // First, before the state is read: the other diffs compose through this one.
+    this.#deps.git.changesFrom([before], upstream).catch(() => {});
     const services = this.#catalog.cached(before);
     this.#planItems.prefetch(
       services?.filter((entry) => runsOnHost(entry, this.#deps.host)) ?? [],
