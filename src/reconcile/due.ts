@@ -46,7 +46,9 @@ export function pathsConcerning(
 ): string[] {
   const prefixes = [target.dir, ...target.watchPaths];
   const ignored = options.ignoredPaths ?? [];
-  return candidatePaths(changed, prefixes).filter((path) =>
+  const candidates = candidatePaths(changed, prefixes);
+  if (candidates.length === 0) return [];
+  return candidates.filter((path) =>
     !ignored.some((ignore) => pathIsWithin(path, ignore)) &&
     prefixes.some((prefix) => pathIsWithin(path, prefix))
   );
@@ -75,6 +77,10 @@ function candidatePaths(
       else groups.set(top, [position]);
     }
     positionsByTopFolder.set(changed, groups);
+  }
+  if (prefixes.length === 1) {
+    const positions = groups.get(topFolder(prefixes[0]));
+    return positions ? positions.map((position) => changed[position]) : [];
   }
   const tops = [...new Set(prefixes.map(topFolder))];
   const positions = tops.flatMap((top) => groups.get(top) ?? []);

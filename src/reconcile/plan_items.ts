@@ -199,10 +199,9 @@ export class PlanItems {
   ): void {
     for (const entry of services) {
       const invalid = state.get(entry.name)?.invalidDeployedCommit;
+      if (invalid === undefined) continue;
       const key = `${entry.name}\0${invalid}`;
-      if (invalid === undefined || this.#reportedInvalidCommits.has(key)) {
-        continue;
-      }
+      if (this.#reportedInvalidCommits.has(key)) continue;
       this.#reportedInvalidCommits.add(key);
       this.#deps.logger.error(
         "the state file records {value} as the deployed commit of {service}, which is not a commit id; the service counts as never deployed",

@@ -55,7 +55,6 @@ export class ServiceCatalog {
       }
       this.#parsedLoaded = true;
     }
-    const known = new Set(this.#parsed.keys());
     const discover = {
       commit,
       config,
@@ -71,21 +70,23 @@ export class ServiceCatalog {
       ? this.#listing
       : undefined;
     let hookFiles: Map<string, TreeEntry> | undefined;
-    let services: ServiceEntry[];
     if (previous && !config.singleDirectoryMode) {
       hookFiles = await this.#hookFilesFrom(previous, commit, config);
     }
     if (hookFiles === previous?.hookFiles && previous) {
-      // No hook file changed: the services are those of the previous commit.
-      services = previous.services;
-    } else {
-      if (!hookFiles && !config.singleDirectoryMode) {
-        hookFiles = await listHookFiles(this.#git, discover);
-      }
-      services = hookFiles
-        ? await servicesFromHookFiles(this.#git, hookFiles, discover)
-        : await discoverServices(this.#git, discover);
+      // No hook file changed: the services (and their warnings, logged when
+      // they were read) are those of the previous commit.
+      this.#listing = { ...previous, commit };
+      this.#servicesAt = { commit, services: previous.services };
+      return previous.services;
     }
+    const known = new Set(this.#parsed.keys());
+    if (!hookFiles && !config.singleDirectoryMode) {
+      hookFiles = await listHookFiles(this.#git, discover);
+    }
+    const services = hookFiles
+      ? await servicesFromHookFiles(this.#git, hookFiles, discover)
+      : await discoverServices(this.#git, discover);
     this.#listing = hookFiles
       ? { commit, options: listingOptions, hookFiles, services }
       : undefined;
@@ -101,7 +102,7 @@ export class ServiceCatalog {
         ),
       );
     }
-    if (services !== previous?.services) markDependencyErrors(services);
+    markDependencyErrors(services);
     for (const service of services) {
       logConfigWarnings(this.#logger, service.warnings, {
         service: service.name,

@@ -1,4 +1,9 @@
 import { DatabaseSync, type StatementSync } from "node:sqlite";
+import {
+  clearServiceRowChanges,
+  noteServiceRowChanges,
+  refreshChangedServices,
+} from "./service_row_changes.ts";
 import { errorMessage, StateError, StateLostError } from "../errors.ts";
 import {
   fileExists,
@@ -114,6 +119,7 @@ export class StateStore {
         store.legacyModules = readLegacyModules(db, store.#userVersion());
         store.#migrate();
         store.#checkTables();
+        noteServiceRowChanges(db);
         store.#fileIdentity = fileIdentity(file);
       } else {
         store.#checkVersion();
@@ -295,11 +301,22 @@ export class StateStore {
     // An idle cycle asks every poll; rows change only by a commit, ours (counted) or another connection's (data_version).
     const version = this.#dataVersion();
     const cached = this.#servicesCache;
-    if (
-      cached && cached.version === version && cached.commits === this.#commits
-    ) {
-      return cached.services;
+    if (cached && cached.version === version) {
+      if (cached.commits === this.#commits) return cached.services;
+      // Only our own commits since: the rows they changed are noted.
+      const refreshed = this.readOnly
+        ? undefined
+        : refreshChangedServices(this, cached.services);
+      if (refreshed) {
+        this.#servicesCache = {
+          version,
+          commits: this.#commits,
+          services: refreshed,
+        };
+        return refreshed;
+      }
     }
+    if (!this.readOnly) clearServiceRowChanges(this);
     const services = readServices(this);
     this.#servicesCache = { version, commits: this.#commits, services };
     return services;

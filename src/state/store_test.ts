@@ -121,3 +121,39 @@ Deno.test("a read-only store sees what a writer committed", () => {
   assert.equal(reader.services().get("api")?.deployedCommit, C1);
   assert.equal(reader.run(id)?.outcome, "succeeded");
 });
+
+Deno.test("a writer's cached services follow its own writes row by row, and other connections' writes whole", () => {
+  using dir = tempDir();
+  const file = join(dir.path, "state.sqlite");
+  using store = openStore(file);
+  const fresh = () => {
+    const reader = StateStore.open(file, { readOnly: true });
+    try {
+      return reader.services();
+    } finally {
+      reader.close();
+    }
+  };
+  store.setDeployed(["api", "db", "web"], C1, 1);
+  assert.deepEqual(store.services(), fresh());
+
+  // Its own writes to existing rows: re-read by name.
+  const id = store.startRun(run({ service: "web" }));
+  assert.equal(store.services().get("web")!.lastOutcome, "running");
+  store.finishRun(id, { outcome: "failed", finishedAt: 9000, error: "boom" });
+  store.markRemoved("db", 9500);
+  assert.deepEqual(store.services(), fresh());
+  assert.equal(store.services().get("db")!.removedAt, 9500);
+
+  // A new row: the whole table again, in name order.
+  store.setDeployed(["aaa"], C1, 2);
+  assert.deepEqual([...store.services().keys()], ["aaa", "api", "db", "web"]);
+  assert.deepEqual(store.services(), fresh());
+
+  // Another connection's write.
+  const other = new DatabaseSync(file);
+  other.exec("UPDATE services SET deployed_at = 77 WHERE name = 'api'");
+  other.close();
+  assert.equal(store.services().get("api")!.deployedAt, 77);
+  assert.deepEqual(store.services(), fresh());
+});
