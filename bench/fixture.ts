@@ -106,6 +106,8 @@ export class BenchRepo {
   /** Every hook appends `<service> <epoch ns at command start>` here. */
   readonly hookLog: string;
   readonly services: number;
+  /** Set on the signed fixture: the allowed-signers file its commits verify against. */
+  allowedSigners?: string;
   #edits = 0;
 
   private constructor(root: string, services: number) {

@@ -49,10 +49,16 @@ export interface ChangedFloor {
   cycle: number;
 }
 
-/** What git itself needs for a changed cycle, in a second clone: fetch, rev-parse, ff-merge, diff, then `sh -c date`. */
+/**
+ * What git itself needs for a changed cycle, in a second clone: fetch,
+ * rev-parse, ff-merge, diff, then `sh -c date`. With `allowedSigners` the
+ * merge is git's own verified one (`merge --verify-signatures` against that
+ * file), the floor of a cycle with verification on.
+ */
 export async function changedFloor(
   clone: string,
   withHook: boolean,
+  allowedSigners?: string,
 ): Promise<ChangedFloor> {
   const start = wallMs();
   await floorFetch(clone);
@@ -62,7 +68,22 @@ export async function changedFloor(
     "HEAD",
     "refs/remotes/origin/main",
   ])).split("\n");
-  await git(clone, ["merge", "--ff-only", "--quiet", "--no-stat", after]);
+  await git(clone, [
+    ...(allowedSigners
+      ? [
+        "-c",
+        "gpg.format=ssh",
+        "-c",
+        `gpg.ssh.allowedSignersFile=${allowedSigners}`,
+      ]
+      : []),
+    "merge",
+    "--ff-only",
+    ...(allowedSigners ? ["--verify-signatures"] : []),
+    "--quiet",
+    "--no-stat",
+    after,
+  ]);
   await git(clone, ["diff", "--name-only", "-z", before, after, "--"]);
   let hook = wallMs();
   if (withHook) {

@@ -34,6 +34,7 @@ async function buildSigned(tmp: string, size: number): Promise<BenchRepo> {
   const signers = await allowedSigners(join(repo.root, "allowed_signers"), [
     { principal: "signer@example.test", key: signer },
   ]);
+  repo.allowedSigners = signers;
   for (
     const [name, value] of [
       ["gpg.format", "ssh"],

@@ -105,7 +105,7 @@ async function changedAt(
       Math.floor((rep + 0.5) * (repo.services - 1) / settings.changedReps),
     );
     samples.push(await measureChangedCycle(app, repo, timing, service));
-    const floor = await changedFloor(floorClone, true);
+    const floor = await changedFloor(floorClone, true, repo.allowedSigners);
     floorCycleToHook.push(floor.cycleToHook);
     floorFetchToHook.push(floor.fetchToHook);
     floorCycle.push(floor.cycle);
@@ -123,7 +123,9 @@ async function changedAt(
     noopCycles.push(wallMs() - noopStart);
     noopSpawned.push(gitClient.spawned - noopSpawnedBefore);
     if (noop.runs.length > 0) throw new Error("README commit ran a service");
-    noopFloors.push((await changedFloor(floorClone, false)).cycle);
+    noopFloors.push(
+      (await changedFloor(floorClone, false, repo.allowedSigners)).cycle,
+    );
   }
   const toHook = summarize(samples.map((sample) => sample.cycleToHook));
   const fetchToHook = summarize(samples.map((sample) => sample.fetchToHook));
@@ -131,7 +133,8 @@ async function changedAt(
   const floorToHook = summarize(floorCycleToHook).median;
   const floorFetch = summarize(floorFetchToHook).median;
   const floorEnd = summarize(floorCycle).median;
-  const label = "fetch+rev-parse+merge+diff+sh";
+  const merge = repo.allowedSigners ? "merge --verify-signatures" : "merge";
+  const label = `fetch+rev-parse+${merge}+diff+sh`;
   rows.push({
     figure: "1 of N changed: cycle start → its first command starts",
     n,
@@ -148,7 +151,7 @@ async function changedAt(
     value: fetchToHook,
     unit: "ms",
     floor: floorFetch,
-    floorLabel: "rev-parse+merge+diff+sh",
+    floorLabel: `rev-parse+${merge}+diff+sh`,
     ratio: fetchRatio,
     target: "≤ 1.5× floor",
     met: fetchRatio <= 1.5,
@@ -181,7 +184,7 @@ async function changedAt(
     value: noop,
     unit: "ms",
     floor: noopFloor,
-    floorLabel: "fetch+rev-parse+merge+diff",
+    floorLabel: `fetch+rev-parse+${merge}+diff`,
     ratio: noopRatio,
     target: "≤ 1.5× floor",
     met: noopRatio <= 1.5,
