@@ -10,6 +10,7 @@
  *   deno task bench --only idle,changed --reps 15 --keep
  */
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import {
   type BenchContext,
   progress,
@@ -138,32 +139,20 @@ async function main(args: string[]): Promise<void> {
   for (const [name, value] of Object.entries(GIT_ENV)) {
     Deno.env.set(name, value);
   }
-  const tmp = await Deno.makeTempDir({ prefix: "upstream-watch-bench-" });
-  const rows: ResultRow[] = [];
-  const context = contextFor(settings, tmp, rows);
   const began = wallMs();
-  try {
-    for (const [name, run] of Object.entries(SCENARIO_RUNS)) {
-      if (!settings.scenarios.has(name as ScenarioName)) continue;
-      const start = wallMs();
-      progress(`${name}: started (load ${loadAverage()})`);
-      await run(context);
-      progress(
-        `${name}: done in ${
-          ((wallMs() - start) / 1000).toFixed(1)
-        } s (load ${loadAverage()})`,
-      );
-    }
-  } finally {
-    if (settings.keep) {
-      progress(`fixtures kept in ${tmp}`);
-    } else {
-      await Deno.remove(tmp, { recursive: true });
-    }
+  const names = (Object.keys(SCENARIO_RUNS) as ScenarioName[]).filter((name) =>
+    settings.scenarios.has(name)
+  );
+  const { rows, notes } = settings.rowsTo === undefined && names.length > 1
+    ? await runEachInItsOwnProcess(names, args)
+    : await runHere(names, settings);
+  if (settings.rowsTo !== undefined) {
+    await Deno.writeTextFile(settings.rowsTo, JSON.stringify({ rows, notes }));
+    return;
   }
   write(await header(args, (wallMs() - began) / 1000));
   write(renderTable(rows));
-  for (const note of context.notes) write(`\n${note}`);
+  for (const note of notes) write(`\n${note}`);
   const missed = rows.filter((row) => row.met === false);
   write(
     `\nTargets: ${
@@ -177,6 +166,99 @@ async function main(args: string[]): Promise<void> {
         : ""
     }.\n`,
   );
+}
+
+/** What the scenarios measured: the table's rows and the notes after it. */
+interface Results {
+  rows: ResultRow[];
+  notes: string[];
+}
+
+/** Runs the scenarios in this process, one after the other. */
+async function runHere(
+  names: readonly ScenarioName[],
+  settings: BenchSettings,
+): Promise<Results> {
+  const tmp = await Deno.makeTempDir({ prefix: "upstream-watch-bench-" });
+  const rows: ResultRow[] = [];
+  const context = contextFor(settings, tmp, rows);
+  try {
+    for (const name of names) {
+      const start = wallMs();
+      progress(`${name}: started (load ${loadAverage()})`);
+      await SCENARIO_RUNS[name](context);
+      progress(
+        `${name}: done in ${
+          ((wallMs() - start) / 1000).toFixed(1)
+        } s (load ${loadAverage()})`,
+      );
+    }
+  } finally {
+    if (settings.keep) {
+      progress(`fixtures kept in ${tmp}`);
+    } else {
+      await Deno.remove(tmp, { recursive: true });
+    }
+  }
+  return { rows, notes: context.notes };
+}
+
+/**
+ * Runs each scenario in a process of its own: the in-process agents of one
+ * (10,000 services) leave a larger process behind, and spawning git from a
+ * larger process costs more, which would slow the next scenario's cycles.
+ * A row two scenarios share (the RSS floors) is shown once.
+ */
+async function runEachInItsOwnProcess(
+  names: readonly ScenarioName[],
+  args: readonly string[],
+): Promise<Results> {
+  const rest = withoutOnly(args);
+  const results: Results = { rows: [], notes: [] };
+  const shown = new Set<string>();
+  const dir = await Deno.makeTempDir({ prefix: "upstream-watch-bench-rows-" });
+  try {
+    for (const name of names) {
+      const file = join(dir, `${name}.json`);
+      const { success } = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--allow-all",
+          fileURLToPath(import.meta.url),
+          ...rest,
+          "--only",
+          name,
+          "--rows-to",
+          file,
+        ],
+        stdin: "null",
+        stdout: "inherit",
+        stderr: "inherit",
+      }).output();
+      if (!success) throw new Error(`scenario ${name} failed`);
+      const child = JSON.parse(await Deno.readTextFile(file)) as Results;
+      for (const row of child.rows) {
+        const key = `${row.figure}\0${row.n}`;
+        if (shown.has(key)) continue;
+        shown.add(key);
+        results.rows.push(row);
+      }
+      results.notes.push(...child.notes);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  return results;
+}
+
+/** The command line without its `--only` choice. */
+function withoutOnly(args: readonly string[]): string[] {
+  const rest: string[] = [];
+  for (let index = 0; index < args.length; index++) {
+    if (args[index] === "--only") index++;
+    else if (!args[index].startsWith("--only=")) rest.push(args[index]);
+  }
+  return rest;
 }
 
 /** The 1, 5 and 15 minute load averages, from /proc/loadavg. */

@@ -38,6 +38,8 @@ export interface BenchSettings {
   keep: boolean;
   /** Extra `deno run` flags for the daemon subprocess (memory experiments). */
   daemonFlags: string[];
+  /** Set in the process the driver starts for one scenario: where its rows go, as JSON. */
+  rowsTo?: string;
 }
 
 /** The usage line `--help` prints. */
@@ -56,6 +58,7 @@ export function settingsFrom(args: string[]): BenchSettings | undefined {
       reps: { type: "string" },
       keep: { type: "boolean", default: false },
       "daemon-flags": { type: "string" },
+      "rows-to": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -97,6 +100,7 @@ export function settingsFrom(args: string[]): BenchSettings | undefined {
     // By default the daemon runs as `deno task start` and the binaries do.
     daemonFlags: values["daemon-flags"]?.split(" ").filter(Boolean) ??
       [V8_FLAGS],
+    rowsTo: values["rows-to"],
   };
 }
 

@@ -6,13 +6,11 @@ import { join } from "node:path";
  * loose ref it points to); undefined when the answer needs git (packed refs,
  * another ref storage), so callers ask git then.
  */
-export async function headCommitFromFiles(
-  gitDir: string,
-): Promise<string | undefined> {
-  const head = await readRefFile(gitDir, "HEAD");
+export function headCommitFromFiles(gitDir: string): string | undefined {
+  const head = readRefFile(gitDir, "HEAD");
   if (head === undefined || COMMIT_ID.test(head)) return head;
   const match = /^ref: (refs\/heads\/\S+)$/.exec(head);
-  return match ? await refCommitFromFiles(gitDir, match[1]) : undefined;
+  return match ? refCommitFromFiles(gitDir, match[1]) : undefined;
 }
 
 /**
@@ -20,21 +18,17 @@ export async function headCommitFromFiles(
  * does: its loose file, else its line in `packed-refs`. Undefined when only
  * git can tell (a symbolic ref, another ref storage, a ref that is not there).
  */
-export async function refCommitFromFiles(
+export function refCommitFromFiles(
   gitDir: string,
   ref: string,
-): Promise<string | undefined> {
-  const content = await readRefFile(gitDir, ref) ??
-    await packedRef(gitDir, ref);
+): string | undefined {
+  const content = readRefFile(gitDir, ref) ?? packedRef(gitDir, ref);
   return content !== undefined && COMMIT_ID.test(content) ? content : undefined;
 }
 
 /** The id `packed-refs` gives `ref` (lines `<id> <ref>`, peeled `^<id>` lines after them). */
-async function packedRef(
-  gitDir: string,
-  ref: string,
-): Promise<string | undefined> {
-  const packed = await readRefFile(gitDir, "packed-refs");
+function packedRef(gitDir: string, ref: string): string | undefined {
+  const packed = readRefFile(gitDir, "packed-refs");
   if (packed === undefined) return undefined;
   for (const line of packed.split("\n")) {
     const space = line.indexOf(" ");
@@ -48,12 +42,15 @@ async function packedRef(
 /** A SHA-1 or SHA-256 object id, as git writes it in a ref file. */
 const COMMIT_ID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 
-async function readRefFile(
-  gitDir: string,
-  ref: string,
-): Promise<string | undefined> {
+/**
+ * A ref file's content. Read synchronously: each is a few bytes, and an
+ * asynchronous read per idle cycle would run on a thread pool whose threads
+ * each keep an allocator arena of their own (the daemon's RSS grew by 7 MB
+ * over its first 1,000 cycles).
+ */
+function readRefFile(gitDir: string, ref: string): string | undefined {
   try {
-    return (await Deno.readTextFile(join(gitDir, ref))).trim();
+    return Deno.readTextFileSync(join(gitDir, ref)).trim();
   } catch (error) {
     if (
       error instanceof Deno.errors.NotFound ||

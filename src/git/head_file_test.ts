@@ -30,19 +30,19 @@ Deno.test("refs read from files agree with git: loose, packed, detached, missing
   const { dir, gitDir } = await repository();
   try {
     const head = await git(dir, "rev-parse", "HEAD");
-    assert.equal(await headCommitFromFiles(gitDir), head);
+    assert.equal(headCommitFromFiles(gitDir), head);
     await git(dir, "update-ref", "refs/remotes/origin/main", head);
     assert.equal(
-      await refCommitFromFiles(gitDir, "refs/remotes/origin/main"),
+      refCommitFromFiles(gitDir, "refs/remotes/origin/main"),
       head,
     );
 
     // Packed: the loose files are gone, packed-refs answers.
     await git(dir, "pack-refs", "--all");
     await assert.rejects(Deno.stat(join(gitDir, "refs/heads/main")));
-    assert.equal(await headCommitFromFiles(gitDir), head);
+    assert.equal(headCommitFromFiles(gitDir), head);
     assert.equal(
-      await refCommitFromFiles(gitDir, "refs/remotes/origin/main"),
+      refCommitFromFiles(gitDir, "refs/remotes/origin/main"),
       head,
     );
 
@@ -51,14 +51,14 @@ Deno.test("refs read from files agree with git: loose, packed, detached, missing
     await git(dir, "commit", "-q", "-am", "two");
     const second = await git(dir, "rev-parse", "HEAD");
     assert.notEqual(second, head);
-    assert.equal(await headCommitFromFiles(gitDir), second);
+    assert.equal(headCommitFromFiles(gitDir), second);
 
     assert.equal(
-      await refCommitFromFiles(gitDir, "refs/remotes/origin/other"),
+      refCommitFromFiles(gitDir, "refs/remotes/origin/other"),
       undefined,
     );
     await git(dir, "checkout", "-q", "--detach", head);
-    assert.equal(await headCommitFromFiles(gitDir), head);
+    assert.equal(headCommitFromFiles(gitDir), head);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -74,7 +74,7 @@ Deno.test("a symbolic ref or a ref storage other than files is left to git", asy
       "refs/heads/main",
     );
     assert.equal(
-      await refCommitFromFiles(gitDir, "refs/remotes/origin/HEAD"),
+      refCommitFromFiles(gitDir, "refs/remotes/origin/HEAD"),
       undefined,
     );
     // What a reftable repository looks like to a files reader.
@@ -86,7 +86,7 @@ Deno.test("a symbolic ref or a ref storage other than files is left to git", asy
     await Deno.mkdir(join(gitDir, "refs"));
     await Deno.writeTextFile(join(gitDir, "refs", "heads"), "");
     await Deno.remove(join(gitDir, "packed-refs")).catch(() => {});
-    assert.equal(await headCommitFromFiles(gitDir), undefined);
+    assert.equal(headCommitFromFiles(gitDir), undefined);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

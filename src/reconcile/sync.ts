@@ -121,7 +121,7 @@ export async function syncRepository(
     );
   }
   const moved =
-    (options.gitDir ? await headCommitFromFiles(options.gitDir) : undefined) ??
+    (options.gitDir ? headCommitFromFiles(options.gitDir) : undefined) ??
       (await git.revParse(["HEAD"]))[0];
   if (changed) {
     await refuseLocalChanges(git, async () => {
@@ -146,10 +146,8 @@ async function resolveRefs(
   upstreamRef: string,
 ): Promise<[string, string]> {
   if (gitDir) {
-    const [head, upstream] = await Promise.all([
-      headCommitFromFiles(gitDir),
-      refCommitFromFiles(gitDir, upstreamRef),
-    ]);
+    const head = headCommitFromFiles(gitDir);
+    const upstream = refCommitFromFiles(gitDir, upstreamRef);
     if (head && upstream) return [head, upstream];
   }
   const [head, upstream] = await git.revParse(["HEAD", upstreamRef]);
