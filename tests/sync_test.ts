@@ -23,7 +23,11 @@ async function deployedFixture(
   return { fixture, log };
 }
 
-Deno.test("sync: ff-only refuses a work tree with modified tracked files and exits 3 without running hooks", async () => {
+/**
+ * A hand edit to `api/compose.yaml`, then `push`: the cycle is refused with
+ * exit 3 naming the file, no hook runs, HEAD and the edit stay as they were.
+ */
+async function refusesHandEdit(push: Record<string, string>): Promise<void> {
   const { fixture, log } = await deployedFixture();
   await using _ = fixture;
   const before = await fixture.cloneHead();
@@ -31,32 +35,7 @@ Deno.test("sync: ff-only refuses a work tree with modified tracked files and exi
     join(fixture.clone, "api/compose.yaml"),
     "image: api:hotfix\n",
   );
-  await fixture.push({ "web/compose.yaml": "v2\n" });
-
-  const result = await runOnce(fixture.clone);
-
-  assert.equal(result.code, 3);
-  assert.match(result.stderr, /uncommitted changes/);
-  assert.match(result.stderr, /api\/compose\.yaml/);
-  assert.equal((await readLines(log)).length, 2, "no hook ran");
-  assert.equal(await fixture.cloneHead(), before);
-  assert.equal(
-    await Deno.readTextFile(join(fixture.clone, "api/compose.yaml")),
-    "image: api:hotfix\n",
-    "the local edit is left alone",
-  );
-  assert.equal(runRows(stateFileOf(fixture.clone)).length, 2);
-});
-
-Deno.test("sync: ff-only refuses a local edit to a file the push also changes, leaving HEAD and the edit", async () => {
-  const { fixture, log } = await deployedFixture();
-  await using _ = fixture;
-  const before = await fixture.cloneHead();
-  await Deno.writeTextFile(
-    join(fixture.clone, "api/compose.yaml"),
-    "image: api:hotfix\n",
-  );
-  await fixture.push({ "api/compose.yaml": "image: api:2\n" });
+  await fixture.push(push);
 
   const result = await runOnce(fixture.clone);
 
@@ -70,7 +49,17 @@ Deno.test("sync: ff-only refuses a local edit to a file the push also changes, l
   assert.equal(
     await Deno.readTextFile(join(fixture.clone, "api/compose.yaml")),
     "image: api:hotfix\n",
+    "the local edit is left alone",
   );
+  assert.equal(runRows(stateFileOf(fixture.clone)).length, 2);
+}
+
+Deno.test("sync: ff-only refuses a work tree with modified tracked files and exits 3 without running hooks", async () => {
+  await refusesHandEdit({ "web/compose.yaml": "v2\n" });
+});
+
+Deno.test("sync: ff-only refuses a local edit to a file the push also changes, leaving HEAD and the edit", async () => {
+  await refusesHandEdit({ "api/compose.yaml": "image: api:2\n" });
 });
 
 Deno.test("sync: ff-only refuses a staged change; HEAD, the index and the work tree stay as they were", async () => {

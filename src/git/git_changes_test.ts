@@ -1,22 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { GIT_ENV } from "../../tests/helpers/git_fixture.ts";
+import { git } from "../../tests/helpers/git_fixture.ts";
 import { DenoProcessRunner } from "../process/run_process.ts";
 import { GitClient } from "./git_client.ts";
-
-async function git(cwd: string, ...args: string[]): Promise<string> {
-  const output = await new Deno.Command("git", {
-    args,
-    cwd,
-    env: GIT_ENV,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!output.success) {
-    throw new Error(new TextDecoder().decode(output.stderr));
-  }
-  return new TextDecoder().decode(output.stdout).trim();
-}
 
 async function commit(
   dir: string,

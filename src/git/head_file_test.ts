@@ -1,21 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { GIT_ENV } from "../../tests/helpers/git_fixture.ts";
+import { git } from "../../tests/helpers/git_fixture.ts";
 import { headCommitFromFiles, refCommitFromFiles } from "./head_file.ts";
-
-async function git(cwd: string, ...args: string[]): Promise<string> {
-  const output = await new Deno.Command("git", {
-    args,
-    cwd,
-    env: GIT_ENV,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!output.success) {
-    throw new Error(new TextDecoder().decode(output.stderr));
-  }
-  return new TextDecoder().decode(output.stdout).trim();
-}
 
 async function repository(): Promise<{ dir: string; gitDir: string }> {
   const dir = await Deno.makeTempDir({ prefix: "uw-head-file-" });

@@ -1,26 +1,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { GIT_ENV } from "../../tests/helpers/git_fixture.ts";
+import { git } from "../../tests/helpers/git_fixture.ts";
 import { GitClient } from "../git/git_client.ts";
 import { DenoProcessRunner } from "../process/run_process.ts";
 import { NewestCommits } from "./newest_commits.ts";
 import type { ServiceEntry } from "./services.ts";
-
-async function git(cwd: string, ...args: string[]): Promise<string> {
-  const output = await new Deno.Command("git", {
-    args,
-    cwd,
-    env: GIT_ENV,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!output.success) {
-    throw new Error(
-      `git ${args.join(" ")}: ${new TextDecoder().decode(output.stderr)}`,
-    );
-  }
-  return new TextDecoder().decode(output.stdout).trim();
-}
 
 async function commit(
   dir: string,
