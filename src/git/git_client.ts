@@ -51,6 +51,21 @@ const NETWORK_TIMEOUT_MS = 10 * 60_000;
 /** Default limit for a local git command. */
 const LOCAL_TIMEOUT_MS = 2 * 60_000;
 
+/**
+ * A diff's paths, one list per diff: the plan groups each list once, and
+ * asking again for the same diff gets the same list.
+ */
+function pathsOf(section: readonly PathChange[]): string[] {
+  let paths = pathLists.get(section);
+  if (!paths) {
+    paths = section.map((change) => change.path);
+    pathLists.set(section, paths);
+  }
+  return paths;
+}
+
+const pathLists = new WeakMap<readonly PathChange[], string[]>();
+
 /** Thin client over the system `git`, run through the project's single process runner. */
 export class GitClient {
   readonly #runner: ProcessRunner;
@@ -383,9 +398,7 @@ export class GitClient {
   ): Promise<Map<string, string[]>> {
     const changes = await this.changesFrom(bases, to);
     return new Map(
-      [...changes].map((
-        [base, section],
-      ) => [base, section.map((change) => change.path)]),
+      [...changes].map(([base, section]) => [base, pathsOf(section)]),
     );
   }
 

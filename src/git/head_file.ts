@@ -2,9 +2,9 @@
 import { join } from "node:path";
 
 /**
- * The commit HEAD names when it can be read from loose files (`HEAD` and the
- * loose ref it points to); undefined when the answer needs git (packed refs,
- * another ref storage), so callers ask git then.
+ * The commit HEAD names when it can be read from the git dir's files (`HEAD`
+ * and the branch it points to, see {@link refCommitFromFiles}); undefined
+ * when the answer needs git (another ref storage), so callers ask git then.
  */
 export function headCommitFromFiles(gitDir: string): string | undefined {
   const head = readRefFile(gitDir, "HEAD");

@@ -99,21 +99,22 @@ export class Agent {
   /**
    * While the work tree moves: the git questions the plan at `upstream` will
    * ask first, guessed from the services at `before` (a guess that turns out
-   * wrong costs a process that ran meanwhile, nothing else). One diff from
-   * `before` and from every deployed commit answers the plan, the service
-   * listing and whether the repository configuration changed.
+   * wrong costs a process that ran meanwhile, nothing else). The diff from
+   * `before` answers the service listing and whether the repository
+   * configuration changed; the plan's diffs compose through it.
    */
   #prefetch(before: string, upstream: string): void {
     this.#newest.moving(before, upstream);
     // First, before the state is read: the other diffs compose through this one.
     this.#deps.git.changesFrom([before], upstream).catch(() => {});
     const services = this.#catalog.cached(before);
-    this.#planItems.prefetch(
-      services?.filter((entry) => runsOnHost(entry, this.#deps.host)) ?? [],
-      services ? this.#deps.store.services() : new Map(),
-      upstream,
-      before,
-    );
+    if (services) {
+      this.#planItems.prefetch(
+        services.filter((entry) => runsOnHost(entry, this.#deps.host)),
+        this.#deps.store.services(),
+        upstream,
+      );
+    }
   }
 
   /** Plan stage: this host's services at the synced commit, their verdicts and holds, and the services that left. */

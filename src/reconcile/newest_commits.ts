@@ -10,7 +10,7 @@
  */
 import type { GitClient } from "../git/git_client.ts";
 import { pathsConcerning } from "./due.ts";
-import { type ServiceEntry, servicePaths } from "./services.ts";
+import { type ServiceEntry, servicePaths, serviceTarget } from "./services.ts";
 
 /** A commit and its subject, as runs record them. */
 export interface TouchingCommit {
@@ -101,11 +101,7 @@ export class NewestCommits {
     } catch {
       return undefined;
     }
-    const touched = pathsConcerning({
-      name: entry.name,
-      dir: entry.dir,
-      watchPaths: entry.config?.watchPaths ?? [],
-    }, changed).length > 0;
+    const touched = pathsConcerning(serviceTarget(entry), changed).length > 0;
     return touched ? [{ commit: head, subject: header.subject }] : [];
   }
 }

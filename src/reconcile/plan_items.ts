@@ -24,7 +24,7 @@ import {
 import type { NewestCommits } from "./newest_commits.ts";
 import { retryHold } from "./retry.ts";
 import { safetyHold } from "./safety_holds.ts";
-import type { ServiceEntry } from "./services.ts";
+import { type ServiceEntry, serviceTarget } from "./services.ts";
 
 /** What the plan stage works with. */
 export interface PlanItemsDeps {
@@ -69,7 +69,7 @@ export class PlanItems {
       this.#gitCache = { head, diffs: new Map(), revisions: new Map() };
     }
     this.#reportInvalidCommits(services, state);
-    const targets: ServiceTarget[] = services.map(targetOf);
+    const targets: ServiceTarget[] = services.map(serviceTarget);
     const bases = diffBases(state, targets, head).filter((base) =>
       !this.#gitCache.diffs.has(base)
     );
@@ -144,28 +144,24 @@ export class PlanItems {
 
   /**
    * Starts the diff {@link items} at `head` will ask for, when every deployed
-   * commit is known to exist, together with the one from `alsoFrom` (the
-   * commit the work tree leaves); once it is answered, the newest commit of
-   * the first few services it makes due (their runs start by reading it).
+   * commit is known to exist; once it is answered, the newest commit of the
+   * first few services it makes due (their runs start by reading it).
    */
   prefetch(
     services: readonly ServiceEntry[],
     state: ReadonlyMap<string, ServiceRecord>,
     head: string,
-    alsoFrom: string,
   ): void {
-    const { git } = this.#deps;
-    const bases = diffBases(state, services.map(targetOf), head);
-    if (bases.some((commit) => !this.#knownCommits.has(commit))) {
-      git.changesFrom([alsoFrom], head).catch(() => {});
-      return;
-    }
-    git.changedPathsFrom([alsoFrom, ...bases], head).then((diffs) => {
+    const bases = diffBases(state, services.map(serviceTarget), head);
+    if (bases.some((commit) => !this.#knownCommits.has(commit))) return;
+    this.#deps.git.changedPathsFrom(bases, head).then((diffs) => {
       let started = 0;
       for (const entry of services) {
         const base = state.get(entry.name)?.deployedCommit;
         const changed = base ? diffs.get(base) : undefined;
-        if (!changed || !pathsConcerning(targetOf(entry), changed).length) {
+        if (
+          !changed || !pathsConcerning(serviceTarget(entry), changed).length
+        ) {
           continue;
         }
         if (++started > PREFETCHED_REVISIONS) break;
@@ -219,15 +215,6 @@ export class PlanItems {
     this.#gitCache.revisions.set(entry.name, revision);
     return revision;
   }
-}
-
-/** What the due decision needs of a service. */
-function targetOf(entry: ServiceEntry): ServiceTarget {
-  return {
-    name: entry.name,
-    dir: entry.dir,
-    watchPaths: entry.config?.watchPaths ?? [],
-  };
 }
 
 /** Due services whose newest commit is read ahead, while the work tree moves. */

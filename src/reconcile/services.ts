@@ -9,6 +9,7 @@ import {
 } from "../config/types.ts";
 import { committedFileProblem, NOT_UTF8 } from "../config/committed.ts";
 import type { GitClient, TreeEntry } from "../git/git_client.ts";
+import type { ServiceTarget } from "./due.ts";
 
 /** A service found at a commit, with its parsed hook file or the error that file has. */
 export interface ServiceEntry {
@@ -221,6 +222,15 @@ export function runsOnHost(entry: ServiceEntry, host: string): boolean {
     const listed = name.toLowerCase();
     return listed === full || (!listed.includes(".") && listed === short);
   });
+}
+
+/** What the due decision needs of a service: its name, folder and `watch_paths`. */
+export function serviceTarget(entry: ServiceEntry): ServiceTarget {
+  return {
+    name: entry.name,
+    dir: entry.dir,
+    watchPaths: entry.config?.watchPaths ?? [],
+  };
 }
 
 /** The paths whose changes concern the service: its folder and its `watch_paths`. */

@@ -137,8 +137,8 @@ export async function syncRepository(
 }
 
 /**
- * HEAD and the tracking ref: read from the git dir's loose files when both
- * are there (the fetch has just written the tracking ref), else from git.
+ * HEAD and the tracking ref: read from the git dir's ref files when both are
+ * there (the fetch has just written the tracking ref), else from git.
  */
 async function resolveRefs(
   git: GitClient,
