@@ -63,7 +63,18 @@ export interface App {
   verifier: CommitVerifier;
   /** Told when each of the agent's runs starts and ends; commands that deploy add to it. */
   runListeners: RunListener[];
+  /** The settings a daemon records for the other commands (docs/design.md#the-daemons-settings). */
+  settings: EffectiveSettings;
   [Symbol.dispose](): void;
+}
+
+/** The settings from flags and environment that a daemon records in the state file. */
+export interface EffectiveSettings {
+  host: string;
+  /** `--config` (absolute), or null for the repository's own file. */
+  config: string | null;
+  /** `--allowed-signers` or `UPSTREAM_WATCH_ALLOWED_SIGNERS`, or null. */
+  allowedSigners: { path: string; source: string } | null;
 }
 
 /** Options of {@link openApp}. */
@@ -198,6 +209,11 @@ export async function openApp(
     branch,
     verifier,
     runListeners,
+    settings: {
+      host,
+      config: globals.config ? resolve(globals.config) : null,
+      allowedSigners: signersOverride(globals),
+    },
     [Symbol.dispose]: () => {
       verifier.closeSync();
       store.close();
@@ -218,18 +234,13 @@ function verifierFor(
     config: () => RepoConfig;
   },
 ): CommitVerifier {
-  const cliPath = globals.allowedSigners ??
-    (Deno.env.get("UPSTREAM_WATCH_ALLOWED_SIGNERS") || undefined);
-  const override: VerifyConfig | undefined = cliPath === undefined
-    ? undefined
-    : {
-      kind: "ssh",
-      path: resolve(cliPath),
-      mode: options.config().verify?.mode ?? "head",
-      source: globals.allowedSigners !== undefined
-        ? "--allowed-signers"
-        : "UPSTREAM_WATCH_ALLOWED_SIGNERS",
-    };
+  const signers = signersOverride(globals);
+  const override: VerifyConfig | undefined = signers === null ? undefined : {
+    kind: "ssh",
+    path: signers.path,
+    mode: options.config().verify?.mode ?? "head",
+    source: signers.source,
+  };
   const location = {
     repoRoot: options.repoRoot,
     file: override ? override.source : options.file,
@@ -248,6 +259,21 @@ function verifierFor(
       return config;
     },
   });
+}
+
+/** `--allowed-signers`, else `UPSTREAM_WATCH_ALLOWED_SIGNERS`, as an absolute path and where it came from. */
+function signersOverride(
+  globals: GlobalOptions,
+): { path: string; source: string } | null {
+  const cliPath = globals.allowedSigners ??
+    (Deno.env.get("UPSTREAM_WATCH_ALLOWED_SIGNERS") || undefined);
+  if (cliPath === undefined) return null;
+  return {
+    path: resolve(cliPath),
+    source: globals.allowedSigners !== undefined
+      ? "--allowed-signers"
+      : "UPSTREAM_WATCH_ALLOWED_SIGNERS",
+  };
 }
 
 /** The Go tool's database is migrated in place on first start (docs/migrating-from-go.md). */

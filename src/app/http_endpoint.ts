@@ -22,6 +22,7 @@ import type { CycleRequests } from "../reconcile/daemon.ts";
 import { statusDocument } from "../report/status_document.ts";
 import { VERSION } from "../version.ts";
 import { statusPlanner } from "./status_planner.ts";
+import type { OperatorDesk } from "./operator_desk.ts";
 
 /** Commit subjects remembered for the status page (commits never change). */
 const SUBJECT_CACHE_SIZE = 1000;
@@ -39,6 +40,8 @@ export async function startHttpEndpoint(
     webhook?: WebhookSettings;
     requests: CycleRequests;
     telemetry: AgentTelemetry;
+    /** Carries out the operator's requests of `POST /api/services/…`. */
+    desk?: OperatorDesk;
   },
 ): Promise<HttpEndpoint | undefined> {
   const config = app.agent.config.webhook;

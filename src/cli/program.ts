@@ -26,6 +26,7 @@ import {
 } from "../log/logging.ts";
 import { type Output, processOutput } from "./output.ts";
 import { versionText } from "./version_text.ts";
+import { addOperatorCommands } from "./operator_program.ts";
 
 interface ProgramOptions extends GlobalOptions {
   logFormat: LogFormat;
@@ -266,27 +267,12 @@ function buildProgram(
       )()
     );
 
-  program.command("deploy")
-    .description("run the update of services now at HEAD, due or not")
-    .argument("[services...]", "services to deploy")
-    .option("--all", "deploy every service of this host")
-    .option(FRESH_STATE_FLAG, FRESH_STATE_HELP)
-    .option("--force", "deploy suspended services too")
-    .action((
-      services: string[],
-      options: { all?: boolean; force?: boolean; freshState?: boolean },
-    ) =>
-      withApp(
-        "writer",
-        async (app) =>
-          (await import("./commands/deploy.ts")).deployCommand(app, {
-            services,
-            all: options.all ?? false,
-            force: options.force ?? false,
-          }, output),
-        freshState(options),
-      )()
-    );
+  addOperatorCommands(program, {
+    output,
+    setExit,
+    globals: () => program.opts<ProgramOptions>(),
+    freshState: { flag: FRESH_STATE_FLAG, help: FRESH_STATE_HELP },
+  });
 
   program.command("suspend")
     .description(

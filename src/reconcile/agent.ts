@@ -20,6 +20,13 @@ import { NewestCommits } from "./newest_commits.ts";
 import { PlanItems } from "./plan_items.ts";
 import { reportRemoved } from "./removed.ts";
 import { repairRollbacks } from "./rollback.ts";
+import type { RunningRevision } from "./held_revision.ts";
+import {
+  healHeld,
+  manualRollback,
+  type OperatorRunDeps,
+  runningRevisionOf,
+} from "./operator_runs.ts";
 import { runDue } from "./run_due.ts";
 import { RunGate } from "./run_gate.ts";
 import { RunRecorder } from "./run_recorder.ts";
@@ -342,7 +349,7 @@ export class Agent {
     );
   }
 
-  /** Self-heal: redeploys the service's deployed revision (trigger `heal`), unless suspended or busy. */
+  /** Self-heal: redeploys the revision the service runs (trigger `heal`), unless suspended or busy; a held service is healed at the commit it was rolled back to. */
   async heal(
     entry: ServiceEntry,
     options: { head: string; error: string; signal?: AbortSignal },
@@ -356,6 +363,10 @@ export class Agent {
     if (!deployedCommit || this.activity.isRunning(entry.name)) {
       return undefined;
     }
+    const running = await this.runningRevision(entry, head);
+    if (running?.kind === "held") {
+      return await healHeld(entry, running, options, this.#runDeps());
+    }
     return await this.#gate.shared(() =>
       this.activity.run(entry.name, () =>
         runService(entry, {
@@ -366,5 +377,31 @@ export class Agent {
           signal: options.signal,
         }, this.#context()))
     );
+  }
+
+  /** The revision `entry` runs and is checked at: HEAD's, or the rolled-back-to commit while HEAD's is held. */
+  runningRevision(
+    entry: ServiceEntry,
+    head: string,
+  ): Promise<RunningRevision | undefined> {
+    return runningRevisionOf(entry, head, this.#runDeps());
+  }
+
+  /** `rollback SERVICE [--to COMMIT]` (docs/commands.md#rollback): HEAD's revision is held afterwards. */
+  async rollback(
+    name: string,
+    options: { to?: string; signal?: AbortSignal },
+  ): Promise<RunSummary> {
+    const [head] = await this.#deps.git.revParse(["HEAD"]);
+    const [entry] = await this.#select(head, [name]);
+    return await manualRollback(entry, { ...options, head }, this.#runDeps());
+  }
+
+  #runDeps(): OperatorRunDeps {
+    return {
+      context: this.#context(),
+      gate: this.#gate,
+      activity: this.activity,
+    };
   }
 }

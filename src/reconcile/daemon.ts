@@ -9,6 +9,7 @@ import type { Trigger } from "../state/types.ts";
 import { collectGarbage } from "../process/memory.ts";
 import type { Agent } from "./agent.ts";
 import type { CycleResult } from "./cycle_types.ts";
+import type { OneAtATime } from "./one_at_a_time.ts";
 
 /** How one cycle ended, as observers (notifications, metrics, health) see it. */
 export type CycleReport =
@@ -40,6 +41,8 @@ export interface DaemonOptions {
   requests?: CycleRequests;
   observers?: readonly CycleObserver[];
   now?: () => number;
+  /** Cycles take turns with the operator's requests (docs/design.md#operator-requests). */
+  turns?: OneAtATime;
 }
 
 /** The poll loop: one cycle per interval (or at once when requested) until `stop` is aborted; sync failures are logged and retried. */
@@ -58,6 +61,7 @@ export async function runDaemon(
       logger: options.logger,
       now: options.now,
       busy: requests,
+      turns: options.turns,
     });
     if (report.kind === "sync_failed") {
       options.logger.error("sync failed: {error}; retrying next interval", {
@@ -82,6 +86,8 @@ export interface ObservedCycleOptions {
   now?: () => number;
   /** Told when the cycle runs, so requests arriving meanwhile are queued. */
   busy?: Pick<CycleRequests, "cycleRunning">;
+  /** Waits for the operator's request in progress before the cycle starts. */
+  turns?: OneAtATime;
 }
 
 /**
@@ -103,11 +109,13 @@ export async function runObservedCycle(
   options.busy?.cycleRunning(true);
   let report: CycleReport;
   try {
-    const result = await agent.runCycle({
-      trigger: options.trigger,
-      stop: options.stop,
-      signal: options.kill,
-    });
+    const cycle = () =>
+      agent.runCycle({
+        trigger: options.trigger,
+        stop: options.stop,
+        signal: options.kill,
+      });
+    const result = await (options.turns ? options.turns.run(cycle) : cycle());
     report = {
       kind: "completed",
       trigger: options.trigger,

@@ -72,6 +72,11 @@ export function describeReason(reason: RunReason): string {
     case "removed":
       return "service removed from the repository";
     case "rollback":
+      if (reason.requested) {
+        return `rollback requested by an operator (HEAD ${
+          shortCommit(reason.failedCommit)
+        })`;
+      }
       return `rolling back from ${
         shortCommit(reason.failedCommit)
       } after run ${reason.failedRunId} failed`;

@@ -5,7 +5,6 @@ import {
   describeSuspension,
   resume,
   suspend,
-  suspensionOf,
   suspensions,
 } from "../../state/suspensions.ts";
 import type { Output } from "../output.ts";
@@ -50,25 +49,6 @@ export async function resumeCommand(
     output.out(`note: the whole agent is still ${describeSuspension(still)}\n`);
   }
   return ExitCode.ok;
-}
-
-/** `deploy` of a suspended service is a usage error (exit 2) unless `--force`. */
-export async function refuseSuspended(
-  app: App,
-  names: readonly string[] | "all",
-): Promise<void> {
-  const all = suspensions(app.store);
-  if (all.size === 0) return;
-  const selected = names === "all" ? await app.agent.serviceNames() : names;
-  const blocked = selected.flatMap((name) => {
-    const suspension = suspensionOf(all, name);
-    return suspension ? [`${name} is ${describeSuspension(suspension)}`] : [];
-  });
-  if (blocked.length > 0) {
-    throw new UsageError(
-      `${blocked.join("; ")}; resume it first or deploy with --force`,
-    );
-  }
 }
 
 async function checkedNames(
