@@ -60,6 +60,7 @@ export const WEBHOOK_KEYS = [
   "secret",
   "insecure",
   "read_token",
+  "admin_token",
   "max_connections",
   "header_timeout",
   "body_timeout",

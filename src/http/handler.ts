@@ -12,6 +12,7 @@ import {
   renderStatusPage,
 } from "./status_page.ts";
 import type { AgentTelemetry } from "./telemetry.ts";
+import { type OperatorApi, operatorRoute } from "./operator_api.ts";
 import { verifyWebhook, type WebhookSettings } from "./webhook.ts";
 
 /** Runs shown on the status page. */
@@ -39,6 +40,8 @@ export interface HandlerDeps {
   readToken?: string;
   /** Limits read-only requests per client address (`/healthz` is exempt). */
   readLimiter?: Pick<RateLimiter, "take">;
+  /** The operator actions; undefined (no `admin_token`) answers them 404. */
+  operator?: OperatorApi;
 }
 
 /** A request handler; `info` says who sent the request (absent in tests without a socket). */
@@ -81,6 +84,8 @@ async function route(
 ): Promise<Response> {
   const { pathname } = new URL(request.url);
   const method = request.method === "HEAD" ? "GET" : request.method;
+  const operated = await operatorRoute(request, deps.operator);
+  if (operated) return operated;
   if (pathname === "/webhook") {
     if (method !== "POST") return notAllowed("POST");
     return await webhook(request, deps);
