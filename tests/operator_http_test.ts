@@ -101,6 +101,29 @@ Deno.test("POST /api/services/web/deploy with the admin token deploys now and an
   } while (polled.status === 202);
   assert.equal(polled.status, 200);
   assert.equal((await polled.json()).exitCode, 0);
+  const adminPage = await fetch(`${daemon.url}/`, {
+    headers: { Authorization: `Bearer ${ADMIN}` },
+  });
+  const adminHtml = await adminPage.text();
+  assert.match(
+    adminHtml,
+    /<button type="button" data-action="deploy" data-service="web">/,
+  );
+  const nonce = /<script nonce="([0-9a-f]+)">/.exec(adminHtml)?.[1];
+  assert.ok(nonce);
+  assert.match(
+    adminPage.headers.get("content-security-policy")!,
+    new RegExp(`script-src 'nonce-${nonce}'; connect-src 'self'`),
+  );
+  const readerPage = await fetch(`${daemon.url}/`, {
+    headers: { Authorization: `Bearer ${READER}` },
+  });
+  const readerHtml = await readerPage.text();
+  assert.doesNotMatch(readerHtml, /data-action=|<script/);
+  assert.doesNotMatch(
+    readerPage.headers.get("content-security-policy")!,
+    /script-src/,
+  );
   const stopped = await daemon.stop();
   assert.doesNotMatch(stopped.stderr, new RegExp(ADMIN));
   await Deno.remove(root, { recursive: true });

@@ -167,6 +167,7 @@ Deno.test("rollback while the daemon runs deploys the earlier commit, holds HEAD
     { services: { name: string; deployedCommit: string; state: string }[] }
   >(await cli(["--repo", fixture.clone, "status", "--json"]));
   assert.equal(status.services[0].deployedCommit, first);
+  assert.equal(status.services[0].state, "held");
   const rollbackRun = runRows(stateFileOf(fixture.clone), "web").at(-1)!;
   assert.equal(rollbackRun.trigger, "rollback");
   assert.equal(rollbackRun.to_commit, first);
