@@ -24,7 +24,7 @@ export function healthReporting(
     notifier: Pick<Notifier, "send" | "runsFinished">;
   },
 ): HealthReporting {
-  return {
+  const reporting: HealthReporting = {
     onCheck: (service, outcome, commit) => {
       if (outcome.kind === "interrupted") return;
       options.telemetry?.safety.healthChecked(service, outcome.kind);
@@ -52,8 +52,17 @@ export function healthReporting(
         removed: [],
         failed: summary.outcome === "failed",
       });
+      // The heal ran the health commands as its last step: they passed.
+      if (summary.outcome === "succeeded") {
+        reporting.onCheck(
+          summary.service,
+          { kind: "passed", attempts: 1 },
+          run.toCommit,
+        );
+      }
     },
   };
+  return reporting;
 }
 
 /** The self-heal loop of the daemon: checks feed metrics, the stored health and notifications. */
