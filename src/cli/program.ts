@@ -159,7 +159,7 @@ function buildProgram(
   const withApp = (
     mode: "reader" | "writer" | "beside",
     body: (app: App) => Promise<number> | number,
-    options: Pick<OpenAppOptions, "lostState"> = {},
+    options: Pick<OpenAppOptions, "lostState" | "ownSettings"> = {},
   ) =>
   async () => {
     // `beside`: writes the state next to a running daemon, without its lock.
@@ -193,7 +193,8 @@ function buildProgram(
             once: options.once ?? false,
             interval: options.interval,
           }),
-        freshState(options),
+        // The daemon's settings are its own flags and environment.
+        { ...freshState(options), ownSettings: true },
       )()
     );
 
