@@ -32,6 +32,10 @@ export interface NotificationEvent {
   reason: string | null;
   attempt: number | null;
   runId: number | null;
+  /** The commit deployed (or refused), with its subject and author once looked up. */
+  commit: CommitJson | null;
+  /** The run's page (`public_url` + `/runs/<id>`), when `public_url` is set. */
+  runUrl: string | null;
   host: string;
   /** ISO 8601 time the event happened. */
   time: string;
@@ -44,6 +48,45 @@ export interface NotificationEvent {
    * `recovered` falls back to `deploy_succeeded`. Not part of the JSON document.
    */
   fallback?: NotifyEventName;
+}
+
+/** A commit as events carry it. */
+export interface CommitJson {
+  id: string;
+  shortId: string;
+  /** Null until looked up (or when the commit is gone). */
+  subject: string | null;
+  author: string | null;
+}
+
+/** What an event is completed with before it is sent: the commit's subject and author, and the public URL. */
+export interface EventContextSource {
+  commit(id: string): Promise<{ subject: string; author: string } | undefined>;
+  publicUrl(): string | undefined;
+}
+
+/** The event with its commit's subject and author and the run's URL; never throws (what cannot be looked up stays null). */
+export async function withContext(
+  event: NotificationEvent,
+  source: EventContextSource | undefined,
+): Promise<NotificationEvent> {
+  if (!source) return event;
+  let commit = event.commit;
+  if (commit && commit.subject === null) {
+    try {
+      const found = await source.commit(commit.id);
+      if (found) commit = { ...commit, ...found };
+    } catch {
+      // A commit that is gone (a rewritten history) is sent without them.
+    }
+  }
+  const base = source.publicUrl();
+  const runUrl = base && event.runId !== null
+    ? `${base}/runs/${event.runId}`
+    : event.runUrl;
+  // The title stays: a fallback delivery keeps the title of the event it stands for.
+  const completed = { ...event, commit, runUrl };
+  return { ...completed, message: eventMessage(completed) };
 }
 
 /** Where events come from: the state store and the host name. */
@@ -266,13 +309,25 @@ function blank(context: Omit<EventContext, "store">): Draft {
     reason: null,
     attempt: null,
     runId: null,
+    commit: null,
+    runUrl: null,
     host: context.host,
     time: new Date(context.now()).toISOString(),
   };
 }
 
 function finish(draft: Draft & { fallback?: NotifyEventName }) {
-  return { ...draft, title: eventTitle(draft), message: eventMessage(draft) };
+  const commit = draft.commit ??
+    (draft.toCommit
+      ? {
+        id: draft.toCommit,
+        shortId: shortCommit(draft.toCommit),
+        subject: null,
+        author: null,
+      }
+      : null);
+  const full = { ...draft, commit };
+  return { ...full, title: eventTitle(full), message: eventMessage(full) };
 }
 
 /** A one-line summary of an event, e.g. `api: deploy failed on web-1`. */
@@ -328,6 +383,10 @@ export function eventMessage(event: Draft): string {
       }`,
     );
   }
+  if (event.commit?.subject) {
+    lines.push(`subject: ${event.commit.subject}`);
+  }
+  if (event.commit?.author) lines.push(`author: ${event.commit.author}`);
   if (event.failedStep) {
     lines.push(
       `failed step: ${event.failedStep}${
@@ -337,7 +396,9 @@ export function eventMessage(event: Draft): string {
   }
   if (event.error) lines.push(`error: ${event.error}`);
   if (event.reason) lines.push(`reason: ${event.reason}`);
-  if (event.runId !== null) lines.push(`run: ${event.runId}`);
+  if (event.runId !== null) {
+    lines.push(`run: ${event.runId}${event.runUrl ? ` ${event.runUrl}` : ""}`);
+  }
   lines.push(`host: ${event.host}`);
   return lines.join("\n");
 }

@@ -7,6 +7,7 @@ import type { CycleResult } from "../reconcile/cycle_types.ts";
 import type { StateStore } from "../state/store.ts";
 import {
   cycleEvents,
+  type EventContextSource,
   type NotificationEvent,
   type NotifyEventName,
   stateLostEvent,
@@ -196,6 +197,8 @@ export interface CreateNotifierOptions {
   queue?: Omit<NotificationQueueOptions, "logger">;
   /** The `notify:` list in effect after a configuration reload. */
   configuredTargets?: () => readonly NotifyTarget[];
+  /** Completes events with commit subjects, authors and run URLs. */
+  context?: EventContextSource;
 }
 
 /**
@@ -212,6 +215,7 @@ export function createNotifier(
   const targets = resolveTargets(options.targets, resolve);
   const queue = new NotificationQueue({
     logger: options.logger,
+    context: options.context,
     ...options.queue,
   });
   const notifier = new Notifier({
