@@ -8,9 +8,7 @@ function byPath(
   requests: readonly ReceivedRequest[],
   path: string,
 ): ReceivedRequest {
-  const found = requests.find((request) =>
-    request.path.split("?")[0] === path
-  );
+  const found = requests.find((request) => request.path.split("?")[0] === path);
   assert.ok(found, `a request to ${path}`);
   return found;
 }

@@ -83,9 +83,9 @@ export function notificationRequest(
     }
     case "slack": {
       const title = slackEscape(event.title);
-      let text = `*${
-        event.runUrl ? `<${event.runUrl}|${title}>` : title
-      }*\n${slackEscape(event.message)}`;
+      let text = `*${event.runUrl ? `<${event.runUrl}|${title}>` : title}*\n${
+        slackEscape(event.message)
+      }`;
       if (event.outputTail) {
         text += `\n\`\`\`${
           slackEscape(lastChars(event.outputTail, CHAT_TAIL_CHARS))
