@@ -134,6 +134,18 @@ export async function runObservedCycle(
     if (!(error instanceof SyncError || error instanceof GitError)) {
       throw error;
     }
+    // The error names git's last lines; the whole of what it printed is here.
+    const git = error instanceof GitError
+      ? error
+      : error.cause instanceof GitError
+      ? error.cause
+      : undefined;
+    if (git?.stderr) {
+      options.logger.debug("git {command} printed: {stderr}", {
+        command: git.args.join(" "),
+        stderr: git.stderr,
+      });
+    }
     report = {
       kind: "sync_failed",
       trigger: options.trigger,
