@@ -32,7 +32,7 @@ export interface CycleObserver {
 export interface DaemonOptions {
   /** Seconds between cycles; the repository's `retry_interval` when undefined. */
   intervalSeconds?: number;
-  /** Aborted: finish the current cycle, then return. */
+  /** Aborted: start no further service (the running one gets the grace period), then return. */
   stop: AbortSignal;
   /** Aborted: kill the running command too (the grace period is over). */
   kill: AbortSignal;
