@@ -1,7 +1,7 @@
 /** The notifier of the commands that deploy, built from the app's configuration. */
 import type { App } from "../app.ts";
 import { createNotifier } from "../notify/notifier.ts";
-import type { EventContextSource } from "../notify/event.ts";
+import type { EventContextSource } from "../notify/event_context.ts";
 
 /** How long queued notifications may still be delivered when the agent exits. */
 export const NOTIFY_FLUSH_MS = 5_000;

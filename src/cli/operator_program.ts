@@ -1,11 +1,12 @@
 /**
- * The commands an operator steps in with: `deploy`, `rollback` and `check`.
- * Each runs here, or is handed to the running daemon when it holds the
- * repository's lock (docs/design.md#operator-requests).
+ * The commands an operator steps in with. `deploy`, `rollback` and `check`
+ * run here, or are handed to the running daemon when it holds the
+ * repository's lock (docs/design.md#operator-requests); `suspend` and `resume`
+ * write the state beside it.
  * @module
  */
 import type { Command } from "commander";
-import { type GlobalOptions, openApp } from "../app.ts";
+import { type App, type GlobalOptions, openApp } from "../app.ts";
 import { UsageError } from "../errors.ts";
 import { daemonRecord } from "../state/daemon_record.ts";
 import { LockedError } from "../state/instance_lock.ts";
@@ -20,9 +21,11 @@ export interface OperatorProgramDeps {
   globals: () => GlobalOptions;
   /** The `--fresh-state` flag and its help. */
   freshState: { flag: string; help: string };
+  /** Runs `body` with the state opened beside a running daemon, without its lock. */
+  besideDaemon: (body: (app: App) => Promise<number>) => Promise<void>;
 }
 
-/** Adds `deploy`, `rollback` and `check` to `program`. */
+/** Adds `deploy`, `rollback`, `check`, `suspend` and `resume` to `program`. */
 export function addOperatorCommands(
   program: Command,
   deps: OperatorProgramDeps,
@@ -94,6 +97,41 @@ export function addOperatorCommands(
         wait: options.wait,
         lostState: "refuse",
       })
+    );
+
+  program.command("suspend")
+    .description(
+      "stop running services (or, with --all, the whole agent) until resume; fetching goes on",
+    )
+    .argument("[services...]", "services to suspend")
+    .option("--all", "suspend the whole agent")
+    .option("--reason <text>", "why, shown by status and the status page")
+    .action((
+      services: string[],
+      options: { all?: boolean; reason?: string },
+    ) =>
+      deps.besideDaemon(async (app) =>
+        (await import("./commands/suspend.ts")).suspendCommand(app, {
+          services,
+          all: options.all ?? false,
+          reason: options.reason,
+        }, deps.output)
+      )
+    );
+
+  program.command("resume")
+    .description(
+      "undo suspend; what became due meanwhile runs in the next cycle",
+    )
+    .argument("[services...]", "services to resume")
+    .option("--all", "lift every suspension")
+    .action((services: string[], options: { all?: boolean }) =>
+      deps.besideDaemon(async (app) =>
+        (await import("./commands/suspend.ts")).resumeCommand(app, {
+          services,
+          all: options.all ?? false,
+        }, deps.output)
+      )
     );
 }
 

@@ -273,46 +273,8 @@ function buildProgram(
     setExit,
     globals: () => program.opts<ProgramOptions>(),
     freshState: { flag: FRESH_STATE_FLAG, help: FRESH_STATE_HELP },
+    besideDaemon: (body) => withApp("beside", body)(),
   });
-
-  program.command("suspend")
-    .description(
-      "stop running services (or, with --all, the whole agent) until resume; fetching goes on",
-    )
-    .argument("[services...]", "services to suspend")
-    .option("--all", "suspend the whole agent")
-    .option("--reason <text>", "why, shown by status and the status page")
-    .action((
-      services: string[],
-      options: { all?: boolean; reason?: string },
-    ) =>
-      withApp(
-        "beside",
-        async (app) =>
-          (await import("./commands/suspend.ts")).suspendCommand(app, {
-            services,
-            all: options.all ?? false,
-            reason: options.reason,
-          }, output),
-      )()
-    );
-
-  program.command("resume")
-    .description(
-      "undo suspend; what became due meanwhile runs in the next cycle",
-    )
-    .argument("[services...]", "services to resume")
-    .option("--all", "lift every suspension")
-    .action((services: string[], options: { all?: boolean }) =>
-      withApp(
-        "beside",
-        async (app) =>
-          (await import("./commands/suspend.ts")).resumeCommand(app, {
-            services,
-            all: options.all ?? false,
-          }, output),
-      )()
-    );
 
   program.command("adopt")
     .description(

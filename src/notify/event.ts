@@ -1,6 +1,9 @@
 /** The notification event document (docs/notifications.md#the-event-document) and how a finished cycle becomes events. */
 import type { NOTIFY_EVENTS } from "../config/vocabulary.ts";
 import { shortCommit } from "../git/commit_id.ts";
+import { eventMessage, eventTitle } from "./event_text.ts";
+
+export { eventMessage, eventTitle } from "./event_text.ts";
 import { describeReason } from "../reconcile/describe.ts";
 import type { CycleResult, RunSummary } from "../reconcile/cycle_types.ts";
 import type { StateStore } from "../state/store.ts";
@@ -57,36 +60,6 @@ export interface CommitJson {
   /** Null until looked up (or when the commit is gone). */
   subject: string | null;
   author: string | null;
-}
-
-/** What an event is completed with before it is sent: the commit's subject and author, and the public URL. */
-export interface EventContextSource {
-  commit(id: string): Promise<{ subject: string; author: string } | undefined>;
-  publicUrl(): string | undefined;
-}
-
-/** The event with its commit's subject and author and the run's URL; never throws (what cannot be looked up stays null). */
-export async function withContext(
-  event: NotificationEvent,
-  source: EventContextSource | undefined,
-): Promise<NotificationEvent> {
-  if (!source) return event;
-  let commit = event.commit;
-  if (commit && commit.subject === null) {
-    try {
-      const found = await source.commit(commit.id);
-      if (found) commit = { ...commit, ...found };
-    } catch {
-      // A commit that is gone (a rewritten history) is sent without them.
-    }
-  }
-  const base = source.publicUrl();
-  const runUrl = base && event.runId !== null
-    ? `${base}/runs/${event.runId}`
-    : event.runUrl;
-  // The title stays: a fallback delivery keeps the title of the event it stands for.
-  const completed = { ...event, commit, runUrl };
-  return { ...completed, message: eventMessage(completed) };
 }
 
 /** Where events come from: the state store and the host name. */
@@ -294,7 +267,8 @@ export function eventDocument(
   return document;
 }
 
-type Draft = Omit<NotificationEvent, "title" | "message">;
+/** An event before its title and message are written. */
+export type Draft = Omit<NotificationEvent, "title" | "message">;
 
 function blank(context: Omit<EventContext, "store">): Draft {
   return {
@@ -328,84 +302,6 @@ function finish(draft: Draft & { fallback?: NotifyEventName }) {
       : null);
   const full = { ...draft, commit };
   return { ...full, title: eventTitle(full), message: eventMessage(full) };
-}
-
-/** A one-line summary of an event, e.g. `api: deploy failed on web-1`. */
-export function eventTitle(event: Draft): string {
-  const service = event.service ?? "";
-  switch (event.event) {
-    case "deploy_succeeded":
-      return `${service}: deployed ${
-        shownCommit(event.toCommit)
-      } on ${event.host}`;
-    case "deploy_failed":
-      return `${service}: deploy failed on ${event.host}`;
-    case "recovered":
-      return event.service === null
-        ? `sync recovered on ${event.host}`
-        : `${service}: recovered on ${event.host}`;
-    case "sync_failed":
-      return `sync failed on ${event.host}`;
-    case "state_lost":
-      return `state file lost on ${event.host}; agent stopped`;
-    case "service_removed":
-      return `${service}: removed from the repository (${event.host})`;
-    case "rolled_back":
-      return `${service}: rolled back to ${
-        shownCommit(event.toCommit)
-      } on ${event.host}`;
-    case "unhealthy":
-      return `${service}: unhealthy on ${event.host}`;
-    case "healed":
-      return `${service}: healthy again on ${event.host}`;
-    case "verification_failed":
-      return `commit ${
-        shownCommit(event.toCommit)
-      } refused on ${event.host}: signature verification failed`;
-    case "test":
-      return `upstream-watch test message from ${event.host}`;
-  }
-}
-
-/** The human-readable lines of an event (without the output tail). */
-export function eventMessage(event: Draft): string {
-  const lines: string[] = [];
-  if (event.service !== null) {
-    const commits = event.fromCommit
-      ? `${shownCommit(event.fromCommit)} → ${shownCommit(event.toCommit)}`
-      : shownCommit(event.toCommit);
-    const verb = event.event === "service_removed" ? "last deployed" : "commit";
-    lines.push(
-      `${verb}: ${
-        event.event === "service_removed"
-          ? shownCommit(event.fromCommit)
-          : commits
-      }`,
-    );
-  }
-  if (event.commit?.subject) {
-    lines.push(`subject: ${event.commit.subject}`);
-  }
-  if (event.commit?.author) lines.push(`author: ${event.commit.author}`);
-  if (event.failedStep) {
-    lines.push(
-      `failed step: ${event.failedStep}${
-        event.attempt ? ` (attempt ${event.attempt})` : ""
-      }`,
-    );
-  }
-  if (event.error) lines.push(`error: ${event.error}`);
-  if (event.reason) lines.push(`reason: ${event.reason}`);
-  if (event.runId !== null) {
-    lines.push(`run: ${event.runId}${event.runUrl ? ` ${event.runUrl}` : ""}`);
-  }
-  lines.push(`host: ${event.host}`);
-  return lines.join("\n");
-}
-
-/** A commit as titles and messages show it; "-" where the event has none. */
-function shownCommit(commit: string | null): string {
-  return commit ? shortCommit(commit) : "-";
 }
 
 /** The tail of the command that failed: the last one recorded in the failed step. */

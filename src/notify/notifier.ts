@@ -7,7 +7,6 @@ import type { CycleResult } from "../reconcile/cycle_types.ts";
 import type { StateStore } from "../state/store.ts";
 import {
   cycleEvents,
-  type EventContextSource,
   type NotificationEvent,
   type NotifyEventName,
   stateLostEvent,
@@ -16,6 +15,7 @@ import {
   verificationFailedEvent,
 } from "./event.ts";
 import type { StateLostError } from "../errors.ts";
+import type { EventContextSource } from "./event_context.ts";
 import { VerificationError } from "../verify/verification_error.ts";
 
 /** Prefix of the persistent "verification_failed sent for this commit" markers. */

@@ -1,9 +1,6 @@
 /** Delivering notifications off the deploy path: per-target queues, timeouts, retries with backoff. */
-import {
-  type EventContextSource,
-  type NotificationEvent,
-  withContext,
-} from "./event.ts";
+import type { NotificationEvent } from "./event.ts";
+import { type EventContextSource, withContext } from "./event_context.ts";
 import { notificationRequest } from "./format.ts";
 import { redactUrlsIn, type ResolvedTarget } from "./target.ts";
 import {

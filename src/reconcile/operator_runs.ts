@@ -6,6 +6,8 @@
  */
 import { UsageError } from "../errors.ts";
 import { rollbacks } from "../state/rollbacks.ts";
+import { suspensionOf, suspensions } from "../state/suspensions.ts";
+import { runService } from "./run_service.ts";
 import type { RunSummary } from "./cycle_types.ts";
 import {
   rollbackDestination,
@@ -36,8 +38,37 @@ export async function runningRevisionOf(
   });
 }
 
+/** Redeploys the revision the service runs (trigger `heal`), unless it is suspended, busy or never deployed. */
+export async function healService(
+  entry: ServiceEntry,
+  options: { head: string; error: string; signal?: AbortSignal },
+  deps: OperatorRunDeps,
+): Promise<RunSummary | undefined> {
+  const { context } = deps;
+  if (suspensionOf(suspensions(context.store), entry.name)) return undefined;
+  const deployedCommit = context.store.services().get(entry.name)
+    ?.deployedCommit;
+  if (!deployedCommit || deps.activity.isRunning(entry.name)) {
+    return undefined;
+  }
+  const running = await runningRevisionOf(entry, options.head, deps);
+  if (running?.kind === "held") {
+    return await healHeld(entry, running, options, deps);
+  }
+  return await deps.gate.shared(() =>
+    deps.activity.run(entry.name, () =>
+      runService(entry, {
+        head: options.head,
+        reason: { kind: "heal", error: options.error },
+        deployedCommit,
+        trigger: "heal",
+        signal: options.signal,
+      }, context))
+  );
+}
+
 /** Heals a held service at the commit it was rolled back to; the hold stays. */
-export async function healHeld(
+async function healHeld(
   entry: ServiceEntry,
   running: Extract<RunningRevision, { kind: "held" }>,
   options: { head: string; error: string; signal?: AbortSignal },
