@@ -41,10 +41,10 @@ export async function statusCommand(
         ? `${service.lastRun.outcome}${
           service.lastRun.failedStep ? ` (${service.lastRun.failedStep})` : ""
         }${
-          service.failedAttempts > 0
+          // The attempt count belongs to a failed run, not to the rollback that followed it.
+          service.failedAttempts > 0 && service.lastRun.outcome === "failed"
             ? `, attempt ${service.failedAttempts}/${app.agent.config.maxAttempts}`
-            : ""
-        }`
+            : ""}`
         : "-",
       tableTime(state.get(service.name)?.lastRunAt),
       service.stateText,
