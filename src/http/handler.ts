@@ -93,7 +93,7 @@ async function route(
     const health = deps.telemetry.health();
     return text(health.healthy ? 200 : 503, `${health.reason}\n`);
   }
-  const refused = await refuseRead(request, deps, info);
+  const refused = refuseRead(request, deps, info);
   if (refused) return refused;
   switch (pathname) {
     case "/metrics":
@@ -165,11 +165,11 @@ async function webhook(request: Request, deps: HandlerDeps): Promise<Response> {
 }
 
 /** A 429 or 401 when the client is over its rate or lacks the read token. */
-async function refuseRead(
+function refuseRead(
   request: Request,
   deps: HandlerDeps,
   info: RequestInfo | undefined,
-): Promise<Response | undefined> {
+): Response | undefined {
   const client = info?.remoteAddr.hostname ?? "unknown";
   const waitSeconds = deps.readLimiter?.take(client) ?? 0;
   if (waitSeconds > 0) {
@@ -183,7 +183,7 @@ async function refuseRead(
   }
   if (
     deps.readToken !== undefined &&
-    !(await presentsReadToken(request.headers, deps.readToken))
+    !presentsReadToken(request.headers, deps.readToken)
   ) {
     return new Response("this endpoint requires the read token\n", {
       status: 401,
