@@ -6,7 +6,7 @@ export const SHUTDOWN_GRACE_MS = 30_000;
 /**
  * Signals that ask the agent to stop on this platform (Windows cannot listen
  * for SIGTERM). SIGHUP (terminal closed, or sent by an operator) and SIGQUIT
- * (Ctrl-\\, or a supervisor's graceful stop as for nginx) stop it the same way,
+ * (Ctrl-\, or a supervisor's graceful stop as for nginx) stop it the same way,
  * rather than dying with the run left `running` or being ignored.
  */
 export function stopSignals(
