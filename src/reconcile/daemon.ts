@@ -9,6 +9,7 @@ import type { Trigger } from "../state/types.ts";
 import { collectGarbage } from "../process/memory.ts";
 import type { Agent } from "./agent.ts";
 import type { CycleResult } from "./cycle_types.ts";
+import { sleep } from "../hooks/health_step.ts";
 
 /** How one cycle ended, as observers (notifications, metrics, health) see it. */
 export type CycleReport =
@@ -254,15 +255,7 @@ export class CycleRequests {
         this.#pendingSince + BURST_MAX_WAIT_MS,
       ) - now;
       if (wait <= 0) return;
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(timer);
-          stop.removeEventListener("abort", done);
-          resolve();
-        };
-        const timer = setTimeout(done, wait);
-        stop.addEventListener("abort", done, { once: true });
-      });
+      await sleep(wait, stop);
     }
   }
 }
