@@ -80,9 +80,9 @@ Deno.test("suspend --reason and the resume note show control characters escaped,
   await cli(["--repo", fixture.clone, "suspend", "api", "--reason", reason]);
   const resumed = await cli(["--repo", fixture.clone, "resume", "api"]);
   assert.match(resumed.stdout, /note: the whole agent is still suspended/);
-  // deno-lint-ignore no-control-regex
   assert.doesNotMatch(
     suspended.stdout + resumed.stdout,
+    // deno-lint-ignore no-control-regex
     /[\x00-\x09\x0b-\x1f]/,
   );
   // JSON keeps the reason as it was given.
