@@ -11,7 +11,7 @@ import type {
   OperatorRequest,
   RequestOptions,
 } from "../state/operator_requests.ts";
-import { constantTimeEqual } from "./webhook.ts";
+import { sameSecret } from "./constant_time.ts";
 
 /** Actions that go through the daemon's requests; `suspend` and `resume` only write the state. */
 const REQUEST_ACTIONS: readonly string[] = ["deploy", "rollback", "check"];
@@ -43,22 +43,12 @@ export interface OperatorApi {
   waitMs?: number;
 }
 
-const encoder = new TextEncoder();
-
 /** True when the request carries the admin token as `Authorization: Bearer` (never Basic: browsers replay that by themselves). */
-export async function presentsAdminToken(
-  headers: Headers,
-  token: string,
-): Promise<boolean> {
+export function presentsAdminToken(headers: Headers, token: string): boolean {
   const bearer = /^Bearer\s+(\S+)$/i.exec(
     headers.get("authorization")?.trim() ?? "",
   );
-  if (!bearer) return false;
-  const [a, b] = await Promise.all([
-    crypto.subtle.digest("SHA-256", encoder.encode(bearer[1])),
-    crypto.subtle.digest("SHA-256", encoder.encode(token)),
-  ]);
-  return constantTimeEqual(new Uint8Array(a), new Uint8Array(b));
+  return bearer !== null && sameSecret(bearer[1], token);
 }
 
 /** Answers the operator paths; undefined for any other path. */
@@ -159,7 +149,7 @@ async function refuse(
       error: "send no body or an application/json one",
     });
   }
-  if (!(await presentsAdminToken(request.headers, api.adminToken))) {
+  if (!presentsAdminToken(request.headers, api.adminToken)) {
     await request.body?.cancel();
     return new Response(
       JSON.stringify({ error: "this action requires the admin token" }) + "\n",
