@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { pause, waitUntil } from "./helpers/agent_process.ts";
+import { waitUntil } from "./helpers/agent_process.ts";
 import { cli, runOnce } from "./helpers/cli.ts";
 import { DaemonProcess } from "./helpers/daemon_process.ts";
 import { GitFixture, shellQuote } from "./helpers/git_fixture.ts";
@@ -53,10 +53,14 @@ Deno.test("/api/status, the status page and /metrics show health, the rollback a
     "run",
   ]);
   await waitUntil(() => pathExists(marker), { message: "web deployed" });
-  // Wait for a few checks.
-  await pause(800);
-
-  const document = await (await fetch(`${daemon.url}/api/status`)).json();
+  // Wait for the first checks (a busy machine makes them late).
+  const document = await waitUntil(async () => {
+    const current = await (await fetch(`${daemon.url}/api/status`)).json();
+    const web = current.services.find((service: { name: string }) =>
+      service.name === "web"
+    );
+    return web?.health?.state === "healthy" ? current : undefined;
+  }, { message: "a health check of web passed" });
   const byName = Object.fromEntries(
     document.services.map((service: { name: string }) => [
       service.name,

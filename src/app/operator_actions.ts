@@ -6,6 +6,7 @@
  * command's own errors.
  * @module
  */
+import { resolve } from "node:path";
 import type { App } from "../app.ts";
 import { configEnvReferences } from "../config/env_references.ts";
 import { ExitCode, UsageError } from "../errors.ts";
@@ -117,7 +118,7 @@ export async function checkAction(
   }
   const outcome = await checkHealth({
     service: entry.name,
-    cwd: `${app.repoRoot}/${entry.dir}`,
+    cwd: resolve(app.repoRoot, entry.dir),
     config: running.config,
     env: {
       UPSTREAM_WATCH_SERVICE: entry.name,

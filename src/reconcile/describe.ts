@@ -1,6 +1,9 @@
 /** How holds and run reasons read in CLI output, JSON documents, the status page and notifications. */
 
 import { shortCommit } from "../git/commit_id.ts";
+
+/** Commits as every text shows them (for the layers that may not import git). */
+export { shortCommit };
 import type { RunReason } from "../state/types.ts";
 import type { Hold } from "./cycle_types.ts";
 

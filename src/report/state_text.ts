@@ -1,6 +1,9 @@
 /** A service's state in one sentence, the same in `status`, `plan` and on the status page. */
-import { shortCommit } from "../git/commit_id.ts";
-import { describeHold, type HoldJson } from "../reconcile/describe.ts";
+import {
+  describeHold,
+  type HoldJson,
+  shortCommit,
+} from "../reconcile/describe.ts";
 import type { SafetyFields } from "../reconcile/safety_status.ts";
 import type { RejectionJson, RunJson } from "./documents.ts";
 import { pendingText } from "./pending.ts";
@@ -33,9 +36,7 @@ export function stateText(state: ServiceState, facts: StateTextFacts): string {
         : `${pendingText(facts) ?? "due"}; ${at}`;
     case "retrying":
     case "held":
-      return `${at}; ${
-        facts.hold ? describeHold(facts.hold) : pendingText(facts) ?? ""
-      }${health}`;
+      return `${at}; ${pendingText(facts) ?? "waiting"}${health}`;
     case "failed":
       return facts.configError
         ? `invalid config: ${facts.configError}; ${at}`

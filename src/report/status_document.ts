@@ -2,7 +2,7 @@
 import type { CyclePlan, PlanItem } from "../reconcile/cycle_types.ts";
 import type { SafetyFields } from "../reconcile/safety_status.ts";
 import type { RunRecord, ServiceRecord } from "../state/types.ts";
-import { holdJson } from "../reconcile/describe.ts";
+import { holdJson, shortCommit } from "../reconcile/describe.ts";
 import { safetyStatus } from "../reconcile/safety_status.ts";
 import type { StateStore } from "../state/store.ts";
 import { recordedRejection } from "../verify/verifier.ts";
@@ -141,7 +141,9 @@ function removedStatus(
     state: "removed",
     stateText: `removed from the repository at ${
       isoTime(record.removedAt)
-    }; was at ${record.deployedCommit?.slice(0, 7) ?? "nothing"}`,
+    }; was at ${
+      record.deployedCommit ? shortCommit(record.deployedCommit) : "nothing"
+    }`,
     name: record.name,
     dir: record.name,
     deployedCommit: record.deployedCommit,
