@@ -48,7 +48,8 @@ export function parseOrderedJson(text: string): JsonValue {
     return JSON.parse(literal[0]);
   };
   const string = (): string => {
-    const match = /^"(?:[^"\\\u0000-\u001f]|\\.)*"/s.exec(text.slice(at));
+    // JSON.parse refuses control characters inside the string itself.
+    const match = /^"(?:[^"\\]|\\.)*"/s.exec(text.slice(at));
     if (!match) return fail("bad string");
     at += match[0].length;
     return JSON.parse(match[0]);
