@@ -65,7 +65,7 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   verify: ["git", "state", "config", "process", "errors"],
   hooks: ["secrets", "git", "state", "config", "process", "log", "errors"],
   // Decrypting SOPS files: pure but for gpg, which runs through the one runner.
-  secrets: ["process"],
+  secrets: ["config", "process"],
   git: ["process", "errors"],
   state: ["log", "errors"],
   config: ["git", "errors"],

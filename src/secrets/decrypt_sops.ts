@@ -13,7 +13,7 @@ import { readIniSops } from "./ini_format.ts";
 import { readBinarySops, readJsonSops } from "./json_format.ts";
 import { SecretError, SopsFormatError } from "./secret_error.ts";
 import type { SopsDocument } from "./sops_document.ts";
-import type { SopsFormat } from "./sops_format.ts";
+import type { SecretFormat } from "../config/types.ts";
 import { isEncryptedPath, readMetadata } from "./sops_metadata.ts";
 import {
   decryptValue,
@@ -70,11 +70,11 @@ export interface DecryptedSops {
 export interface DecryptSopsOptions {
   /** The file's name in messages. */
   file: string;
-  format: SopsFormat;
+  format: SecretFormat;
   keys: SopsKeys;
 }
 
-const READERS: Record<SopsFormat, (text: string) => SopsDocument> = {
+const READERS: Record<SecretFormat, (text: string) => SopsDocument> = {
   yaml: readYamlSops,
   json: readJsonSops,
   dotenv: readDotenvSops,

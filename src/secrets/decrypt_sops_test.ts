@@ -8,7 +8,7 @@ import { parseAgeIdentities } from "./age_identities.ts";
 import { decryptSops } from "./decrypt_sops.ts";
 import { SecretError } from "./secret_error.ts";
 import type { SopsKeys } from "./data_key.ts";
-import { formatForPath } from "./sops_format.ts";
+import { formatFromName } from "../config/secrets_config.ts";
 import { fixture, nixAgeIdentities, testKeyring } from "./test_keys.ts";
 
 const NIX_PLAINTEXT = "test_key: test_value\n" +
@@ -18,7 +18,7 @@ const NIX_PLAINTEXT = "test_key: test_value\n" +
 async function decrypted(name: string, text: string, keys: SopsKeys) {
   const result = await decryptSops(text, {
     file: name,
-    format: formatForPath(name),
+    format: formatFromName(name),
     keys,
   });
   return new TextDecoder().decode(result.content);

@@ -1,5 +1,12 @@
 /** YAML SOPS files, read and written with the `yaml` package (4-space indent, as `sops` writes). */
-import { type Document, isAlias, isMap, isScalar, isSeq, parseDocument } from "yaml";
+import {
+  type Document,
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  parseDocument,
+} from "yaml";
 import { SopsFormatError } from "./secret_error.ts";
 import type { SopsComment, SopsDocument, SopsLeaf } from "./sops_document.ts";
 
