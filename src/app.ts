@@ -11,7 +11,9 @@ import {
 import { ConfigError } from "./errors.ts";
 import { shortCommit } from "./git/commit_id.ts";
 import { type BranchUpstream, GitClient } from "./git/git_client.ts";
+import type { SecretsHost } from "./hooks/decrypt_step.ts";
 import { stopLeftoverHooks } from "./hooks/leftover_hooks.ts";
+import { hostKeySource, keyFilesInsideWorkTree } from "./secrets/host_keys.ts";
 import { agentLogger, type Logger } from "./log/logging.ts";
 import { DenoProcessRunner } from "./process/run_process.ts";
 import { Agent } from "./reconcile/agent.ts";
@@ -34,6 +36,8 @@ export interface GlobalOptions {
   host?: string;
   /** `--allowed-signers PATH`: turns SSH signature verification on whatever the repository says. */
   allowedSigners?: string;
+  /** `--age-key-file PATH`: age identities for services' SOPS files (besides `SOPS_AGE_KEY_FILE`, `SOPS_AGE_KEY`). */
+  ageKeyFile?: string;
 }
 
 /** The real adapters, built once per command. */
@@ -111,6 +115,7 @@ export async function openApp(
   const host = globals.host ?? Deno.env.get("UPSTREAM_WATCH_HOST") ??
     Deno.hostname();
 
+  const secrets = secretsHost(globals, runner, info);
   // The lock comes first: a second instance must not touch the first one's running runs.
   const lock = options.lock ? acquireInstanceLock(info.gitDir) : undefined;
   if (lock?.takenOverFrom) {
@@ -162,6 +167,7 @@ export async function openApp(
     config: () => built.agent?.config ?? config,
   });
   const agent = new Agent({
+    secrets,
     git,
     store,
     runner,
@@ -204,6 +210,24 @@ export async function openApp(
       lock?.[Symbol.dispose]();
     },
   };
+}
+
+/** The host's SOPS keys; a key file inside the work tree is a configuration error (a push could replace it). */
+export function secretsHost(
+  globals: GlobalOptions,
+  runner: DenoProcessRunner,
+  info: { root: string; gitCommonDir: string },
+): SecretsHost {
+  const keys = hostKeySource({
+    ageKeyFile: globals.ageKeyFile,
+    env: Deno.env.toObject(),
+    runner,
+  });
+  const [inside] = keyFilesInsideWorkTree(keys, info.root);
+  if (inside !== undefined) {
+    throw new ConfigError(inside.reason, { file: inside.source });
+  }
+  return { keys, gitCommonDir: info.gitCommonDir };
 }
 
 /** The verifier with the command line's `--allowed-signers` (or its variable) over the repository's `verify:`. */

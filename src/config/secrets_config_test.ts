@@ -29,7 +29,10 @@ Deno.test("env_from alone decrypts a dotenv file for the environment only", () =
 });
 
 Deno.test("a hook file without secrets has none", () => {
-  assert.equal(service("update_commands: [\"true\"]\n").config.secrets, undefined);
+  assert.equal(
+    service('update_commands: ["true"]\n').config.secrets,
+    undefined,
+  );
 });
 
 Deno.test("bad secrets entries are refused with the key that is wrong", () => {

@@ -1,0 +1,229 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { AgentProcess, waitUntil } from "./helpers/agent_process.ts";
+import { cli, parseJson, runOnce } from "./helpers/cli.ts";
+import { git, GitFixture, shellQuote } from "./helpers/git_fixture.ts";
+import { hookFile, readLines } from "./helpers/hooks.ts";
+import { ageKeyPair, encryptDotenv } from "./helpers/sops_encrypt.ts";
+import { runRows, stateFileOf } from "./helpers/state_db.ts";
+
+/** A fixture whose service `api` decrypts `app.sops.env` to `.env` and passes it as environment. */
+async function secretFixture(
+  secret: Record<string, string>,
+  extraHooks: Record<string, unknown> = {},
+) {
+  const keys = await ageKeyPair();
+  const fixture = await GitFixture.create({});
+  const keyFile = join(fixture.root, "age-keys.txt");
+  await Deno.writeTextFile(keyFile, `# test identity\n${keys.identity}\n`);
+  const log = join(fixture.root, "ran.log");
+  const hooks = {
+    secrets: [{ file: "app.sops.env", to: ".env" }],
+    env_from: "app.sops.env",
+    update_commands: [
+      `echo "env=$API_TOKEN file=$(cat .env)" >> ${shellQuote(log)}`,
+      'echo "printing the token: $API_TOKEN"',
+    ],
+    ...extraHooks,
+  };
+  await fixture.push({
+    "api/.update-hooks.yaml": hookFile(hooks),
+    "api/app.sops.env": await encryptDotenv(secret, keys.recipient),
+  });
+  return { fixture, keys, keyFile, log, hooks };
+}
+
+const TOKEN_1 = "first-token-9f1c2e";
+const TOKEN_2 = "second-token-4ab7d0";
+
+Deno.test("a SOPS dotenv file is decrypted before the hooks: written 0600 from the commit, excluded from git, its values in the hooks' environment and masked in stored output", async () => {
+  const { fixture, keyFile, log } = await secretFixture({ API_TOKEN: TOKEN_1 });
+  await using _ = fixture;
+
+  const result = await runOnce(fixture.clone, ["--age-key-file", keyFile]);
+
+  assert.equal(result.code, 0, result.stderr);
+  const env = join(fixture.clone, "api", ".env");
+  assert.equal(await Deno.readTextFile(env), `API_TOKEN=${TOKEN_1}\n`);
+  assert.equal((await Deno.stat(env)).mode! & 0o777, 0o600);
+  assert.deepEqual(await readLines(log), [
+    `env=${TOKEN_1} file=API_TOKEN=${TOKEN_1}`,
+  ]);
+  assert.equal(await git(fixture.clone, "status", "--porcelain"), "");
+  const exclude = await Deno.readTextFile(
+    join(fixture.clone, ".git", "info", "exclude"),
+  );
+  assert.match(exclude, /^\/api\/\.env$/m);
+
+  const [run] = runRows(stateFileOf(fixture.clone), "api");
+  const logs = await cli(["--repo", fixture.clone, "logs", String(run.id)]);
+  assert.equal(logs.code, 0, logs.stderr);
+  assert.match(logs.stdout, /app\.sops\.env → \.env: \d+ bytes/);
+  assert.match(logs.stdout, /printing the token: \*\*\*/);
+  const json = await cli([
+    "--repo",
+    fixture.clone,
+    "logs",
+    String(run.id),
+    "--json",
+  ]);
+  const state = await Deno.readFile(stateFileOf(fixture.clone));
+  for (
+    const text of [
+      logs.stdout,
+      json.stdout,
+      new TextDecoder("latin1").decode(state),
+    ]
+  ) {
+    assert.ok(!text.includes(TOKEN_1), "the plaintext leaked");
+  }
+});
+
+Deno.test("daemon: a pushed secret change redeploys and the hook sees the new value; the plaintext is in neither the state nor the log", async () => {
+  const { fixture, keys, log } = await secretFixture({ API_TOKEN: TOKEN_1 });
+  await using _ = fixture;
+  const keyFile = join(fixture.root, "age-keys.txt");
+  await using agent = AgentProcess.start(fixture.clone, {
+    env: { SOPS_AGE_KEY_FILE: keyFile },
+  });
+  await waitUntil(async () => (await readLines(log)).length >= 1, {
+    message: "the first deploy ran",
+  });
+
+  await fixture.push({
+    "api/app.sops.env": await encryptDotenv(
+      { API_TOKEN: TOKEN_2 },
+      keys.recipient,
+    ),
+  });
+
+  await waitUntil(async () => (await readLines(log)).length >= 2, {
+    message: "the secret change redeployed",
+  });
+  const stopped = await agent.stop();
+  assert.deepEqual(
+    (await readLines(log))[1],
+    `env=${TOKEN_2} file=API_TOKEN=${TOKEN_2}`,
+  );
+  assert.equal(
+    await Deno.readTextFile(join(fixture.clone, "api", ".env")),
+    `API_TOKEN=${TOKEN_2}\n`,
+  );
+  const state = new TextDecoder("latin1").decode(
+    await Deno.readFile(stateFileOf(fixture.clone)),
+  );
+  for (const token of [TOKEN_1, TOKEN_2]) {
+    assert.ok(!stopped.stderr.includes(token), "the plaintext is in the log");
+    assert.ok(!state.includes(token), "the plaintext is in the state file");
+  }
+  assert.match(stopped.stderr, /printing the token: \*\*\*/);
+});
+
+Deno.test("a wrong key fails the run at decrypt with one line, runs no hook and leaves the previous file untouched", async () => {
+  const { fixture, keyFile, log } = await secretFixture({ API_TOKEN: TOKEN_1 });
+  await using _ = fixture;
+  assert.equal(
+    (await runOnce(fixture.clone, ["--age-key-file", keyFile])).code,
+    0,
+  );
+  const other = await ageKeyPair();
+  await fixture.push({
+    "api/app.sops.env": await encryptDotenv(
+      { API_TOKEN: TOKEN_2 },
+      other.recipient,
+    ),
+  });
+
+  const result = await runOnce(fixture.clone, ["--age-key-file", keyFile]);
+
+  assert.equal(result.code, 1, result.stderr);
+  assert.equal((await readLines(log)).length, 1, "a hook ran");
+  assert.equal(
+    await Deno.readTextFile(join(fixture.clone, "api", ".env")),
+    `API_TOKEN=${TOKEN_1}\n`,
+  );
+  const history = parseJson<{ runs: Record<string, unknown>[] }>(
+    await cli(["--repo", fixture.clone, "history", "api", "--json"]),
+  );
+  const [failed] = history.runs;
+  assert.equal(failed.outcome, "failed");
+  assert.equal(failed.failedStep, "decrypt");
+  assert.equal(
+    failed.error,
+    "decrypt: api/app.sops.env: no identity for any of the file's 1 age recipient",
+  );
+});
+
+Deno.test("a rollback decrypts the old revision's secrets from the commit it goes back to", async () => {
+  const { fixture, keys, keyFile, log, hooks } = await secretFixture(
+    { API_TOKEN: TOKEN_1 },
+    { rollback: true },
+  );
+  await using _ = fixture;
+  assert.equal(
+    (await runOnce(fixture.clone, ["--age-key-file", keyFile])).code,
+    0,
+  );
+  await fixture.push({
+    "api/.update-hooks.yaml": hookFile({
+      ...hooks,
+      update_commands: [...hooks.update_commands, "exit 5"],
+    }),
+    "api/app.sops.env": await encryptDotenv(
+      { API_TOKEN: TOKEN_2 },
+      keys.recipient,
+    ),
+  });
+
+  const result = await runOnce(fixture.clone, ["--age-key-file", keyFile]);
+
+  assert.equal(result.code, 1, result.stderr);
+  assert.deepEqual(await readLines(log), [
+    `env=${TOKEN_1} file=API_TOKEN=${TOKEN_1}`,
+    `env=${TOKEN_2} file=API_TOKEN=${TOKEN_2}`,
+    `env=${TOKEN_1} file=API_TOKEN=${TOKEN_1}`,
+  ]);
+  assert.equal(
+    await Deno.readTextFile(join(fixture.clone, "api", ".env")),
+    `API_TOKEN=${TOKEN_1}\n`,
+  );
+  assert.equal(await git(fixture.clone, "status", "--porcelain"), "");
+});
+
+Deno.test("an age key file inside the work tree is a configuration error", async () => {
+  const { fixture, keys } = await secretFixture({ API_TOKEN: TOKEN_1 });
+  await using _ = fixture;
+  const inside = join(fixture.clone, "keys.txt");
+  await Deno.writeTextFile(inside, keys.identity + "\n");
+
+  const result = await runOnce(fixture.clone, ["--age-key-file", inside]);
+
+  assert.equal(result.code, 2);
+  assert.match(
+    result.stderr,
+    /--age-key-file: .*keys\.txt lies inside the work tree/,
+  );
+});
+
+Deno.test("a removed service's decrypted file is removed with it", async () => {
+  const { fixture, keyFile } = await secretFixture({ API_TOKEN: TOKEN_1 });
+  await using _ = fixture;
+  assert.equal(
+    (await runOnce(fixture.clone, ["--age-key-file", keyFile])).code,
+    0,
+  );
+  await fixture.push({
+    "api": null,
+    "web/.update-hooks.yaml": hookFile({ update_commands: ["true"] }),
+  });
+
+  assert.equal(
+    (await runOnce(fixture.clone, ["--age-key-file", keyFile])).code,
+    0,
+  );
+
+  await assert.rejects(
+    Deno.stat(join(fixture.clone, "api", ".env")),
+    Deno.errors.NotFound,
+  );
+});
