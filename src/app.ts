@@ -43,6 +43,8 @@ export interface GlobalOptions {
 /** The real adapters, built once per command. */
 export interface App {
   agent: Agent;
+  /** The host's SOPS keys (docs/secrets.md). */
+  secrets: SecretsHost;
   store: StateStore;
   git: GitClient;
   /** The one way the agent starts processes (git, hooks, health checks). */
@@ -188,6 +190,7 @@ export async function openApp(
   built.agent = agent;
   return {
     agent,
+    secrets,
     store,
     git,
     runner,

@@ -227,3 +227,81 @@ Deno.test("a removed service's decrypted file is removed with it", async () => {
     Deno.errors.NotFound,
   );
 });
+
+Deno.test("plan shows the decrypt step of a due service", async () => {
+  const { fixture, keyFile } = await secretFixture({ API_TOKEN: TOKEN_1 });
+  await using _ = fixture;
+
+  const text = await cli([
+    "--repo",
+    fixture.clone,
+    "--age-key-file",
+    keyFile,
+    "plan",
+  ]);
+  const json = parseJson<{ services: { name: string; decrypt: unknown }[] }>(
+    await cli(["--repo", fixture.clone, "plan", "--json"]),
+  );
+
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /decrypt first: app\.sops\.env → \.env/);
+  assert.deepEqual(json.services.find((s) => s.name === "api")?.decrypt, [
+    { file: "app.sops.env", to: ".env" },
+  ]);
+});
+
+Deno.test("validate reports a tampered or undecryptable secret and writes nothing", async () => {
+  const { fixture, keys, keyFile } = await secretFixture({
+    API_TOKEN: TOKEN_1,
+  });
+  await using _ = fixture;
+  await git(fixture.clone, "pull", "--quiet");
+  const good = await cli([
+    "--repo",
+    fixture.clone,
+    "--age-key-file",
+    keyFile,
+    "validate",
+  ]);
+  assert.equal(good.code, 0, good.stderr);
+
+  // Two values swapped: each still decrypts, the MAC does not match.
+  const file = await encryptDotenv(
+    { A_KEY: "alpha-1", B_KEY: "bravo-2" },
+    keys.recipient,
+  );
+  const [a, b, ...rest] = file.split("\n");
+  const swapped = [b.replace("B_KEY", "A_KEY"), a.replace("A_KEY", "B_KEY")];
+  await fixture.push({ "api/app.sops.env": [...swapped, ...rest].join("\n") });
+  await git(fixture.clone, "pull", "--quiet");
+
+  const bad = await cli([
+    "--repo",
+    fixture.clone,
+    "--age-key-file",
+    keyFile,
+    "validate",
+  ]);
+
+  assert.equal(bad.code, 2);
+  assert.match(
+    bad.stderr,
+    /^api: api\/app\.sops\.env: the value at A_KEY fails its GCM tag/m,
+  );
+  const reordered = [b, a, ...rest].join("\n");
+  await fixture.push({ "api/app.sops.env": reordered });
+  await git(fixture.clone, "pull", "--quiet");
+  const mac = await cli([
+    "--repo",
+    fixture.clone,
+    "--age-key-file",
+    keyFile,
+    "validate",
+  ]);
+  assert.equal(mac.code, 2);
+  assert.match(mac.stderr, /api\/app\.sops\.env: MAC mismatch/);
+  await assert.rejects(
+    Deno.stat(join(fixture.clone, "api", ".env")),
+    Deno.errors.NotFound,
+  );
+});

@@ -76,22 +76,7 @@ export async function decryptSecrets(
     return { kind: "decrypted", files: [], masks: [], env: {} };
   }
   try {
-    const keys = await context.keys.load();
-    const encrypted = await readEncrypted(secrets, context);
-    const decrypted: { secret: SecretFile; content: Uint8Array }[] = [];
-    const masks = new Set<string>();
-    for (const secret of secrets) {
-      const result = await decryptSops(encrypted.get(secret.file)!, {
-        file: repoPath(context, secret.file),
-        format: secret.format,
-        keys,
-      });
-      for (const value of result.values) addMasks(masks, value);
-      if (secret.format === "binary") {
-        addMasks(masks, new TextDecoder().decode(result.content));
-      }
-      decrypted.push({ secret, content: result.content });
-    }
+    const { decrypted, masks } = await decryptAll(secrets, context);
     const envFrom = decrypted.find(({ secret }) =>
       secret.file === config.envFrom
     );
@@ -123,6 +108,48 @@ export async function decryptSecrets(
     }
     throw error;
   }
+}
+
+/** Decrypts the service's secrets at the commit without writing anything (`validate`); the first problem as one line. */
+export async function checkSecrets(
+  config: ServiceConfig,
+  context: SecretsContext,
+): Promise<string | undefined> {
+  if (!config.secrets?.length) return undefined;
+  try {
+    await decryptAll(config.secrets, context);
+    return undefined;
+  } catch (error) {
+    if (error instanceof SecretError) return error.message;
+    throw error;
+  }
+}
+
+/** Every secret read from the commit and decrypted, in memory. */
+async function decryptAll(
+  secrets: readonly SecretFile[],
+  context: SecretsContext,
+): Promise<{
+  decrypted: { secret: SecretFile; content: Uint8Array }[];
+  masks: Set<string>;
+}> {
+  const keys = await context.keys.load();
+  const encrypted = await readEncrypted(secrets, context);
+  const decrypted: { secret: SecretFile; content: Uint8Array }[] = [];
+  const masks = new Set<string>();
+  for (const secret of secrets) {
+    const result = await decryptSops(encrypted.get(secret.file)!, {
+      file: repoPath(context, secret.file),
+      format: secret.format,
+      keys,
+    });
+    for (const value of result.values) addMasks(masks, value);
+    if (secret.format === "binary") {
+      addMasks(masks, new TextDecoder().decode(result.content));
+    }
+    decrypted.push({ secret, content: result.content });
+  }
+  return { decrypted, masks };
 }
 
 /** Removes a removed service's decrypted files (the encrypted ones went with the commit). */
