@@ -4,6 +4,7 @@ import { AgentProcess, waitUntil } from "./helpers/agent_process.ts";
 import { cli, parseJson, runOnce } from "./helpers/cli.ts";
 import { git, GitFixture, shellQuote } from "./helpers/git_fixture.ts";
 import { hookFile, readLines } from "./helpers/hooks.ts";
+import { Receiver } from "./helpers/http_receiver.ts";
 import { ageKeyPair, encryptDotenv } from "./helpers/sops_encrypt.ts";
 import { runRows, stateFileOf } from "./helpers/state_db.ts";
 
@@ -303,5 +304,122 @@ Deno.test("validate reports a tampered or undecryptable secret and writes nothin
   await assert.rejects(
     Deno.stat(join(fixture.clone, "api", ".env")),
     Deno.errors.NotFound,
+  );
+});
+
+Deno.test("a failed decrypt notifies deploy_failed with the step and the reason, never a value", async () => {
+  await using receiver = Receiver.start();
+  const { fixture, keyFile } = await secretFixture({ API_TOKEN: TOKEN_1 });
+  await using _ = fixture;
+  const other = await ageKeyPair();
+  await fixture.push({
+    ".upstream-watch.yaml": hookFile({
+      notify: [{ url: `${receiver.url}/events`, format: "json" }],
+    }),
+    "api/app.sops.env": await encryptDotenv(
+      { API_TOKEN: TOKEN_2 },
+      other.recipient,
+    ),
+  });
+
+  assert.equal(
+    (await runOnce(fixture.clone, ["--age-key-file", keyFile])).code,
+    1,
+  );
+
+  const events = receiver.requests.map((request) => JSON.parse(request.body));
+  const failed = events.find((event) => event.event === "deploy_failed");
+  assert.ok(failed, JSON.stringify(events));
+  assert.equal(failed.service, "api");
+  assert.match(
+    JSON.stringify(failed),
+    /decrypt: api\/app\.sops\.env: no identity/,
+  );
+  for (const request of receiver.requests) {
+    assert.ok(!request.body.includes(TOKEN_2));
+  }
+});
+
+Deno.test("deploy decrypts again: a deleted .env is written back before the hooks", async () => {
+  const { fixture, keyFile, log } = await secretFixture({ API_TOKEN: TOKEN_1 });
+  await using _ = fixture;
+  assert.equal(
+    (await runOnce(fixture.clone, ["--age-key-file", keyFile])).code,
+    0,
+  );
+  await Deno.remove(join(fixture.clone, "api", ".env"));
+
+  const result = await cli([
+    "--repo",
+    fixture.clone,
+    "--age-key-file",
+    keyFile,
+    "deploy",
+    "api",
+  ]);
+
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(
+    await Deno.readTextFile(join(fixture.clone, "api", ".env")),
+    `API_TOKEN=${TOKEN_1}\n`,
+  );
+  assert.equal((await readLines(log)).length, 2);
+});
+
+Deno.test("nothing is written unless every secret of the service decrypts", async () => {
+  const keys = await ageKeyPair();
+  const other = await ageKeyPair();
+  await using fixture = await GitFixture.create({
+    "api/.update-hooks.yaml": hookFile({
+      secrets: ["a.sops.env", "b.sops.env"],
+      update_commands: ["true"],
+    }),
+    "api/a.sops.env": await encryptDotenv({ A: "alpha-value" }, keys.recipient),
+    "api/b.sops.env": await encryptDotenv(
+      { B: "bravo-value" },
+      other.recipient,
+    ),
+  });
+  const keyFile = join(fixture.root, "age.key");
+  await Deno.writeTextFile(keyFile, keys.identity + "\n");
+
+  const result = await runOnce(fixture.clone, ["--age-key-file", keyFile]);
+
+  assert.equal(result.code, 1);
+  await assert.rejects(
+    Deno.stat(join(fixture.clone, "api", "a.env")),
+    Deno.errors.NotFound,
+  );
+  const [run] = runRows(stateFileOf(fixture.clone), "api");
+  assert.equal(run.failed_step, "decrypt");
+  assert.match(String(run.error), /api\/b\.sops\.env: no identity/);
+});
+
+Deno.test("a decrypted file that git tracks is refused: the plaintext would be committed", async () => {
+  const keys = await ageKeyPair();
+  await using fixture = await GitFixture.create({
+    "api/.update-hooks.yaml": hookFile({
+      secrets: [{ file: "a.sops.env", to: "tracked.env" }],
+      update_commands: ["true"],
+    }),
+    "api/a.sops.env": await encryptDotenv({ A: "alpha-value" }, keys.recipient),
+    "api/tracked.env": "A=placeholder\n",
+  });
+  const keyFile = join(fixture.root, "age.key");
+  await Deno.writeTextFile(keyFile, keys.identity + "\n");
+
+  assert.equal(
+    (await runOnce(fixture.clone, ["--age-key-file", keyFile])).code,
+    1,
+  );
+
+  assert.equal(
+    await Deno.readTextFile(join(fixture.clone, "api", "tracked.env")),
+    "A=placeholder\n",
+  );
+  const [run] = runRows(stateFileOf(fixture.clone), "api");
+  assert.match(
+    String(run.error),
+    /its target api\/tracked\.env is tracked by git/,
   );
 });
