@@ -256,51 +256,41 @@ Deno.test("validate reports a tampered or undecryptable secret and writes nothin
     API_TOKEN: TOKEN_1,
   });
   await using _ = fixture;
-  await git(fixture.clone, "pull", "--quiet");
-  const good = await cli([
-    "--repo",
-    fixture.clone,
-    "--age-key-file",
-    keyFile,
-    "validate",
-  ]);
+  /** Pushes `text` as the secret (unless undefined), pulls it and validates. */
+  const validateWith = async (text?: string) => {
+    if (text !== undefined) await fixture.push({ "api/app.sops.env": text });
+    await git(fixture.clone, "pull", "--quiet");
+    return await cli([
+      "--repo",
+      fixture.clone,
+      "--age-key-file",
+      keyFile,
+      "validate",
+    ]);
+  };
+  const good = await validateWith();
   assert.equal(good.code, 0, good.stderr);
-
-  // Two values swapped: each still decrypts, the MAC does not match.
   const file = await encryptDotenv(
     { A_KEY: "alpha-1", B_KEY: "bravo-2" },
     keys.recipient,
   );
   const [a, b, ...rest] = file.split("\n");
-  const swapped = [b.replace("B_KEY", "A_KEY"), a.replace("A_KEY", "B_KEY")];
-  await fixture.push({ "api/app.sops.env": [...swapped, ...rest].join("\n") });
-  await git(fixture.clone, "pull", "--quiet");
 
-  const bad = await cli([
-    "--repo",
-    fixture.clone,
-    "--age-key-file",
-    keyFile,
-    "validate",
-  ]);
-
-  assert.equal(bad.code, 2);
+  // Values moved to the other key: their GCM tags fail.
+  const moved = await validateWith(
+    [b.replace("B_KEY", "A_KEY"), a.replace("A_KEY", "B_KEY"), ...rest].join(
+      "\n",
+    ),
+  );
+  assert.equal(moved.code, 2);
   assert.match(
-    bad.stderr,
+    moved.stderr,
     /^api: api\/app\.sops\.env: the value at A_KEY fails its GCM tag/m,
   );
-  const reordered = [b, a, ...rest].join("\n");
-  await fixture.push({ "api/app.sops.env": reordered });
-  await git(fixture.clone, "pull", "--quiet");
-  const mac = await cli([
-    "--repo",
-    fixture.clone,
-    "--age-key-file",
-    keyFile,
-    "validate",
-  ]);
-  assert.equal(mac.code, 2);
-  assert.match(mac.stderr, /api\/app\.sops\.env: MAC mismatch/);
+  // Lines reordered: each value still decrypts, the MAC does not match.
+  const reordered = await validateWith([b, a, ...rest].join("\n"));
+  assert.equal(reordered.code, 2);
+  assert.match(reordered.stderr, /api\/app\.sops\.env: MAC mismatch/);
   await assert.rejects(
     Deno.stat(join(fixture.clone, "api", ".env")),
     Deno.errors.NotFound,
