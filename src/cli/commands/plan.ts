@@ -50,7 +50,7 @@ export async function planCommand(
         ? ` (${suspensionOf(item)!.text})`
         : "") +
       (item.configError ? ` (will fail: ${item.configError})` : "") +
-      (item.due && item.secrets.length > 0
+      (item.due && item.secrets?.length
         ? `; decrypt first: ${
           item.secrets.map(({ file, to }) => to ? `${file} → ${to}` : file)
             .join(", ")
