@@ -13,7 +13,7 @@ import { shortCommit } from "./git/commit_id.ts";
 import { type BranchUpstream, GitClient } from "./git/git_client.ts";
 import type { SecretsHost } from "./hooks/decrypt_step.ts";
 import { stopLeftoverHooks } from "./hooks/leftover_hooks.ts";
-import { hostKeySource, keyFilesInsideWorkTree } from "./secrets/host_keys.ts";
+import { secretsHost } from "./app/secrets_host.ts";
 import { agentLogger, type Logger } from "./log/logging.ts";
 import { DenoProcessRunner } from "./process/run_process.ts";
 import { Agent } from "./reconcile/agent.ts";
@@ -213,24 +213,6 @@ export async function openApp(
       lock?.[Symbol.dispose]();
     },
   };
-}
-
-/** The host's SOPS keys; a key file inside the work tree is a configuration error (a push could replace it). */
-export function secretsHost(
-  globals: GlobalOptions,
-  runner: DenoProcessRunner,
-  info: { root: string; gitCommonDir: string },
-): SecretsHost {
-  const keys = hostKeySource({
-    ageKeyFile: globals.ageKeyFile,
-    env: Deno.env.toObject(),
-    runner,
-  });
-  const [inside] = keyFilesInsideWorkTree(keys, info.root);
-  if (inside !== undefined) {
-    throw new ConfigError(inside.reason, { file: inside.source });
-  }
-  return { keys, gitCommonDir: info.gitCommonDir };
 }
 
 /** The verifier with the command line's `--allowed-signers` (or its variable) over the repository's `verify:`. */

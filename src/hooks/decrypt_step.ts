@@ -290,7 +290,8 @@ async function writeAtomically(
       file.close();
     }
     // The umask may have narrowed the mode; `mode` is what was asked for.
-    await Deno.chmod(temporary, mode);
+    // Windows has no permission bits: the file inherits the folder's ACL.
+    if (Deno.build.os !== "windows") await Deno.chmod(temporary, mode);
     await Deno.rename(temporary, target);
   } catch (error) {
     await Deno.remove(temporary).catch(() => {});
