@@ -11,7 +11,9 @@ import {
 import { ConfigError } from "./errors.ts";
 import { shortCommit } from "./git/commit_id.ts";
 import { type BranchUpstream, GitClient } from "./git/git_client.ts";
+import type { SecretsHost } from "./hooks/decrypt_step.ts";
 import { stopLeftoverHooks } from "./hooks/leftover_hooks.ts";
+import { secretsHost } from "./app/secrets_host.ts";
 import { agentLogger, type Logger } from "./log/logging.ts";
 import { DenoProcessRunner } from "./process/run_process.ts";
 import { Agent } from "./reconcile/agent.ts";
@@ -34,11 +36,15 @@ export interface GlobalOptions {
   host?: string;
   /** `--allowed-signers PATH`: turns SSH signature verification on whatever the repository says. */
   allowedSigners?: string;
+  /** `--age-key-file PATH`: age identities for services' SOPS files (besides `SOPS_AGE_KEY_FILE`, `SOPS_AGE_KEY`). */
+  ageKeyFile?: string;
 }
 
 /** The real adapters, built once per command. */
 export interface App {
   agent: Agent;
+  /** The host's SOPS keys (docs/secrets.md). */
+  secrets: SecretsHost;
   store: StateStore;
   git: GitClient;
   /** The one way the agent starts processes (git, hooks, health checks). */
@@ -111,6 +117,7 @@ export async function openApp(
   const host = globals.host ?? Deno.env.get("UPSTREAM_WATCH_HOST") ??
     Deno.hostname();
 
+  const secrets = secretsHost(globals, runner, info);
   // The lock comes first: a second instance must not touch the first one's running runs.
   const lock = options.lock ? acquireInstanceLock(info.gitDir) : undefined;
   if (lock?.takenOverFrom) {
@@ -162,6 +169,7 @@ export async function openApp(
     config: () => built.agent?.config ?? config,
   });
   const agent = new Agent({
+    secrets,
     git,
     store,
     runner,
@@ -182,6 +190,7 @@ export async function openApp(
   built.agent = agent;
   return {
     agent,
+    secrets,
     store,
     git,
     runner,
