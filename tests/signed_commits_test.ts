@@ -122,7 +122,7 @@ Deno.test("mode all refuses an unsigned commit in the middle of the fetched rang
   assert.equal((await readLines(log)).length, 1);
 });
 
-Deno.test("mode all verifies merges too, in one git process, and does not verify again once recorded", async () => {
+Deno.test("mode all verifies merges too, and does not verify again once recorded", async () => {
   const { fixture, log, key } = await signedFixture("  mode: all\n");
   await using _ = fixture;
   assert.equal((await runOnce(fixture.clone)).code, 0);
@@ -206,7 +206,7 @@ Deno.test("a relative key path is a configuration error naming file and line", a
   assert.match(result.stderr, /\.upstream-watch\.yaml:2:.*absolute path/);
 });
 
-Deno.test("--allowed-signers turns verification on whatever the repository says", async () => {
+Deno.test("--allowed-signers turns verification on whatever the repository says; dropping it later keeps it on until verify-reset", async () => {
   await using fixture = await GitFixture.create({});
   const key = await sshKey(fixture.root, "alice");
   const signers = await allowedSigners(join(fixture.root, "allowed"), [
@@ -227,11 +227,25 @@ Deno.test("--allowed-signers turns verification on whatever the repository says"
   } finally {
     Deno.env.delete("UPSTREAM_WATCH_ALLOWED_SIGNERS");
   }
-  assert.equal(
-    (await runOnce(fixture.clone)).code,
-    0,
-    "off without the option",
+  const without = await runOnce(fixture.clone);
+  assert.equal(without.code, 3, "still on without the option: it was recorded");
+  assert.match(without.stderr, /unsigned\) refused/);
+  const reset = await cli([
+    "--repo",
+    fixture.clone,
+    "verify-reset",
+    "--reason",
+    "verification moves to CI",
+  ]);
+  assert.equal(reset.code, 0, reset.stderr);
+  assert.match(
+    reset.stdout,
+    /forgot the recorded allowed_signers .*allowed \(mode head\); verification is now off/,
   );
+  assert.equal((await runOnce(fixture.clone)).code, 0, "off after the reset");
+  assert.equal((await readLines(log)).length, 1);
+  const again = await cli(["--repo", fixture.clone, "verify-reset"]);
+  assert.match(again.stdout, /nothing to reset/);
 });
 
 Deno.test("validate checks that the allowed-signers file exists and parses", async () => {

@@ -8,6 +8,8 @@ import { REPO_CONFIG_FILE, type RepoConfig } from "../config/types.ts";
 import { GitError } from "../errors.ts";
 import type { GitClient } from "../git/git_client.ts";
 import type { Logger } from "../log/logging.ts";
+import { recordRewind } from "../state/rewinds.ts";
+import type { StateStore } from "../state/store.ts";
 import type { CommitVerifier } from "../verify/verifier.ts";
 import {
   type Rejection,
@@ -22,6 +24,7 @@ export interface SyncStageDeps extends ConfigSource {
   git: GitClient;
   logger: Logger;
   now: () => number;
+  store: StateStore;
   gitDir: string;
   remote: string;
   branch: string;
@@ -77,6 +80,19 @@ export async function syncStage(
       }
       : undefined,
   });
+  if (sync.rewound) {
+    deps.logger.warn(
+      "sync: reset moved the work tree from {from} to {to}, which does not descend from it (a rewind or force-push)",
+      { from: sync.before, to: sync.after },
+    );
+    if (!deps.store.readOnly) {
+      recordRewind(deps.store, {
+        from: sync.before,
+        to: sync.after,
+        at: deps.now(),
+      });
+    }
+  }
   const head = options.move ? sync.after : sync.upstream;
   if (
     sync.after !== sync.before &&

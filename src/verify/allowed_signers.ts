@@ -66,7 +66,9 @@ export function parseAllowedSigners(
           case "valid-before": {
             const at = parseSshTime(value);
             if (at === undefined) {
-              throw bad(`${name}="${value}" is not a time (YYYYMMDD[HHMM[SS]][Z])`);
+              throw bad(
+                `${name}="${value}" is not a time (YYYYMMDD[HHMM[SS]][Z])`,
+              );
             }
             if (name.toLowerCase() === "valid-after") signer.validAfter = at;
             else signer.validBefore = at;
@@ -116,8 +118,7 @@ export function matchesPatternList(name: string, patterns: string[]): boolean {
       "^" +
         (negated ? pattern.slice(1) : pattern).replace(
           /[.+^${}()|[\]\\*?]/g,
-          (char) =>
-            char === "*" ? ".*" : char === "?" ? "." : `\\${char}`,
+          (char) => char === "*" ? ".*" : char === "?" ? "." : `\\${char}`,
         ) + "$",
     );
     if (!glob.test(name)) continue;

@@ -79,8 +79,12 @@ export function recordFor(
 }
 
 /** `allowed_signers /path` or `gpg_keyring /path`, mode included. */
-export function describe(config: Pick<VerifyConfig, "kind" | "path" | "mode">): string {
-  return `${config.kind === "ssh" ? "allowed_signers" : "gpg_keyring"} ${config.path} (mode ${config.mode})`;
+export function describe(
+  config: Pick<VerifyConfig, "kind" | "path" | "mode">,
+): string {
+  return `${
+    config.kind === "ssh" ? "allowed_signers" : "gpg_keyring"
+  } ${config.path} (mode ${config.mode})`;
 }
 
 function fromRecord(recorded: RecordedVerification): VerifyConfig {

@@ -75,7 +75,10 @@ export async function readSignedCommits(
       throw new Error(`cannot read commit ${commit}: it is not valid UTF-8`);
     }
     read.push(
-      splitSignedCommit(commit, decoder.decode(bytes.slice(headerEnd + 1, end))),
+      splitSignedCommit(
+        commit,
+        decoder.decode(bytes.slice(headerEnd + 1, end)),
+      ),
     );
     at = end + 1;
   }

@@ -42,7 +42,11 @@ export async function checkSshSignature(
   const armored = commit.signature!.armored;
   const info = sshSignatureInfo(armored);
   if (!info) {
-    return { kind: "bad", signer: null, reason: "the SSH signature cannot be parsed" };
+    return {
+      kind: "bad",
+      signer: null,
+      reason: "the SSH signature cannot be parsed",
+    };
   }
   const fingerprint = await sshFingerprint(info.keyBase64);
   const certificate = info.keyType.endsWith("-cert-v01@openssh.com");
@@ -55,14 +59,16 @@ export async function checkSshSignature(
     return {
       kind: "bad",
       signer: fingerprint,
-      reason: `the signing key is not one of the allowed signers in ${options.file}`,
+      reason:
+        `the signing key is not one of the allowed signers in ${options.file}`,
     };
   }
   if (info.namespace !== GIT_NAMESPACE) {
     return {
       kind: "bad",
       signer: fingerprint,
-      reason: `namespace mismatch: the signature was made for namespace "${info.namespace}", commits need "${GIT_NAMESPACE}"`,
+      reason:
+        `namespace mismatch: the signature was made for namespace "${info.namespace}", commits need "${GIT_NAMESPACE}"`,
     };
   }
   let refusal: string | undefined;

@@ -11,7 +11,9 @@ export type TrustStore =
   | { kind: "unusable"; hash: string; reason: string };
 
 /** Reads and hashes the key file of `config`; an allowed-signers file is parsed too. */
-export async function readTrustStore(config: VerifyConfig): Promise<TrustStore> {
+export async function readTrustStore(
+  config: VerifyConfig,
+): Promise<TrustStore> {
   const what = config.kind === "ssh"
     ? `the allowed-signers file ${config.path}`
     : `the keyring ${config.path}`;
@@ -34,7 +36,11 @@ export async function readTrustStore(config: VerifyConfig): Promise<TrustStore> 
   if (config.kind === "gpg") return { kind: "gpg", hash };
   try {
     const text = new TextDecoder().decode(bytes);
-    return { kind: "ssh", hash, signers: parseAllowedSigners(text, config.path) };
+    return {
+      kind: "ssh",
+      hash,
+      signers: parseAllowedSigners(text, config.path),
+    };
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     return {

@@ -172,7 +172,9 @@ export class CommitVerifier {
       ) => [commit, checkedNow]),
     );
     if (move.record) recordFirstChecks(store, firstSeen);
-    const scratch = await Deno.makeTempDir({ prefix: "upstream-watch-verify-" });
+    const scratch = await Deno.makeTempDir({
+      prefix: "upstream-watch-verify-",
+    });
     try {
       for (const commit of signed) {
         const at = known.get(commit.commit) ?? checkedNow;
