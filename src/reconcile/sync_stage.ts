@@ -6,6 +6,7 @@
  */
 import { REPO_CONFIG_FILE, type RepoConfig } from "../config/types.ts";
 import { GitError } from "../errors.ts";
+import { shortCommit } from "../git/commit_id.ts";
 import type { GitClient } from "../git/git_client.ts";
 import type { Logger } from "../log/logging.ts";
 import { recordRewind } from "../state/rewinds.ts";
@@ -81,10 +82,9 @@ export async function syncStage(
       : undefined,
   });
   if (sync.rewound) {
-    deps.logger.warn(
-      "sync: reset moved the work tree from {from} to {to}, which does not descend from it (a rewind or force-push)",
-      { from: sync.before, to: sync.after },
-    );
+    deps.logger.warn("{rewind} (a rewind or force-push)", {
+      rewind: rewindText({ from: sync.before, to: sync.after }),
+    });
     if (!deps.store.readOnly) {
       recordRewind(deps.store, {
         from: sync.before,
@@ -101,6 +101,13 @@ export async function syncStage(
     config = await reloadRepoConfig(deps, config, sync.after);
   }
   return { sync, head, config, rejection };
+}
+
+/** `sync: reset moved the work tree from … to …, which does not descend from it`. */
+export function rewindText(rewind: { from: string; to: string }): string {
+  return `sync: reset moved the work tree from ${shortCommit(rewind.from)} to ${
+    shortCommit(rewind.to)
+  }, which does not descend from it`;
 }
 
 /**

@@ -1,10 +1,10 @@
 /** Building the status document from a plan and the state. */
 import type { CyclePlan } from "../reconcile/cycle_types.ts";
 import { holdJson } from "../reconcile/describe.ts";
+import { rewindText } from "../reconcile/sync_stage.ts";
 import { safetyStatus } from "../reconcile/safety_status.ts";
 import { lastRewind } from "../state/rewinds.ts";
 import type { StateStore } from "../state/store.ts";
-import { shortCommit } from "../git/commit_id.ts";
 import { recordedRejection } from "../verify/verifier.ts";
 import type { RewindJson, StatusDocument } from "./documents.ts";
 import { rejectionJson, runJson } from "./run_json.ts";
@@ -86,8 +86,6 @@ function rewindJson(store: StateStore): RewindJson | null {
     from: rewind.from,
     to: rewind.to,
     at,
-    message: `rewound at ${at}: sync: reset moved the work tree from ${
-      shortCommit(rewind.from)
-    } to ${shortCommit(rewind.to)}, which does not descend from it`,
+    message: `rewound at ${at}: ${rewindText(rewind)}`,
   };
 }
