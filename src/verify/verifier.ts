@@ -15,6 +15,7 @@ import type { ProcessRunner } from "../process/types.ts";
 import type { StateStore } from "../state/store.ts";
 import {
   firstCheckTimes,
+  type RecordedVerification,
   recordedVerification,
   recordFirstChecks,
   recordVerification,
@@ -67,6 +68,7 @@ export class CommitVerifier {
   #verified?: string;
   #kept?: string;
   #gnupg?: { home: string; keyring: string; hash: string };
+  #scratch?: string;
 
   constructor(options: VerifierOptions) {
     this.#options = options;
@@ -79,11 +81,17 @@ export class CommitVerifier {
 
   /** The settings in effect now: the command line's or the deployed configuration's, never below the recorded ones. */
   get config(): VerifyConfig | undefined {
-    const { commandLine, repository, store, onKept } = this.#options;
+    return this.#inEffect(recordedVerification(this.#options.store));
+  }
+
+  #inEffect(
+    recorded: RecordedVerification | undefined,
+  ): VerifyConfig | undefined {
+    const { commandLine, repository, onKept } = this.#options;
     const effect = settingsInEffect({
       commandLine,
       repository: repository(),
-      recorded: recordedVerification(store),
+      recorded,
     });
     if (effect.kept && effect.kept !== this.#kept) onKept?.(effect.kept);
     this.#kept = effect.kept;
@@ -102,12 +110,13 @@ export class CommitVerifier {
     target: string,
     options: { record: boolean },
   ): Promise<Verdict> {
-    const config = this.config;
-    if (!config) return { kind: "verified", checked: 0 };
     const { store, now } = this.#options;
+    const recorded = recordedVerification(store);
+    const config = this.#inEffect(recorded);
+    if (!config) return { kind: "verified", checked: 0 };
     const record = options.record && !store.readOnly;
     if (record) {
-      const settings = recordFor(config, recordedVerification(store), now());
+      const settings = recordFor(config, recorded, now());
       if (settings) recordVerification(store, settings);
     }
     const trust = await readTrustStore(config);
@@ -119,37 +128,50 @@ export class CommitVerifier {
     if (this.#verified === stamp) return { kind: "verified", checked: 0 };
     const known = recordedRejection(store);
     if (known?.stamp === stamp) return { kind: "rejected", rejection: known };
+    const firstSeen = new Map<string, number>();
     const rejection = trust.kind === "unusable"
       ? { commit: target, signer: null, reason: trust.reason }
       : await this.#firstRejection(config, trust, {
         before,
         target,
-        record,
+        firstSeen,
       });
-    if (rejection) {
-      if (record) {
-        const recorded: RecordedRejection = { ...rejection, at: now(), stamp };
-        store.setNotificationState(
-          VERIFICATION_REJECTED_KEY,
-          JSON.stringify(recorded),
-          now(),
-        );
-      }
-      return { kind: "rejected", rejection };
-    }
     if (record) {
-      store.setNotificationState(VERIFIED_COMMIT_KEY, stamp, now());
-      store.clearNotificationState(VERIFICATION_REJECTED_KEY);
-      this.#verified = stamp;
+      // One transaction: the first-check times and the verdict.
+      store.transaction(() => {
+        recordFirstChecks(store, firstSeen);
+        if (rejection) {
+          const recorded: RecordedRejection = {
+            ...rejection,
+            at: now(),
+            stamp,
+          };
+          store.setNotificationState(
+            VERIFICATION_REJECTED_KEY,
+            JSON.stringify(recorded),
+            now(),
+          );
+        } else {
+          store.setNotificationState(VERIFIED_COMMIT_KEY, stamp, now());
+          store.clearNotificationState(VERIFICATION_REJECTED_KEY);
+        }
+      });
+      if (!rejection) this.#verified = stamp;
     }
-    return { kind: "verified", checked: 1 };
+    return rejection
+      ? { kind: "rejected", rejection }
+      : { kind: "verified", checked: 1 };
   }
 
-  /** Checks the commits a move deploys, newest first; the first refusal, or undefined when all pass. */
+  /**
+   * Checks the commits a move deploys, newest first; the first refusal, or
+   * undefined when all pass. Commits never checked before go into `firstSeen`
+   * with the time they were checked at.
+   */
   async #firstRejection(
     config: VerifyConfig,
     trust: Exclude<TrustStore, { kind: "unusable" }>,
-    move: { before: string; target: string; record: boolean },
+    move: { before: string; target: string; firstSeen: Map<string, number> },
   ): Promise<Rejection | undefined> {
     const { git, store, now } = this.#options;
     const commits = [move.target];
@@ -163,37 +185,35 @@ export class CommitVerifier {
         if (commit !== "" && commit !== move.target) commits.push(commit);
       }
     }
-    const signed = await readSignedCommits(git, commits);
+    const [signed, scratch] = await Promise.all([
+      readSignedCommits(git, commits),
+      this.#scratchDir(),
+    ]);
     const known = firstCheckTimes(store, commits);
     const checkedNow = now();
-    const firstSeen = new Map(
-      commits.filter((commit) => !known.has(commit)).map((
-        commit,
-      ) => [commit, checkedNow]),
-    );
-    if (move.record) recordFirstChecks(store, firstSeen);
-    const scratch = await Deno.makeTempDir({
+    for (const commit of commits) {
+      if (!known.has(commit)) move.firstSeen.set(commit, checkedNow);
+    }
+    for (const commit of signed) {
+      const at = known.get(commit.commit) ?? checkedNow;
+      const verdict = await this.#judge(commit, config, trust, { at, scratch });
+      if (verdict.kind === "bad") {
+        return {
+          commit: commit.commit,
+          signer: verdict.signer,
+          reason: verdict.reason,
+        };
+      }
+    }
+    return undefined;
+  }
+
+  /** A private temp dir for signature files, made once and removed by {@link closeSync}. */
+  async #scratchDir(): Promise<string> {
+    this.#scratch ??= await Deno.makeTempDir({
       prefix: "upstream-watch-verify-",
     });
-    try {
-      for (const commit of signed) {
-        const at = known.get(commit.commit) ?? checkedNow;
-        const verdict = await this.#judge(commit, config, trust, {
-          at,
-          scratch,
-        });
-        if (verdict.kind === "bad") {
-          return {
-            commit: commit.commit,
-            signer: verdict.signer,
-            reason: verdict.reason,
-          };
-        }
-      }
-      return undefined;
-    } finally {
-      await Deno.remove(scratch, { recursive: true }).catch(() => {});
-    }
+    return this.#scratch;
   }
 
   async #judge(
@@ -248,16 +268,18 @@ export class CommitVerifier {
     return home;
   }
 
-  /** Removes the private GnuPG home, if one was built. */
+  /** Removes the private GnuPG home and the scratch dir, if they were made. */
   closeSync(): void {
-    if (this.#gnupg) {
+    for (const dir of [this.#gnupg?.home, this.#scratch]) {
+      if (dir === undefined) continue;
       try {
-        Deno.removeSync(this.#gnupg.home, { recursive: true });
+        Deno.removeSync(dir, { recursive: true });
       } catch {
-        // A temp dir left behind holds public keys only.
+        // A temp dir left behind holds public keys and signatures only.
       }
     }
     this.#gnupg = undefined;
+    this.#scratch = undefined;
   }
 }
 
