@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { openApp } from "../src/app.ts";
 import { cli, isolateGitConfig, runOnce } from "./helpers/cli.ts";
-import { git, GIT_ENV, GitFixture } from "./helpers/git_fixture.ts";
+import { git, GitFixture } from "./helpers/git_fixture.ts";
 import {
   appendingHooks,
   appendLine,
@@ -20,6 +20,7 @@ import { signedFixture } from "./helpers/signed_fixture.ts";
 import {
   allowedSigners,
   gpgKey,
+  pushSignedWithGpg,
   signPushesWithSsh,
   sshKey,
 } from "./helpers/signing.ts";
@@ -117,24 +118,10 @@ Deno.test("under allowed_signers an OpenPGP-signed commit is refused and named, 
   assert.equal((await runOnce(fixture.clone)).code, 0);
   await Deno.writeTextFile(join(fixture.pusher, "api/x"), "1");
   await git(fixture.pusher, "add", "--all");
-  const signed = await new Deno.Command("git", {
-    args: [
-      "-c",
-      "gpg.format=openpgp",
-      "-c",
-      "user.signingkey=bob@example.test",
-      "commit",
-      "--quiet",
-      "-S",
-      "-m",
-      "gpg signed",
-    ],
-    cwd: fixture.pusher,
-    env: { ...GIT_ENV, GNUPGHOME: signer.home },
-    stderr: "piped",
-  }).output();
-  assert.ok(signed.success, new TextDecoder().decode(signed.stderr));
-  await git(fixture.pusher, "push", "--quiet", "origin", "HEAD:main");
+  await pushSignedWithGpg(fixture, {
+    home: signer.home,
+    signingKey: "bob@example.test",
+  }, "gpg signed");
   // The agent's user has bob's key (ultimately trusted) in its own GnuPG home.
   const result = await withEnv(
     { GNUPGHOME: signer.home },
@@ -356,15 +343,7 @@ Deno.test("sync: reset to a commit that does not descend from the deployed one i
   });
   const second = await fixture.push({ "api/x": "1" });
   assert.equal((await runOnce(fixture.clone)).code, 0);
-  await git(fixture.pusher, "reset", "--quiet", "--hard", first);
-  await git(
-    fixture.pusher,
-    "push",
-    "--quiet",
-    "--force",
-    "origin",
-    "HEAD:main",
-  );
+  await fixture.forcePushTo(first);
   assert.equal((await runOnce(fixture.clone)).code, 0);
   assert.equal(await fixture.cloneHead(), first);
   await receiver.waitFor(3);

@@ -5,12 +5,13 @@ import { createHandler } from "../src/http/handler.ts";
 import { AgentTelemetry } from "../src/http/telemetry.ts";
 import { runObservedCycle } from "../src/reconcile/daemon.ts";
 import { cli, isolateGitConfig, parseJson, runOnce } from "./helpers/cli.ts";
-import { git, GIT_ENV, GitFixture } from "./helpers/git_fixture.ts";
+import { git, GitFixture } from "./helpers/git_fixture.ts";
 import { appendingHooks, readLines } from "./helpers/hooks.ts";
 import { Receiver } from "./helpers/http_receiver.ts";
 import {
   allowedSigners,
   gpgKey,
+  pushSignedWithGpg,
   signPushesWithSsh,
   sshKey,
 } from "./helpers/signing.ts";
@@ -264,27 +265,11 @@ Deno.test("an OpenPGP keyring verifies gpg-signed commits and refuses others", a
   await using fixture = await GitFixture.create({});
   await using signer = await gpgKey(fixture.root, "Bob <bob@example.test>");
   const log = join(fixture.root, "ran.log");
-  const gpgCommit = async (message: string) => {
-    const result = await new Deno.Command("git", {
-      args: [
-        "-c",
-        "gpg.format=openpgp",
-        "-c",
-        "user.signingkey=bob@example.test",
-        "commit",
-        "--quiet",
-        "-S",
-        "--allow-empty",
-        "-m",
-        message,
-      ],
-      cwd: fixture.pusher,
-      env: { ...GIT_ENV, GNUPGHOME: signer.home },
-      stderr: "piped",
-    }).output();
-    assert.ok(result.success, new TextDecoder().decode(result.stderr));
-    await git(fixture.pusher, "push", "--quiet", "origin", "HEAD:main");
-  };
+  const gpgCommit = (message: string) =>
+    pushSignedWithGpg(fixture, {
+      home: signer.home,
+      signingKey: "bob@example.test",
+    }, message);
   await Deno.mkdir(join(fixture.pusher, "api"));
   await Deno.writeTextFile(
     join(fixture.pusher, "api/.update-hooks.yaml"),

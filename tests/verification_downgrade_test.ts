@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { cli, runOnce } from "./helpers/cli.ts";
-import { git, GitFixture } from "./helpers/git_fixture.ts";
+import { GitFixture } from "./helpers/git_fixture.ts";
 import { appendingHooks, readLines } from "./helpers/hooks.ts";
 import {
   allowedSigners,
@@ -66,25 +66,12 @@ async function deployedWithVerification(variant: Variant) {
   return { fixture, key, log, globals, unsigned, oldSigned, verified, ran };
 }
 
-/** Points the branch at `commit` (a force-push), then optionally commits `files` on top. */
-async function forcePush(fixture: GitFixture, commit: string): Promise<void> {
-  await git(fixture.pusher, "reset", "--quiet", "--hard", commit);
-  await git(
-    fixture.pusher,
-    "push",
-    "--quiet",
-    "--force",
-    "origin",
-    "HEAD:main",
-  );
-}
-
 for (const variant of VARIANTS) {
   Deno.test(`${label(variant)}: a force-push to an unsigned ancestor is refused by verification, and so is the unsigned push after it`, async () => {
     const setup = await deployedWithVerification(variant);
     const { fixture, log, globals, unsigned, verified, ran } = setup;
     await using _ = fixture;
-    await forcePush(fixture, unsigned);
+    await fixture.forcePushTo(unsigned);
     const rewind = await runOnce(fixture.clone, globals);
     assert.equal(rewind.code, 3);
     assert.match(
@@ -117,7 +104,7 @@ for (const variant of VARIANTS) {
     await using _ = fixture;
     let signedTarget: string;
     if (variant.sync === "reset") {
-      await forcePush(fixture, oldSigned);
+      await fixture.forcePushTo(oldSigned);
       signedTarget = oldSigned;
     } else {
       signedTarget = await fixture.push({
