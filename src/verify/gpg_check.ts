@@ -4,6 +4,9 @@ import type { ProcessRunner } from "../process/types.ts";
 import type { SignatureVerdict } from "./ssh_check.ts";
 import type { SignedCommit } from "./signed_commit.ts";
 
+/** The refusal when gpg said nothing about the signature (it could not run, or could not read it). */
+const GPG_SILENT = "gpg could not check the signature";
+
 /** What an OpenPGP check needs. */
 export interface GpgCheckOptions {
   runner: ProcessRunner;
@@ -46,7 +49,13 @@ export async function checkGpgSignature(
       stdin: commit.payload,
       timeoutMs: 60_000,
     });
-    return gpgVerdict(result.stdout, options.keyring);
+    const verdict = gpgVerdict(result.stdout, options.keyring);
+    if (verdict.kind === "bad" && verdict.reason === GPG_SILENT) {
+      const line = result.stderr.split("\n").map((text) => text.trim())
+        .find((text) => text !== "");
+      return line ? { ...verdict, reason: `${GPG_SILENT}: ${line}` } : verdict;
+    }
+    return verdict;
   } finally {
     await Deno.remove(signatureFile).catch(() => {});
   }
@@ -104,9 +113,5 @@ export function gpgVerdict(status: string, keyring: string): SignatureVerdict {
       reason: `the signing key is not in the keyring ${keyring}`,
     };
   }
-  return {
-    kind: "bad",
-    signer: null,
-    reason: "gpg could not check the signature",
-  };
+  return { kind: "bad", signer: null, reason: GPG_SILENT };
 }

@@ -10,6 +10,8 @@ export interface SignedCommit {
   /** The commit object without its signature header: the bytes that were signed. */
   payload: string;
   signature: { format: SignatureFormat; armored: string } | null;
+  /** Set when the object could not be read as text: the commit is refused for this reason. */
+  unreadable?: string;
 }
 
 const SIGNATURE_HEADERS = ["gpgsig", "gpgsig-sha256"];
@@ -48,8 +50,8 @@ function formatOf(armored: string): SignatureFormat {
 
 /**
  * The raw objects of `commits` through one `git cat-file --batch`. Sizes are
- * counted in UTF-8 bytes; a commit that is not valid UTF-8 throws (it is then
- * refused, never read wrongly).
+ * counted in UTF-8 bytes; a commit that is not valid UTF-8 ends the list,
+ * marked `unreadable` (it is then refused, never read wrongly).
  */
 export async function readSignedCommits(
   git: Pick<GitClient, "git">,
@@ -65,21 +67,29 @@ export async function readSignedCommits(
   let at = 0;
   for (const commit of commits) {
     const headerEnd = bytes.indexOf(0x0a, at);
-    const header = decoder.decode(bytes.slice(at, headerEnd));
+    const header = new TextDecoder().decode(bytes.slice(at, headerEnd));
     const match = /^([0-9a-f]+) commit (\d+)$/.exec(header);
-    if (!match || match[1] !== commit) {
-      throw new Error(`cannot read commit ${commit}: git answered "${header}"`);
+    const end = match ? headerEnd + 1 + Number(match[2]) : -1;
+    let text: string | undefined;
+    if (match?.[1] === commit && bytes[end] === 0x0a) {
+      try {
+        text = decoder.decode(bytes.slice(headerEnd + 1, end));
+      } catch {
+        // Not UTF-8: refused below.
+      }
     }
-    const end = headerEnd + 1 + Number(match[2]);
-    if (bytes[end] !== 0x0a) {
-      throw new Error(`cannot read commit ${commit}: it is not valid UTF-8`);
-    }
-    read.push(
-      splitSignedCommit(
+    if (text === undefined) {
+      read.push({
         commit,
-        decoder.decode(bytes.slice(headerEnd + 1, end)),
-      ),
-    );
+        payload: "",
+        signature: null,
+        unreadable: match?.[1] === commit
+          ? "the commit object is not UTF-8 text, so its signature cannot be checked"
+          : `git cannot read the commit object (it answered "${header}")`,
+      });
+      break;
+    }
+    read.push(splitSignedCommit(commit, text));
     at = end + 1;
   }
   return read;

@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
-import { splitSignedCommit } from "./signed_commit.ts";
+import { join } from "node:path";
+import { GitClient } from "../git/git_client.ts";
+import { DenoProcessRunner } from "../process/run_process.ts";
+import { readSignedCommits, splitSignedCommit } from "./signed_commit.ts";
 
 const SIGNED = [
   "tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904",
@@ -52,4 +55,46 @@ Deno.test("an OpenPGP signature is told apart from an SSH one", () => {
     "-----BEGIN PGP SIGNATURE-----",
   );
   assert.equal(splitSignedCommit("c", raw).signature?.format, "openpgp");
+});
+
+Deno.test("a commit that is not UTF-8 is marked unreadable, after the commits before it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "upstream-watch-test-" });
+  try {
+    const env = {
+      GIT_CONFIG_GLOBAL: "/dev/null",
+      GIT_CONFIG_NOSYSTEM: "1",
+      GIT_AUTHOR_NAME: "A",
+      GIT_AUTHOR_EMAIL: "a@example.test",
+      GIT_COMMITTER_NAME: "A",
+      GIT_COMMITTER_EMAIL: "a@example.test",
+    };
+    const git = new GitClient(new DenoProcessRunner(), { cwd: dir, env });
+    await git.git(["init", "--quiet"]);
+    await git.git(["commit", "--quiet", "--allow-empty", "-m", "plain"]);
+    const plain = (await git.revParse(["HEAD"]))[0];
+    // A Latin-1 message: the byte 0xE9 alone is not UTF-8.
+    const message = join(dir, "message");
+    await Deno.writeFile(
+      message,
+      new Uint8Array([0x63, 0x61, 0x66, 0xe9, 0x0a]),
+    );
+    await git.git([
+      "-c",
+      "i18n.commitEncoding=ISO-8859-1",
+      "commit",
+      "--quiet",
+      "--allow-empty",
+      "-F",
+      message,
+    ]);
+    const latin = (await git.revParse(["HEAD"]))[0];
+    const read = await readSignedCommits(git, [plain, latin, plain]);
+    assert.equal(read.length, 2);
+    assert.equal(read[0].unreadable, undefined);
+    assert.match(read[0].payload, /\n\nplain\n$/);
+    assert.equal(read[1].commit, latin);
+    assert.match(read[1].unreadable!, /not UTF-8/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

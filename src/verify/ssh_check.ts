@@ -5,6 +5,7 @@
  * @module
  */
 import { join } from "node:path";
+import { CANNOT_START_EXIT_CODE } from "../process/run_process.ts";
 import type { ProcessRunner } from "../process/types.ts";
 import {
   type AllowedSigner,
@@ -151,6 +152,11 @@ async function sshKeygenVerify(
     const line = (result.stderr + result.stdout).split("\n").map((text) =>
       text.trim()
     ).find((text) => text !== "");
+    if (result.exitCode === CANNOT_START_EXIT_CODE) {
+      return `the signature cannot be checked: ${
+        line ?? "ssh-keygen cannot be started"
+      }`;
+    }
     return `the signature does not match the commit (changed after signing, or not made by this key)${
       line ? `: ssh-keygen says "${line}"` : ""
     }`;

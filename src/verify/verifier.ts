@@ -222,6 +222,9 @@ export class CommitVerifier {
     trust: Exclude<TrustStore, { kind: "unusable" }>,
     options: { at: number; scratch: string },
   ): Promise<SignatureVerdict> {
+    if (commit.unreadable) {
+      return { kind: "bad", signer: null, reason: commit.unreadable };
+    }
     const signature = commit.signature;
     if (!signature) {
       return { kind: "bad", signer: null, reason: "the commit is not signed" };
