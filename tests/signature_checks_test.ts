@@ -7,8 +7,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { openApp } from "../src/app.ts";
-import { cli, isolateGitConfig, runOnce } from "./helpers/cli.ts";
-import { git, GitFixture } from "./helpers/git_fixture.ts";
+import { cli, isolateGitConfig, runOnce, spawnCli } from "./helpers/cli.ts";
+import { git, GIT_ENV, GitFixture } from "./helpers/git_fixture.ts";
 import {
   appendingHooks,
   appendLine,
@@ -44,22 +44,6 @@ function sshTime(at: number): string {
   }${two(date.getHours())}${two(date.getMinutes())}${two(date.getSeconds())}`;
 }
 
-async function withEnv<T>(
-  values: Record<string, string>,
-  work: () => Promise<T>,
-): Promise<T> {
-  const saved = Object.keys(values).map((name) => [name, Deno.env.get(name)]);
-  for (const [name, value] of Object.entries(values)) Deno.env.set(name, value);
-  try {
-    return await work();
-  } finally {
-    for (const [name, value] of saved) {
-      if (value === undefined) Deno.env.delete(name!);
-      else Deno.env.set(name!, value);
-    }
-  }
-}
-
 Deno.test("an expired key is refused for a back-dated commit: validity is judged when the agent first checks it", async () => {
   const { fixture, log, key, signers } = await signedFixture("");
   await using _ = fixture;
@@ -68,10 +52,16 @@ Deno.test("an expired key is refused for a back-dated commit: validity is judged
     signers,
     await signerLine("alice@example.test", key, 'valid-before="20200101"'),
   );
-  const backdated = await withEnv(
-    { GIT_COMMITTER_DATE: "2019-06-01T12:00:00Z" },
-    () => fixture.push({ "api/x": "1" }, "back-dated"),
-  );
+  await Deno.writeTextFile(join(fixture.pusher, "api/x"), "1");
+  await git(fixture.pusher, "add", "--all");
+  const dated = await new Deno.Command("git", {
+    args: ["commit", "--quiet", "-m", "back-dated"],
+    cwd: fixture.pusher,
+    env: { ...GIT_ENV, GIT_COMMITTER_DATE: "2019-06-01T12:00:00Z" },
+  }).output();
+  assert.ok(dated.success);
+  await git(fixture.pusher, "push", "--quiet", "origin", "HEAD:main");
+  const backdated = await fixture.pusherHead();
   const result = await runOnce(fixture.clone);
   assert.equal(result.code, 3);
   assert.match(result.stderr, new RegExp(backdated.slice(0, 12)));
@@ -123,10 +113,9 @@ Deno.test("under allowed_signers an OpenPGP-signed commit is refused and named, 
     signingKey: "bob@example.test",
   }, "gpg signed");
   // The agent's user has bob's key (ultimately trusted) in its own GnuPG home.
-  const result = await withEnv(
-    { GNUPGHOME: signer.home },
-    () => runOnce(fixture.clone),
-  );
+  const result = await spawnCli(["--repo", fixture.clone, "run", "--once"], {
+    env: { GNUPGHOME: signer.home },
+  });
   assert.equal(result.code, 3);
   assert.match(
     result.stderr,
@@ -155,18 +144,12 @@ Deno.test("under gpg_keyring an SSH-signed commit is refused and named, whatever
   await git(fixture.clone, "pull", "--quiet");
   await signPushesWithSsh(fixture, alice);
   const sshSigned = await fixture.push({ "api/x": "1" }, "ssh signed");
-  isolateGitConfig();
-  const failure = await withEnv({ GIT_CONFIG_GLOBAL: userConfig }, async () => {
-    using app = await openApp({ repo: fixture.clone }, { readOnly: false });
-    return await app.agent.runCycle({ trigger: "poll" }).then(
-      () => undefined,
-      (error) => error as Error,
-    );
+  const failure = await spawnCli(["--repo", fixture.clone, "run", "--once"], {
+    env: { GIT_CONFIG_GLOBAL: userConfig },
   });
-  isolateGitConfig();
-  assert.ok(failure, "the cycle must be refused");
+  assert.equal(failure.code, 3, "the cycle must be refused");
   assert.match(
-    failure.message,
+    failure.stderr,
     new RegExp(
       `${
         sshSigned.slice(0, 12)

@@ -4,7 +4,13 @@ import { openApp } from "../src/app.ts";
 import { createHandler } from "../src/http/handler.ts";
 import { AgentTelemetry } from "../src/http/telemetry.ts";
 import { runObservedCycle } from "../src/reconcile/daemon.ts";
-import { cli, isolateGitConfig, parseJson, runOnce } from "./helpers/cli.ts";
+import {
+  cli,
+  isolateGitConfig,
+  parseJson,
+  runOnce,
+  spawnCli,
+} from "./helpers/cli.ts";
 import { git, GitFixture } from "./helpers/git_fixture.ts";
 import { appendingHooks, readLines } from "./helpers/hooks.ts";
 import { Receiver } from "./helpers/http_receiver.ts";
@@ -193,12 +199,12 @@ Deno.test("--allowed-signers turns verification on whatever the repository says;
     "the unsigned first commit must verify on a first start",
   );
   assert.equal((await readLines(log)).length, 0);
-  Deno.env.set("UPSTREAM_WATCH_ALLOWED_SIGNERS", signers);
-  try {
-    assert.equal((await runOnce(fixture.clone)).code, 3);
-  } finally {
-    Deno.env.delete("UPSTREAM_WATCH_ALLOWED_SIGNERS");
-  }
+  // In a process of its own: the variable must not reach tests running beside.
+  const fromVariable = await spawnCli(
+    ["--repo", fixture.clone, "run", "--once"],
+    { env: { UPSTREAM_WATCH_ALLOWED_SIGNERS: signers } },
+  );
+  assert.equal(fromVariable.code, 3, fromVariable.stderr);
   const without = await runOnce(fixture.clone);
   assert.equal(without.code, 3, "still on without the option: it was recorded");
   assert.match(without.stderr, /unsigned\) refused/);
