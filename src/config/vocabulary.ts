@@ -80,6 +80,8 @@ export const NOTIFY_EVENTS = [
   "unhealthy",
   "healed",
   "verification_failed",
+  "rewound",
+  "verification_reset",
 ] as const;
 
 /** An event a notify target may subscribe to. */

@@ -42,6 +42,15 @@ export interface RejectionJson {
   message: string;
 }
 
+/** The last time `sync: reset` moved the work tree to a commit that does not descend from the deployed one. */
+export interface RewindJson {
+  from: string;
+  to: string;
+  /** ISO 8601. */
+  at: string;
+  message: string;
+}
+
 /** One service's entry of the status document. */
 export interface ServiceStatus extends SafetyFields {
   name: string;
@@ -66,6 +75,7 @@ export interface StatusDocument {
   head: string;
   upstream: string;
   verification: RejectionJson | null;
+  lastRewind: RewindJson | null;
   services: ServiceStatus[];
 }
 
