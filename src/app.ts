@@ -9,7 +9,9 @@ import {
 } from "./config/types.ts";
 import { ConfigError } from "./errors.ts";
 import { type BranchUpstream, GitClient } from "./git/git_client.ts";
+import type { SecretsHost } from "./hooks/decrypt_step.ts";
 import { stopLeftoverHooks } from "./hooks/leftover_hooks.ts";
+import { secretsHost } from "./app/secrets_host.ts";
 import { agentLogger, type Logger } from "./log/logging.ts";
 import { DenoProcessRunner } from "./process/run_process.ts";
 import { Agent } from "./reconcile/agent.ts";
@@ -40,11 +42,15 @@ export interface GlobalOptions {
   host?: string;
   /** `--allowed-signers PATH`: turns SSH signature verification on whatever the repository says. */
   allowedSigners?: string;
+  /** `--age-key-file PATH`: age identities for services' SOPS files (besides `SOPS_AGE_KEY_FILE`, `SOPS_AGE_KEY`). */
+  ageKeyFile?: string;
 }
 
 /** The real adapters, built once per command. */
 export interface App {
   agent: Agent;
+  /** The host's SOPS keys (docs/secrets.md). */
+  secrets: SecretsHost;
   store: StateStore;
   git: GitClient;
   /** The one way the agent starts processes (git, hooks, health checks). */
@@ -118,6 +124,7 @@ export async function openApp(
   const own = ownSettings(globals);
   let settings: EffectiveSettings = own;
 
+  const secrets = secretsHost(globals, runner, info);
   // The lock comes first: a second instance must not touch the first one's running runs.
   const lock = options.lock ? acquireInstanceLock(info.gitDir) : undefined;
   if (lock?.takenOverFrom) {
@@ -194,11 +201,13 @@ export async function openApp(
     git,
     runner,
     store,
+    logger,
     repoRoot: info.root,
     file: configDisplay,
     config: () => built.agent?.config ?? config,
   });
   const agent = new Agent({
+    secrets,
     git,
     store,
     runner,
@@ -219,6 +228,7 @@ export async function openApp(
   built.agent = agent;
   return {
     agent,
+    secrets,
     store,
     git,
     runner,
@@ -251,34 +261,34 @@ function verifierFor(
     git: GitClient;
     runner: DenoProcessRunner;
     store: StateStore;
+    logger: Logger;
     repoRoot: string;
     file: string;
     config: () => RepoConfig;
   },
 ): CommitVerifier {
-  const override: VerifyConfig | undefined = signers === null ? undefined : {
-    kind: "ssh",
-    path: signers.path,
-    mode: options.config().verify?.mode ?? "head",
-    source: signers.source,
-  };
+  const commandLine: VerifyConfig | undefined = signers === null
+    ? undefined
+    : { kind: "ssh", path: signers.path, mode: "head", source: signers.source };
   const location = {
     repoRoot: options.repoRoot,
-    file: override ? override.source : options.file,
+    file: commandLine ? commandLine.source : options.file,
   };
-  const current = () => override ?? options.config().verify;
-  const initial = current();
-  if (initial) checkKeyOutsideWorkTree(initial, location);
+  const repository = () => {
+    const config = options.config().verify;
+    if (config && !commandLine) checkKeyOutsideWorkTree(config, location);
+    return config;
+  };
+  if (commandLine) checkKeyOutsideWorkTree(commandLine, location);
+  repository();
   return new CommitVerifier({
     git: options.git,
     runner: options.runner,
     store: options.store,
     now: Date.now,
-    config: () => {
-      const config = current();
-      if (config) checkKeyOutsideWorkTree(config, location);
-      return config;
-    },
+    commandLine,
+    repository,
+    onKept: (line) => options.logger.warn("{line}", { line }),
   });
 }
 

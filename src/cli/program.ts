@@ -1,22 +1,11 @@
-import {
-  Command,
-  CommanderError,
-  InvalidArgumentError,
-  Option,
-} from "commander";
+import { Command, CommanderError, Option } from "commander";
 import {
   type App,
   type GlobalOptions,
   openApp,
   type OpenAppOptions,
 } from "../app.ts";
-import {
-  type DecimalRule,
-  MAX_HISTORY_LIMIT,
-  MAX_SECONDS,
-  MIN_INTERVAL_SECONDS,
-  parseDecimal,
-} from "../config/numbers.ts";
+import { HISTORY_LIMIT, INTERVAL_SECONDS, RUN_ID } from "./number_arguments.ts";
 import { errorMessage, ExitCode, UpstreamWatchError } from "../errors.ts";
 import { escapeControl } from "../log/escape.ts";
 import {
@@ -117,6 +106,10 @@ function buildProgram(
     .option(
       "--allowed-signers <path>",
       "deploy only commits signed by a key of this allowed-signers file (default: $UPSTREAM_WATCH_ALLOWED_SIGNERS, else verify: in the repository)",
+    )
+    .option(
+      "--age-key-file <path>",
+      "age identities for services' SOPS secrets, besides $SOPS_AGE_KEY_FILE and $SOPS_AGE_KEY",
     )
     .addOption(
       new Option("--log-format <format>", "log format").choices([
@@ -276,6 +269,23 @@ function buildProgram(
     besideDaemon: (body) => withApp("beside", body)(),
   });
 
+  program.command("verify-reset")
+    .description(
+      "forget the recorded signature-verification settings, so the deployed configuration may lower or switch off verification (logged and notified)",
+    )
+    .option("--reason <text>", "why, logged and sent with the notification")
+    .action((options: { reason?: string }) =>
+      withApp(
+        "beside",
+        async (app) =>
+          (await import("./commands/verify_reset.ts")).verifyResetCommand(
+            app,
+            { reason: options.reason },
+            output,
+          ),
+      )()
+    );
+
   program.command("adopt")
     .description(
       "record services (default: all) as deployed at HEAD without running anything",
@@ -358,24 +368,3 @@ function freshState(
 ): Pick<OpenAppOptions, "lostState"> {
   return { lostState: options.freshState ? "start_fresh" : "refuse" };
 }
-
-/** A commander argument parser for a strict decimal within `rule` (refusals name the option). */
-function decimal(rule: DecimalRule): (value: string) => number {
-  return (value) => {
-    const parsed = parseDecimal(value, rule);
-    if (!parsed.ok) throw new InvalidArgumentError(parsed.reason);
-    return parsed.value;
-  };
-}
-
-const INTERVAL_SECONDS = decimal({
-  integer: false,
-  min: MIN_INTERVAL_SECONDS,
-  max: MAX_SECONDS,
-});
-const HISTORY_LIMIT = decimal({
-  integer: true,
-  min: 1,
-  max: MAX_HISTORY_LIMIT,
-});
-const RUN_ID = decimal({ integer: true, min: 1, max: Number.MAX_SAFE_INTEGER });

@@ -43,6 +43,15 @@ export interface RejectionJson {
   message: string;
 }
 
+/** The last time `sync: reset` moved the work tree to a commit that does not descend from the deployed one. */
+export interface RewindJson {
+  from: string;
+  to: string;
+  /** ISO 8601. */
+  at: string;
+  message: string;
+}
+
 /** One service's entry of the status document. */
 export interface ServiceStatus extends SafetyFields {
   /** The one word for how it is (docs/commands.md#service-states). */
@@ -71,6 +80,7 @@ export interface StatusDocument {
   head: string;
   upstream: string;
   verification: RejectionJson | null;
+  lastRewind: RewindJson | null;
   services: ServiceStatus[];
 }
 
@@ -86,6 +96,8 @@ export interface PlanServiceJson {
   hold: HoldJson | null;
   configError: string | null;
   suspension: SafetyFields["suspension"];
+  /** Step `decrypt`: the SOPS files its run decrypts before `pre` (names only). */
+  decrypt: { file: string; to: string | null }[];
 }
 
 /** The `plan --json` document: what the next cycle would run and why. */

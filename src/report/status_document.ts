@@ -3,10 +3,12 @@ import type { CyclePlan, PlanItem } from "../reconcile/cycle_types.ts";
 import type { SafetyFields } from "../reconcile/safety_status.ts";
 import type { RunRecord, ServiceRecord } from "../state/types.ts";
 import { holdJson, shortCommit } from "../reconcile/describe.ts";
+import { rewindText } from "../reconcile/sync_stage.ts";
 import { safetyStatus } from "../reconcile/safety_status.ts";
+import { lastRewind } from "../state/rewinds.ts";
 import type { StateStore } from "../state/store.ts";
 import { recordedRejection } from "../verify/verifier.ts";
-import type { ServiceStatus, StatusDocument } from "./documents.ts";
+import type { RewindJson, ServiceStatus, StatusDocument } from "./documents.ts";
 import { type ServiceFacts, stateOf } from "./service_state.ts";
 import { stateText } from "./state_text.ts";
 import { rejectionJson, runJson } from "./run_json.ts";
@@ -89,6 +91,7 @@ export async function statusDocument(
     head: plan.sync.before,
     upstream: plan.sync.upstream,
     verification,
+    lastRewind: rewindJson(source.store),
     services,
   };
 }
@@ -158,5 +161,17 @@ function removedStatus(
     suspension: null,
     rollback: null,
     health: null,
+  };
+}
+
+function rewindJson(store: StateStore): RewindJson | null {
+  const rewind = lastRewind(store);
+  if (!rewind) return null;
+  const at = isoTime(rewind.at);
+  return {
+    from: rewind.from,
+    to: rewind.to,
+    at,
+    message: `rewound at ${at}: ${rewindText(rewind)}`,
   };
 }
