@@ -7,6 +7,7 @@
  */
 import type { App } from "../app.ts";
 import { errorMessage, ExitCode, UpstreamWatchError } from "../errors.ts";
+import { sleep } from "../hooks/health_step.ts";
 import type { OneAtATime } from "../reconcile/one_at_a_time.ts";
 import {
   abandonRequests,
@@ -129,17 +130,10 @@ export class OperatorDesk {
           await this.#work(stop, kill);
         }
         if (this.#poked) continue;
-        await new Promise<void>((resolve) => {
-          const done = () => {
-            clearTimeout(timer);
-            stop.removeEventListener("abort", done);
-            this.#wake = undefined;
-            resolve();
-          };
-          const timer = setTimeout(done, lookMs);
-          stop.addEventListener("abort", done, { once: true });
-          this.#wake = done;
-        });
+        const woken = new AbortController();
+        this.#wake = () => woken.abort();
+        await sleep(lookMs, AbortSignal.any([stop, woken.signal]));
+        this.#wake = undefined;
       }
     } finally {
       watcher?.close();
