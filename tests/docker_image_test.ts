@@ -44,10 +44,17 @@ let imageDir: string | undefined;
 function agentImage(): Promise<AgentImage> {
   image ??= (async () => {
     imageDir = await Deno.makeTempDir({ prefix: "upstream-watch-image-" });
-    return await AgentImage.build({
+    const built = await AgentImage.build({
       prefix: `uwtimage${crypto.randomUUID().slice(0, 8)}`,
       dir: imageDir,
     });
+    // For people to look at, like the other figures in test-output/.
+    await Deno.mkdir(join(PROJECT_ROOT, "test-output"), { recursive: true });
+    await Deno.writeTextFile(
+      join(PROJECT_ROOT, "test-output", "agent_image_build.txt"),
+      `docker build of the Dockerfile: ${built.buildSeconds.toFixed(1)} s\n`,
+    );
+    return built;
   })();
   return image;
 }
@@ -69,7 +76,7 @@ async function composeCommand(): Promise<string[]> {
 
 /** What one test's agent container is started with, beyond the example. */
 interface AgentOptions {
-  /** The HTTP endpoint's port on 127.0.0.1 (the container uses the host network). */
+  /** The port on the host's 127.0.0.1 that the example publishes the HTTP endpoint on. */
   port: number;
   /** Host folders mounted at the same path (the upstream, scratch folders). */
   mounts: string[];
@@ -80,9 +87,10 @@ interface AgentOptions {
 /**
  * The example's agent service, started with `compose up -d` from
  * examples/compose/compose.yaml plus an override file for what a test needs:
- * the test image, the host network (no bridge here; the example's published
- * port is then discarded), its label, the upstream's folder, and a short
- * health-check interval (the check itself stays the image's).
+ * the test image, its label, the upstream's folder, and a short health-check
+ * interval (the check itself stays the image's). The agent's container is on
+ * the project's own network (no NAT on this engine), its endpoint published
+ * on the host's 127.0.0.1 only, as in the example.
  */
 class ComposedAgent implements AsyncDisposable {
   readonly #project: string;
@@ -113,13 +121,9 @@ class ComposedAgent implements AsyncDisposable {
     await Deno.writeTextFile(join(secrets, "known_hosts"), "");
     const service: Record<string, unknown> = {
       image: built.reference,
-      network_mode: "host",
       restart: "no",
       labels: { [TEST_LABEL]: lab.prefix },
       volumes: options.mounts.map((path) => `${path}:${path}`),
-      environment: {
-        UPSTREAM_WATCH_HEALTH_URL: `http://127.0.0.1:${options.port}/healthz`,
-      },
       healthcheck: { interval: "1s", timeout: "5s", retries: 2 },
     };
     if (options.userWithGroup !== undefined) {
@@ -136,6 +140,7 @@ class ComposedAgent implements AsyncDisposable {
       [EXAMPLE, override],
       {
         INFRA_DIR: fixture.clone,
+        HTTP_PORT: String(options.port),
         SECRETS_DIR: secrets,
         WEBHOOK_SECRET,
       },
@@ -199,12 +204,12 @@ class ComposedAgent implements AsyncDisposable {
   }
 }
 
-/** The agent's settings: poll every second, the HTTP endpoint on `port` with the example's secret. */
-function agentSettings(port: number): string {
+/** The agent's settings: poll every second, the HTTP endpoint as the example has it (port 9000 of the container), with its secret. */
+function agentSettings(): string {
   return [
     "retry_interval: 1",
     "webhook:",
-    `  listen: "127.0.0.1:${port}"`,
+    '  listen: "0.0.0.0:9000"',
     '  secret: "${WEBHOOK_SECRET}"',
     "",
   ].join("\n");
@@ -245,7 +250,7 @@ imageTest(
     const webPort = freePort();
     const port = freePort();
     await using fixture = await GitFixture.create({
-      ".upstream-watch.yaml": agentSettings(port),
+      ".upstream-watch.yaml": agentSettings(),
       ...webService(lab, web, v1, webPort),
     });
     await using agent = await ComposedAgent.up(lab, fixture, {
@@ -283,7 +288,7 @@ imageTest(
     const marks = await lab.scratchDir("marks");
     const started = join(marks, "started");
     await using fixture = await GitFixture.create({
-      ".upstream-watch.yaml": agentSettings(port),
+      ".upstream-watch.yaml": agentSettings(),
       "slow/.update-hooks.yaml": hookFile({
         update_commands: [`touch ${shellQuote(started)}; sleep 120`],
       }),
@@ -321,7 +326,7 @@ imageTest(
     await using lab = await DockerLab.create();
     const port = freePort();
     await using fixture = await GitFixture.create({
-      ".upstream-watch.yaml": agentSettings(port),
+      ".upstream-watch.yaml": agentSettings(),
       "app/.update-hooks.yaml": hookFile({ update_commands: ["true"] }),
     });
     await using agent = await ComposedAgent.up(lab, fixture, {
@@ -350,7 +355,7 @@ imageTest(
     const webPort = freePort();
     const port = freePort();
     await using fixture = await GitFixture.create({
-      ".upstream-watch.yaml": agentSettings(port),
+      ".upstream-watch.yaml": agentSettings(),
       ...webService(lab, web, v1, webPort),
     });
     // The user (uid 1000) must be able to write the repository; the socket
