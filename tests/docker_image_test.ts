@@ -229,6 +229,17 @@ function webService(
   );
 }
 
+/** A repository with the agent's settings and one service `web` serving "web v1" on `webPort`; `port` is for the agent's endpoint. */
+async function webFixture(lab: DockerLab) {
+  const web = lab.service("web");
+  const webPort = freePort();
+  const fixture = await GitFixture.create({
+    ".upstream-watch.yaml": agentSettings(),
+    ...webService(lab, web, await lab.webImage("v1"), webPort),
+  });
+  return { web, webPort, port: freePort(), fixture };
+}
+
 async function waitForHealth(agent: ComposedAgent, status: string) {
   let last = "";
   await waitUntil(async () => {
@@ -244,15 +255,9 @@ imageTest(
   "the agent's image, run with the compose example, the host's socket and the repository mounted, deploys a compose service and redeploys it after a push",
   async () => {
     await using lab = await DockerLab.create();
-    const v1 = await lab.webImage("v1");
+    const { web, webPort, port, ...setup } = await webFixture(lab);
+    await using fixture = setup.fixture;
     const v2 = await lab.webImage("v2");
-    const web = lab.service("web");
-    const webPort = freePort();
-    const port = freePort();
-    await using fixture = await GitFixture.create({
-      ".upstream-watch.yaml": agentSettings(),
-      ...webService(lab, web, v1, webPort),
-    });
     await using agent = await ComposedAgent.up(lab, fixture, {
       port,
       mounts: [fixture.upstream],
@@ -350,14 +355,8 @@ imageTest(
   "as the image's unprivileged user, with group_add of the socket's group, the agent deploys a compose service",
   async () => {
     await using lab = await DockerLab.create();
-    const v1 = await lab.webImage("v1");
-    const web = lab.service("web");
-    const webPort = freePort();
-    const port = freePort();
-    await using fixture = await GitFixture.create({
-      ".upstream-watch.yaml": agentSettings(),
-      ...webService(lab, web, v1, webPort),
-    });
+    const { web, webPort, port, ...setup } = await webFixture(lab);
+    await using fixture = setup.fixture;
     // The user (uid 1000) must be able to write the repository; the socket
     // stays root's, readable by its group only.
     const socket = await Deno.stat("/var/run/docker.sock");

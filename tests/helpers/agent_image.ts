@@ -7,6 +7,7 @@
  * docker CLI is this machine's, with a compose plugin that runs Debian's
  * docker-compose v1.
  */
+import { cp } from "node:fs/promises";
 import { delimiter, join } from "node:path";
 import { docker, DOCKER_SHIM_DIR, TEST_LABEL } from "./docker.ts";
 import {
@@ -172,7 +173,9 @@ async function denoBuildImage(base: string, dir: string): Promise<string> {
   const npmCache = join(await programNpmCache(), "registry.npmjs.org");
   for (const { name, version } of await lockedPackages()) {
     await Deno.mkdir(join(npm, name), { recursive: true });
-    await copyTree(join(npmCache, name, version), join(npm, name, version));
+    await cp(join(npmCache, name, version), join(npm, name, version), {
+      recursive: true,
+    });
     await Deno.copyFile(
       join(npmCache, name, "registry.json"),
       join(npm, name, "registry.json"),
@@ -335,16 +338,5 @@ export class AgentImage implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     // --no-prune: its untagged parents are the next build's cache.
     await docker(["rmi", "--force", "--no-prune", this.reference]);
-  }
-}
-
-/** Copies the folder `from` to `to` (files and folders only). */
-async function copyTree(from: string, to: string): Promise<void> {
-  await Deno.mkdir(to, { recursive: true });
-  for await (const entry of Deno.readDir(from)) {
-    const source = join(from, entry.name);
-    const target = join(to, entry.name);
-    if (entry.isDirectory) await copyTree(source, target);
-    else if (entry.isFile) await Deno.copyFile(source, target);
   }
 }
