@@ -365,7 +365,7 @@ imageTest(
       "the socket has a group",
     );
     assert.equal(socket.mode! & 0o006, 0, "others may not use the socket");
-    await chownTree(fixture.root, 1000);
+    await using _lent = await lendTree(fixture.root, 1000);
 
     await using agent = await ComposedAgent.up(lab, fixture, {
       port,
@@ -393,12 +393,35 @@ imageTest("the agent's image is removed at the end", async () => {
   if (imageDir) await Deno.remove(imageDir, { recursive: true });
 });
 
-/** chown -R of `path` to `uid` (and the same gid). */
-async function chownTree(path: string, uid: number): Promise<void> {
-  await Deno.chown(path, uid, uid);
-  const info = await Deno.lstat(path);
-  if (!info.isDirectory) return;
-  for await (const entry of Deno.readDir(path)) {
-    await chownTree(join(path, entry.name), uid);
-  }
+/**
+ * Gives the tree at `path` to `uid` (and the same gid) with `chown -R` in a
+ * container of the image, as root there, so that it works for a test that
+ * is not root; disposing gives it back to this process's user, so the test
+ * can remove it.
+ */
+async function lendTree(path: string, uid: number): Promise<AsyncDisposable> {
+  const { reference } = await agentImage();
+  const chown = (owner: string) =>
+    docker([
+      "run",
+      "--rm",
+      "--network",
+      "none",
+      "--user",
+      "root",
+      "--volume",
+      `${path}:${path}`,
+      "--entrypoint",
+      "chown",
+      reference,
+      "-R",
+      owner,
+      path,
+    ]);
+  await chown(`${uid}:${uid}`);
+  return {
+    [Symbol.asyncDispose]: async () => {
+      await chown(`${Deno.uid()}:${Deno.gid()}`);
+    },
+  };
 }
