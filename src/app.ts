@@ -6,10 +6,8 @@ import {
   type ConfigWarning,
   REPO_CONFIG_FILE,
   type RepoConfig,
-  SINGLE_SERVICE_NAME,
 } from "./config/types.ts";
 import { ConfigError } from "./errors.ts";
-import { shortCommit } from "./git/commit_id.ts";
 import { type BranchUpstream, GitClient } from "./git/git_client.ts";
 import type { SecretsHost } from "./hooks/decrypt_step.ts";
 import { stopLeftoverHooks } from "./hooks/leftover_hooks.ts";
@@ -18,7 +16,6 @@ import { agentLogger, type Logger } from "./log/logging.ts";
 import { DenoProcessRunner } from "./process/run_process.ts";
 import { Agent } from "./reconcile/agent.ts";
 import { acquireInstanceLock } from "./state/instance_lock.ts";
-import { decideLegacyDeployments } from "./state/legacy_import.ts";
 import {
   type LostStatePolicy,
   openGuardedState,
@@ -27,6 +24,15 @@ import type { StateStore } from "./state/store.ts";
 import type { VerifyConfig } from "./config/verify_config.ts";
 import { checkKeyOutsideWorkTree, CommitVerifier } from "./verify/verifier.ts";
 import type { RunListener } from "./reconcile/run_listener.ts";
+import {
+  adoptDaemonSettings,
+  type EffectiveSettings,
+  type OwnSettings,
+} from "./app/daemon_settings.ts";
+import { daemonRecord } from "./state/daemon_record.ts";
+import { importLegacyState } from "./app/legacy_state.ts";
+
+export type { EffectiveSettings } from "./app/daemon_settings.ts";
 import type { ProcessRunner } from "./process/types.ts";
 
 /** Global command-line options (docs/commands.md#global-options). */
@@ -69,6 +75,8 @@ export interface App {
   verifier: CommitVerifier;
   /** Told when each of the agent's runs starts and ends; commands that deploy add to it. */
   runListeners: RunListener[];
+  /** The settings a daemon records for the other commands (docs/design.md#the-daemons-settings). */
+  settings: EffectiveSettings;
   [Symbol.dispose](): void;
 }
 
@@ -82,6 +90,8 @@ export interface OpenAppOptions {
   lostState?: LostStatePolicy;
   /** Mark runs left `running` as interrupted (default true); a writer beside the daemon (`suspend`) must not. */
   recoverRuns?: boolean;
+  /** Use only this command's own flags and environment, never the daemon's recorded settings (`run`: it is the daemon). */
+  ownSettings?: boolean;
 }
 
 /** Composition root: finds the repository, loads its configuration, opens the state and builds the agent. */
@@ -103,19 +113,16 @@ export async function openApp(
     ? git.branchUpstream(info.branch)
     : Promise.resolve(undefined);
   upstream.catch(() => {});
-  const { config, configPath, configDisplay, warnings } = await loadConfig(
+  let { config, configPath, configDisplay, warnings } = await loadConfig(
     git,
     info.root,
     globals.config,
     logger,
   );
-  const { remote, branch } = resolveUpstream(
-    config,
-    info.branch,
-    await upstream,
-  );
-  const host = globals.host ?? Deno.env.get("UPSTREAM_WATCH_HOST") ??
-    Deno.hostname();
+  const branchUpstream = await upstream;
+  let { remote, branch } = resolveUpstream(config, info.branch, branchUpstream);
+  const own = ownSettings(globals);
+  let settings: EffectiveSettings = own;
 
   const secrets = secretsHost(globals, runner, info);
   // The lock comes first: a second instance must not touch the first one's running runs.
@@ -143,6 +150,36 @@ export async function openApp(
     lock?.[Symbol.dispose]();
     throw error;
   }
+  if (!options.ownSettings) {
+    const adopted = adoptDaemonSettings(own, daemonRecord(store));
+    settings = adopted.settings;
+    if (adopted.differences.length > 0) {
+      logger.info(
+        "using the settings the daemon was started with: {differences}; give the flag to use another",
+        { differences: adopted.differences.join(", ") },
+      );
+    }
+    if (settings.config !== own.config) {
+      try {
+        ({ config, configPath, configDisplay, warnings } = await loadConfig(
+          git,
+          info.root,
+          settings.config ?? undefined,
+          logger,
+        ));
+        ({ remote, branch } = resolveUpstream(
+          config,
+          info.branch,
+          branchUpstream,
+        ));
+      } catch (error) {
+        store.close();
+        lock?.[Symbol.dispose]();
+        throw error;
+      }
+    }
+  }
+  const host = settings.host;
   if (store.legacyModules.length > 0) {
     await importLegacyState(store, git, config, logger);
   }
@@ -160,7 +197,7 @@ export async function openApp(
   // The verifier follows the agent's configuration, which is reloaded as HEAD moves.
   const built: { agent?: Agent } = {};
   const runListeners: RunListener[] = [];
-  const verifier = verifierFor(globals, {
+  const verifier = verifierFor(settings.allowedSigners, {
     git,
     runner,
     store,
@@ -180,7 +217,7 @@ export async function openApp(
     gitDir: info.gitDir,
     configPath,
     configDisplay,
-    configFromGit: !globals.config,
+    configFromGit: settings.config === null,
     config,
     host,
     remote,
@@ -200,7 +237,7 @@ export async function openApp(
     gitDir: info.gitDir,
     configPath,
     configFile: configDisplay,
-    configFromGit: !globals.config,
+    configFromGit: settings.config === null,
     configWarnings: warnings,
     config,
     host,
@@ -208,6 +245,7 @@ export async function openApp(
     branch,
     verifier,
     runListeners,
+    settings,
     [Symbol.dispose]: () => {
       verifier.closeSync();
       store.close();
@@ -218,7 +256,7 @@ export async function openApp(
 
 /** The verifier with the command line's `--allowed-signers` (or its variable) over the repository's `verify:`. */
 function verifierFor(
-  globals: GlobalOptions,
+  signers: EffectiveSettings["allowedSigners"],
   options: {
     git: GitClient;
     runner: DenoProcessRunner;
@@ -229,18 +267,9 @@ function verifierFor(
     config: () => RepoConfig;
   },
 ): CommitVerifier {
-  const cliPath = globals.allowedSigners ??
-    (Deno.env.get("UPSTREAM_WATCH_ALLOWED_SIGNERS") || undefined);
-  const commandLine: VerifyConfig | undefined = cliPath === undefined
+  const commandLine: VerifyConfig | undefined = signers === null
     ? undefined
-    : {
-      kind: "ssh",
-      path: resolve(cliPath),
-      mode: "head",
-      source: globals.allowedSigners !== undefined
-        ? "--allowed-signers"
-        : "UPSTREAM_WATCH_ALLOWED_SIGNERS",
-    };
+    : { kind: "ssh", path: signers.path, mode: "head", source: signers.source };
   const location = {
     repoRoot: options.repoRoot,
     file: commandLine ? commandLine.source : options.file,
@@ -263,56 +292,26 @@ function verifierFor(
   });
 }
 
-/** The Go tool's database is migrated in place on first start (docs/migrating-from-go.md). */
-async function importLegacyState(
-  store: StateStore,
-  git: GitClient,
-  config: RepoConfig,
-  logger: Logger,
-): Promise<void> {
-  const found = store.legacyModules.length;
-  const { verdicts, invalid, withoutCommit } = await decideLegacyDeployments(
-    store.legacyModules,
-    git,
-    {
-      singleService: config.singleDirectoryMode
-        ? SINGLE_SERVICE_NAME
-        : undefined,
+/** The command's own host, `--config` and signature override, from its flags and environment. */
+function ownSettings(globals: GlobalOptions): OwnSettings {
+  const signers = globals.allowedSigners ??
+    (Deno.env.get("UPSTREAM_WATCH_ALLOWED_SIGNERS") || undefined);
+  return {
+    host: globals.host ?? Deno.env.get("UPSTREAM_WATCH_HOST") ??
+      Deno.hostname(),
+    config: globals.config ? resolve(globals.config) : null,
+    allowedSigners: signers === undefined ? null : {
+      path: resolve(signers),
+      source: globals.allowedSigners !== undefined
+        ? "--allowed-signers"
+        : "UPSTREAM_WATCH_ALLOWED_SIGNERS",
     },
-  );
-  for (const { service, value } of invalid) {
-    logger.error(
-      "the original database records {value} for {service}, which is not a commit id; that record is ignored",
-      { service, value: JSON.stringify(value) },
-    );
-  }
-  if (withoutCommit > 0) {
-    logger.info("{count} records of the original database hold no commit", {
-      count: withoutCommit,
-    });
-  }
-  const imported = new Map<string, string>();
-  for (const verdict of verdicts) {
-    if (verdict.kind === "imported") {
-      imported.set(verdict.service, verdict.commit);
-    } else {
-      logger.warn(
-        "none of the {recorded} commits recorded for {service} is in the repository; it counts as never deployed",
-        { service: verdict.service, recorded: verdict.recorded },
-      );
-    }
-  }
-  store.importLegacy(imported, Date.now());
-  logger.info(
-    "migrated the original upstream-watch database: {count} services imported from {found} records",
-    { count: imported.size, found },
-  );
-  for (const [service, commit] of imported) {
-    logger.info("imported {service} as deployed at {commit}", {
-      service,
-      commit: shortCommit(commit),
-    });
-  }
+    explicit: {
+      host: globals.host !== undefined,
+      config: globals.config !== undefined,
+      allowedSigners: globals.allowedSigners !== undefined,
+    },
+  };
 }
 
 async function loadConfig(

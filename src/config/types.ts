@@ -25,6 +25,8 @@ export interface WebhookConfig {
   insecure: boolean;
   /** Token the read-only endpoints require (`${VAR}` unexpanded); open when undefined. */
   readToken?: string;
+  /** Token the operator actions (`POST /api/services/…`) require (`${VAR}` unexpanded); they are off when undefined. */
+  adminToken?: string;
   /** Connections open at once; undefined: the server's default. */
   maxConnections?: number;
   /** Seconds a client has to send a request's head. */

@@ -62,6 +62,7 @@ export const WEBHOOK_KEYS = [
   "secret",
   "insecure",
   "read_token",
+  "admin_token",
   "max_connections",
   "header_timeout",
   "body_timeout",

@@ -14,6 +14,7 @@ import type { ServiceRecord } from "../state/types.ts";
 import type { CyclePlan, RunSummary } from "./cycle_types.ts";
 import { retryHold } from "./retry.ts";
 import type { ServiceEntry } from "./services.ts";
+import type { RunningRevision } from "./held_revision.ts";
 
 /** One run of a service at a time; listeners hear when a run starts (a check then stops). */
 export class ServiceActivity {
@@ -61,8 +62,8 @@ export interface CheckableInputs {
 
 /**
  * The services whose health is checked: a `check_interval` and health
- * commands, deployed at the plan's HEAD and not out of date, not suspended,
- * not held after a rollback, not running.
+ * commands, deployed and either up to date or held after a rollback (checked
+ * at the commit they run), not suspended, not running.
  */
 export function checkableServices(inputs: CheckableInputs): ServiceEntry[] {
   const items = new Map(inputs.plan.items.map((item) => [item.service, item]));
@@ -70,11 +71,14 @@ export function checkableServices(inputs: CheckableInputs): ServiceEntry[] {
     const config = entry.config;
     if (!config?.checkInterval || !config.healthCommands?.length) return false;
     const item = items.get(entry.name);
-    if (!item || item.outOfDate || item.hold) return false;
+    if (!item) return false;
+    // A held service runs the commit it was rolled back to: that one is checked.
+    const held = item.hold?.kind === "rolled_back";
+    if (!held && (item.outOfDate || item.hold)) return false;
     const record = inputs.state.get(entry.name);
     if (!record?.deployedCommit) return false;
     if (suspensionOf(inputs.suspensions, entry.name)) return false;
-    // A held revision leaves the service out of date; a rollback in progress has the folder.
+    // A rollback in progress has the folder.
     if (inputs.rollbacks.get(entry.name)?.state === "running") return false;
     return !inputs.running(entry.name);
   });
@@ -107,6 +111,11 @@ export interface SelfHealDeps {
       entry: ServiceEntry,
       options: { head: string; error: string; signal?: AbortSignal },
     ): Promise<RunSummary | undefined>;
+    /** The revision the service runs: its checks use that revision's health commands. */
+    runningRevision(
+      entry: ServiceEntry,
+      head: string,
+    ): Promise<RunningRevision | undefined>;
   };
   /** Fresh state on every tick: the CLI may suspend or resume meanwhile. */
   state: () => Omit<CheckableInputs, "plan" | "running">;
@@ -196,19 +205,25 @@ export class SelfHealer {
       [...this.#checks.keys()].filter((name) => name === entry.name).length,
     );
     let outcome: HealthOutcome;
+    let commit = head;
+    let held = false;
     try {
+      const running = await agent.runningRevision(entry, head);
+      if (!running?.config.healthCommands?.length) return;
+      commit = running.commit;
+      held = running.kind === "held";
       outcome = await checkHealth({
         service: entry.name,
         cwd: resolve(this.#deps.repoRoot, entry.dir),
-        config: entry.config!,
+        config: running.config,
         env: {
           UPSTREAM_WATCH_SERVICE: entry.name,
-          UPSTREAM_WATCH_COMMIT: head,
+          UPSTREAM_WATCH_COMMIT: commit,
           UPSTREAM_WATCH_REPO: this.#deps.repoRoot,
           UPSTREAM_WATCH_TRIGGER: "heal",
         },
         commandTimeoutMs:
-          (entry.config!.timeout ?? agent.config.commandTimeout) * 1000,
+          (running.config.timeout ?? agent.config.commandTimeout) * 1000,
         withheldEnv: this.#deps.withheldEnv(),
         runner: this.#deps.runner,
         logger,
@@ -223,15 +238,17 @@ export class SelfHealer {
       );
     }
     if (outcome.kind === "interrupted" || stop.aborted) return;
-    this.#deps.onCheck?.(entry.name, outcome, head);
+    this.#deps.onCheck?.(entry.name, outcome, commit);
     if (outcome.kind === "passed") return;
     logger.warn("health check failed: {error}", {
       service: entry.name,
       error: outcome.message,
     });
     const record = this.#deps.state().state.get(entry.name);
+    // A held service's failed attempts are the held revision's: only a failed heal since makes it wait.
+    const backsOff = !held || record?.lastOutcome === "failed";
     if (
-      !healAllowed(record, {
+      backsOff && !healAllowed(record, {
         now: now(),
         maxAttempts: agent.config.maxAttempts,
         backoffSeconds: agent.config.retryBackoff,
