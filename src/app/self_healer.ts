@@ -1,6 +1,5 @@
 /** The daemon's self-heal loop, wired to the state, the metrics and the notifier. */
 import type { App } from "../app.ts";
-import { configEnvReferences } from "../config/env_references.ts";
 import type { AgentTelemetry } from "../http/telemetry.ts";
 import type { Notifier } from "../notify/notifier.ts";
 import { recordHealthCheck } from "../reconcile/health_incidents.ts";
@@ -21,7 +20,6 @@ export function selfHealer(
       rollbacks: rollbacks(app.store),
     }),
     runner: app.runner,
-    withheldEnv: () => configEnvReferences(app.agent.config),
     logger: app.logger,
     now: Date.now,
     repoRoot: app.repoRoot,

@@ -22,10 +22,10 @@ import { reportRemoved } from "./removed.ts";
 import { repairRollbacks } from "./rollback.ts";
 import { runDue } from "./run_due.ts";
 import { RunGate } from "./run_gate.ts";
-import { RunRecorder } from "./run_recorder.ts";
-import { type RunContext, runService } from "./run_service.ts";
+import { runService } from "./run_service.ts";
+import type { RunContext } from "./service_run.ts";
 import type { ScheduledRun } from "./schedule.ts";
-import { ServiceActivity } from "./self_heal.ts";
+import { ServiceActivity } from "./service_activity.ts";
 import { ServiceCatalog } from "./service_catalog.ts";
 import { runsOnHost, selectServices, type ServiceEntry } from "./services.ts";
 import { type Synced, syncStage } from "./sync_stage.ts";
@@ -38,8 +38,9 @@ export class Agent {
   #config: RepoConfig;
   readonly #catalog: ServiceCatalog;
   readonly #planItems: PlanItems;
-  readonly #recorder: RunRecorder;
   readonly #newest: NewestCommits;
+  /** What every run works with (the configuration is read as each run needs it). */
+  readonly #runContext: RunContext;
   /** Runs share the work tree; a rollback has it alone. */
   readonly #gate = new RunGate();
   /** Which services are running now: one run of a service at a time, and no check during it. */
@@ -54,13 +55,18 @@ export class Agent {
     this.#catalog = new ServiceCatalog(deps);
     this.#newest = new NewestCommits(deps.git);
     this.#planItems = new PlanItems({ ...deps, newest: this.#newest });
-    this.#recorder = new RunRecorder({
-      store: deps.store,
-      now: deps.now,
-      repoRoot: deps.repoRoot,
-      historyLimit: () => this.#config.historyLimit,
-      listeners: deps.runListeners,
-    });
+    const { git, store, runner, logger, now, repoRoot } = deps;
+    this.#runContext = {
+      git,
+      store,
+      runner,
+      logger,
+      now,
+      repoRoot,
+      config: () => this.#config,
+      runListeners: deps.runListeners,
+      commits: this.#newest,
+    };
   }
 
   /** The repository configuration in effect (reloaded when HEAD moves). */
@@ -204,7 +210,7 @@ export class Agent {
     for (const record of plan.removed) {
       if (options.stop?.aborted) break;
       await reportRemoved(record, {
-        ...this.#context(),
+        ...this.#runContext,
         head: plan.head,
         trigger: options.trigger,
         signal: options.signal,
@@ -300,26 +306,10 @@ export class Agent {
     options: CycleOptions,
   ): Promise<RunSummary[]> {
     return runDue(scheduled, head, options, {
-      context: this.#context(),
+      context: this.#runContext,
       gate: this.#gate,
       activity: this.activity,
     });
-  }
-
-  /** What every run works with, under the configuration in effect now. */
-  #context(): RunContext {
-    const { git, store, runner, logger, now, repoRoot } = this.#deps;
-    return {
-      git,
-      store,
-      runner,
-      logger,
-      now,
-      repoRoot,
-      config: this.#config,
-      recorder: this.#recorder,
-      commits: this.#newest,
-    };
   }
 
   /** Once per agent: a rollback cut off by a crash gets its folder restored to HEAD, then runs again. */
@@ -334,7 +324,7 @@ export class Agent {
     const services = await this.services(head);
     return await this.#gate.exclusive(() =>
       repairRollbacks({
-        ...this.#context(),
+        ...this.#runContext,
         signal: options.signal,
         head,
         services,
@@ -364,7 +354,7 @@ export class Agent {
           deployedCommit,
           trigger: "heal",
           signal: options.signal,
-        }, this.#context()))
+        }, this.#runContext))
     );
   }
 }

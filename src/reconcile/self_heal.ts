@@ -4,7 +4,7 @@
  * failing check redeploys the same revision (trigger `heal`).
  * @module
  */
-import { resolve } from "node:path";
+import type { RepoConfig } from "../config/types.ts";
 import { checkHealth, type HealthOutcome } from "../hooks/health_step.ts";
 import type { Logger } from "../log/logging.ts";
 import type { ProcessRunner } from "../process/types.ts";
@@ -13,41 +13,9 @@ import { type Suspension, suspensionOf } from "../state/suspensions.ts";
 import type { ServiceRecord } from "../state/types.ts";
 import type { CyclePlan, RunSummary } from "./cycle_types.ts";
 import { retryHold } from "./retry.ts";
+import type { ServiceActivity } from "./service_activity.ts";
+import { hookSettings, workTreeFiles } from "./service_run.ts";
 import type { ServiceEntry } from "./services.ts";
-
-/** One run of a service at a time; listeners hear when a run starts (a check then stops). */
-export class ServiceActivity {
-  readonly #running = new Map<string, Promise<unknown>>();
-  readonly #listeners = new Set<(service: string) => void>();
-
-  /** True while a run of `service` is in progress. */
-  isRunning(service: string): boolean {
-    return this.#running.has(service);
-  }
-
-  /** Calls `listener` whenever a run of a service starts; returns the unsubscribe function. */
-  onRunStart(listener: (service: string) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
-  }
-
-  /** Runs `work` as the service's only run (after the one in progress, if any). */
-  async run<T>(service: string, work: () => Promise<T>): Promise<T> {
-    while (this.#running.has(service)) {
-      await this.#running.get(service)!.catch(() => {});
-    }
-    const running = (async () => {
-      for (const listener of this.#listeners) listener(service);
-      return await work();
-    })();
-    this.#running.set(service, running);
-    try {
-      return await running;
-    } finally {
-      this.#running.delete(service);
-    }
-  }
-}
 
 /** What decides whether a service's health may be checked now. */
 export interface CheckableInputs {
@@ -98,11 +66,8 @@ export interface SelfHealDeps {
   agent: {
     readonly lastPlan?: CyclePlan;
     readonly activity: ServiceActivity;
-    readonly config: {
-      maxAttempts: number;
-      retryBackoff: number;
-      commandTimeout: number;
-    };
+    /** The repository configuration in effect. */
+    readonly config: RepoConfig;
     heal(
       entry: ServiceEntry,
       options: { head: string; error: string; signal?: AbortSignal },
@@ -111,8 +76,6 @@ export interface SelfHealDeps {
   /** Fresh state on every tick: the CLI may suspend or resume meanwhile. */
   state: () => Omit<CheckableInputs, "plan" | "running">;
   runner: ProcessRunner;
-  /** Variables of the agent's own configuration, kept from check commands (read on every check: the configuration reloads). */
-  withheldEnv: () => readonly string[];
   logger: Logger;
   now: () => number;
   repoRoot: string;
@@ -195,11 +158,16 @@ export class SelfHealer {
       this.maxConcurrentChecks,
       [...this.#checks.keys()].filter((name) => name === entry.name).length,
     );
+    // Read on every check: the configuration reloads.
+    const settings = hookSettings(
+      agent.config,
+      workTreeFiles(this.#deps.repoRoot, entry),
+    );
     let outcome: HealthOutcome;
     try {
       outcome = await checkHealth({
         service: entry.name,
-        cwd: resolve(this.#deps.repoRoot, entry.dir),
+        cwd: settings.cwd,
         config: entry.config!,
         env: {
           UPSTREAM_WATCH_SERVICE: entry.name,
@@ -207,9 +175,8 @@ export class SelfHealer {
           UPSTREAM_WATCH_REPO: this.#deps.repoRoot,
           UPSTREAM_WATCH_TRIGGER: "heal",
         },
-        commandTimeoutMs:
-          (entry.config!.timeout ?? agent.config.commandTimeout) * 1000,
-        withheldEnv: this.#deps.withheldEnv(),
+        commandTimeoutMs: settings.timeoutMs,
+        withheldEnv: settings.withheldEnv,
         runner: this.#deps.runner,
         logger,
         now,

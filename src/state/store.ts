@@ -322,9 +322,12 @@ export class StateStore {
     return services;
   }
 
-  /** Writes a run as `running` before its first command; returns its id. */
-  startRun(input: StartRunInput): number {
-    return runRecords.startRun(this, input);
+  /** Writes a run as `running` before its first command (with what `alongside` writes, in one transaction); returns its id. */
+  startRun(
+    input: StartRunInput,
+    alongside?: (runId: number) => void,
+  ): number {
+    return runRecords.startRun(this, input, alongside);
   }
 
   /** Replaces a running run's reason (its "why" commits arrive after it started). */
@@ -342,9 +345,13 @@ export class StateStore {
     runRecords.recordCommand(this, runId, command);
   }
 
-  /** Finishes a run, updates its service and prunes old history, in one transaction. */
-  finishRun(runId: number, input: FinishRunInput): void {
-    runRecords.finishRun(this, runId, input);
+  /** Finishes a run, updates its service and prunes old history (with what `alongside` writes), in one transaction. */
+  finishRun(
+    runId: number,
+    input: FinishRunInput,
+    alongside?: () => void,
+  ): void {
+    runRecords.finishRun(this, runId, input, alongside);
   }
 
   /** Records services as deployed at `commit` without a run (for `adopt`). */
