@@ -1,5 +1,5 @@
 /** The daemon's HTTP endpoint: the status model and the server, built from the app (imported only when `webhook:` is set). */
-import type { App } from "../app.ts";
+import type { App } from "./compose.ts";
 import { expandEnv } from "../config/expand_env.ts";
 import type { WebhookConfig } from "../config/types.ts";
 import { ConfigError } from "../errors.ts";
@@ -41,7 +41,7 @@ export async function startHttpEndpoint(
     telemetry: AgentTelemetry;
   },
 ): Promise<HttpEndpoint | undefined> {
-  const config = app.agent.config.webhook;
+  const config = app.config.current.webhook;
   if (!config) return undefined;
   const planner = statusPlanner(app);
   const status = new StatusModel({
@@ -71,7 +71,7 @@ export async function startHttpEndpoint(
     {
       listen: config.listen,
       logger: app.logger,
-      configFile: app.configFile,
+      configFile: app.config.file,
       limits: serverLimits(config),
     },
   );
@@ -89,9 +89,9 @@ export async function startHttpEndpoint(
 
 /** `webhook.read_token` with `${VAR}` expanded; undefined leaves the read-only endpoints open. */
 function readToken(app: App): string | undefined {
-  const token = app.config.webhook?.readToken;
+  const token = app.config.current.webhook?.readToken;
   if (token === undefined) return undefined;
-  const location = { file: app.configFile, key: "webhook.read_token" };
+  const location = { file: app.config.file, key: "webhook.read_token" };
   const expanded = expandEnv(token, (name) => Deno.env.get(name), location);
   if (expanded === "") {
     throw new ConfigError("webhook.read_token is empty", location);

@@ -1,5 +1,5 @@
 /** The daemon's self-heal loop, wired to the state, the metrics and the notifier. */
-import type { App } from "../app.ts";
+import type { App } from "./compose.ts";
 import type { AgentTelemetry } from "../http/telemetry.ts";
 import type { Notifier } from "../notify/notifier.ts";
 import { recordHealthCheck } from "../reconcile/health_incidents.ts";

@@ -9,7 +9,7 @@ import {
   type GlobalOptions,
   openApp,
   type OpenAppOptions,
-} from "../app.ts";
+} from "../app/compose.ts";
 import {
   type DecimalRule,
   MAX_HISTORY_LIMIT,

@@ -35,7 +35,6 @@ export type { AgentDeps } from "./agent_deps.ts";
 /** The update cycle: sync, work out what is due, run it, record it. */
 export class Agent {
   readonly #deps: AgentDeps;
-  #config: RepoConfig;
   readonly #catalog: ServiceCatalog;
   readonly #planItems: PlanItems;
   readonly #newest: NewestCommits;
@@ -51,32 +50,20 @@ export class Agent {
 
   constructor(deps: AgentDeps) {
     this.#deps = deps;
-    this.#config = deps.config;
     this.#catalog = new ServiceCatalog(deps);
     this.#newest = new NewestCommits(deps.git);
     this.#planItems = new PlanItems({ ...deps, newest: this.#newest });
-    const { git, store, runner, logger, now, repoRoot } = deps;
-    this.#runContext = {
-      git,
-      store,
-      runner,
-      logger,
-      now,
-      repoRoot,
-      config: () => this.#config,
-      runListeners: deps.runListeners,
-      commits: this.#newest,
-    };
+    this.#runContext = { ...deps, commits: this.#newest };
   }
 
   /** The repository configuration in effect (reloaded when HEAD moves). */
   get config(): RepoConfig {
-    return this.#config;
+    return this.#deps.config.current;
   }
 
   /** Services at `commit`, parsed once per commit: an idle cycle reads no file and starts no extra git process. */
   services(commit: string): Promise<ServiceEntry[]> {
-    return this.#catalog.services(commit, this.#config);
+    return this.#catalog.services(commit, this.config);
   }
 
   /** Works out which services are due at the upstream commit without running anything (`move` also syncs the work tree). */
@@ -94,11 +81,11 @@ export class Agent {
   async #plan(
     options: { fetch: boolean; move: boolean; signal?: AbortSignal },
   ): Promise<CyclePlan> {
-    const synced = await syncStage(this.#deps, this.#config, {
+    const synced = await syncStage(this.#deps, {
       ...options,
       whileMoving: (before, upstream) => this.#prefetch(before, upstream),
     });
-    this.#config = synced.config;
+    this.#deps.config.replace(synced.config);
     return await this.#planAt(synced);
   }
 
@@ -132,10 +119,10 @@ export class Agent {
       services,
       state,
       head,
-      this.#config,
+      this.config,
     );
     const present = new Set(all.map((entry) => entry.name));
-    const removed = this.#config.singleDirectoryMode ? [] : [...state.values()]
+    const removed = this.config.singleDirectoryMode ? [] : [...state.values()]
       .filter((record) =>
         record.deployedCommit !== null && record.removedAt === null &&
         !present.has(record.name)

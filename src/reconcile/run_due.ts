@@ -31,7 +31,7 @@ export async function runDue(
 ): Promise<RunSummary[]> {
   const { context, gate, activity } = deps;
   const { store, logger, now } = context;
-  const config = context.config();
+  const config = context.config.current;
   const rolledBack = new Map<number, RunSummary>();
   const summaries = await runScheduled(scheduled, {
     head,

@@ -11,29 +11,27 @@
 import { resolve } from "node:path";
 import { configEnvReferences } from "../config/env_references.ts";
 import type { RepoConfig } from "../config/types.ts";
-import type { GitClient } from "../git/git_client.ts";
 import type { HookCommandContext, StepsOutcome } from "../hooks/run_steps.ts";
 import type { Logger } from "../log/logging.ts";
-import type { ProcessRunner } from "../process/types.ts";
-import type { StateStore } from "../state/store.ts";
 import type { ProcessGroupRecord, RunReason, Trigger } from "../state/types.ts";
 import type { RunSummary } from "./cycle_types.ts";
-import type { RunListener, StartedRun } from "./run_listener.ts";
+import type { AgentDeps } from "./agent_deps.ts";
+import type { StartedRun } from "./run_listener.ts";
 import type { NewestCommits } from "./newest_commits.ts";
 
 /** What every run works with: update, heal, rollback and on_remove runs alike. */
-export interface RunContext {
-  git: GitClient;
-  store: StateStore;
-  runner: ProcessRunner;
-  logger: Logger;
-  now: () => number;
-  /** Absolute work tree root. */
-  repoRoot: string;
-  /** The repository configuration in effect. */
-  config: () => RepoConfig;
-  /** Told when each announced run starts and ends (commit statuses). */
-  runListeners?: readonly RunListener[];
+export interface RunContext extends
+  Pick<
+    AgentDeps,
+    | "git"
+    | "store"
+    | "runner"
+    | "logger"
+    | "now"
+    | "repoRoot"
+    | "config"
+    | "runListeners"
+  > {
   /** The commits that touched a service (its revision, its "why"). */
   commits: NewestCommits;
 }
@@ -172,7 +170,7 @@ export class ServiceRun {
     const runId = this.runId;
     return steps({
       service: this.#scope.service,
-      ...hookSettings(this.#context.config(), files),
+      ...hookSettings(this.#context.config.current, files),
       agentEnv: this.env(),
       signal: options.signal,
       runner,
@@ -225,7 +223,7 @@ export class ServiceRun {
       ...finished,
       finishedAt: now(),
       // Read at each finish, so a reloaded configuration applies.
-      historyLimit: this.#context.config().historyLimit,
+      historyLimit: this.#context.config.current.historyLimit,
       // A removed service's on_remove run must keep its last deployed commit.
       recordsDeployment: reason.kind !== "removed" &&
         reason.kind !== "rollback",

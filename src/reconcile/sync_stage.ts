@@ -6,27 +6,27 @@
  */
 import { REPO_CONFIG_FILE, type RepoConfig } from "../config/types.ts";
 import { GitError } from "../errors.ts";
-import type { GitClient } from "../git/git_client.ts";
-import type { Logger } from "../log/logging.ts";
-import type { CommitVerifier } from "../verify/verifier.ts";
 import {
   type Rejection,
   VerificationError,
 } from "../verify/verification_error.ts";
 import { repairClone } from "./clone_repair.ts";
-import { type ConfigSource, reloadRepoConfig } from "./config_reload.ts";
+import type { AgentDeps } from "./agent_deps.ts";
+import { reloadRepoConfig } from "./config_reload.ts";
 import { syncRepository, type SyncResult } from "./sync.ts";
 
 /** What the sync stage works with (a subset of the agent's dependencies). */
-export interface SyncStageDeps extends ConfigSource {
-  git: GitClient;
-  logger: Logger;
-  now: () => number;
-  gitDir: string;
-  remote: string;
-  branch: string;
-  verifier?: CommitVerifier;
-}
+export type SyncStageDeps = Pick<
+  AgentDeps,
+  | "git"
+  | "logger"
+  | "now"
+  | "gitDir"
+  | "remote"
+  | "branch"
+  | "verifier"
+  | "config"
+>;
 
 /** Options of {@link syncStage}: `move: false` only reports the upstream commit. */
 export interface SyncStageOptions {
@@ -50,10 +50,10 @@ export interface Synced {
 /** Brings the work tree to the fetched commit (or, not moving, only looks at it). */
 export async function syncStage(
   deps: SyncStageDeps,
-  config: RepoConfig,
   options: SyncStageOptions,
 ): Promise<Synced> {
   const { git, verifier } = deps;
+  let config = deps.config.current;
   if (options.move) await repairClone(deps);
   let rejection: Rejection | undefined;
   const sync = await syncRepository(git, {
@@ -82,7 +82,7 @@ export async function syncStage(
     sync.after !== sync.before &&
     await configMayDiffer(deps, sync.before, sync.after)
   ) {
-    config = await reloadRepoConfig(deps, config, sync.after);
+    config = await reloadRepoConfig(deps, sync.after);
   }
   return { sync, head, config, rejection };
 }
@@ -97,7 +97,7 @@ async function configMayDiffer(
   before: string,
   after: string,
 ): Promise<boolean> {
-  if (!deps.configFromGit) return true;
+  if (!deps.config.fromGit) return true;
   try {
     const changed = (await deps.git.changedPathsFrom([before], after))
       .get(before)!;

@@ -1,5 +1,5 @@
 import { escapeControl } from "../../log/escape.ts";
-import type { App } from "../../app.ts";
+import type { App } from "../../app/compose.ts";
 import { attachCommitStatus } from "../../app/commit_status.ts";
 import { appNotifier, NOTIFY_FLUSH_MS } from "../../app/notifier.ts";
 import { ExitCode, UsageError } from "../../errors.ts";

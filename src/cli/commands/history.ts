@@ -1,4 +1,4 @@
-import type { App } from "../../app.ts";
+import type { App } from "../../app/compose.ts";
 import { describeReason } from "../../reconcile/describe.ts";
 import { historyDocument } from "../../report/command_documents.ts";
 import { formatDuration, tableTime } from "../../report/time_text.ts";

@@ -1,5 +1,5 @@
 import { escapeControl } from "../../log/escape.ts";
-import type { App } from "../../app.ts";
+import type { App } from "../../app/compose.ts";
 import { UsageError } from "../../errors.ts";
 import { describeReason } from "../../reconcile/describe.ts";
 import { logsDocument } from "../../report/command_documents.ts";

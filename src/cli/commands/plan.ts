@@ -1,5 +1,5 @@
 import { escapeControl } from "../../log/escape.ts";
-import type { App } from "../../app.ts";
+import type { App } from "../../app/compose.ts";
 import { describeHold, describeReason } from "../../reconcile/describe.ts";
 import { safetyStatus } from "../../reconcile/safety_status.ts";
 import { describeRejection } from "../../verify/verification_error.ts";

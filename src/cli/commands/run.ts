@@ -1,4 +1,4 @@
-import type { App } from "../../app.ts";
+import type { App } from "../../app/compose.ts";
 import { attachCommitStatus } from "../../app/commit_status.ts";
 import { agentTelemetry, webhookSettings } from "../../app/http_settings.ts";
 import { appNotifier, NOTIFY_FLUSH_MS } from "../../app/notifier.ts";
@@ -66,13 +66,13 @@ async function runWatching(
   },
 ): Promise<void> {
   const intervalSeconds = () =>
-    options.interval ?? app.agent.config.retryInterval;
+    options.interval ?? app.config.current.retryInterval;
   const telemetry = agentTelemetry(app, intervalSeconds);
   const requests = new CycleRequests();
-  let webhookInEffect = JSON.stringify(app.agent.config.webhook ?? null);
+  let webhookInEffect = JSON.stringify(app.config.current.webhook ?? null);
   const reloads: CycleObserver = {
     cycleFinished: () => {
-      const configured = JSON.stringify(app.agent.config.webhook ?? null);
+      const configured = JSON.stringify(app.config.current.webhook ?? null);
       if (configured !== webhookInEffect) {
         webhookInEffect = configured;
         app.logger.warn(
@@ -83,7 +83,7 @@ async function runWatching(
   };
   const observers: CycleObserver[] = [telemetry, reloads, options.notifier];
   // The server, its handler and the status page load only when they serve.
-  const endpoint = app.agent.config.webhook
+  const endpoint = app.config.current.webhook
     ? await (await import("../../app/http_endpoint.ts")).startHttpEndpoint(
       app,
       { webhook: options.webhook, requests, telemetry },

@@ -1,5 +1,5 @@
 import { escapeControl } from "../../log/escape.ts";
-import type { App } from "../../app.ts";
+import type { App } from "../../app/compose.ts";
 import type { ServiceStatus } from "../../report/documents.ts";
 import { pendingText } from "../../report/pending.ts";
 import { statusDocument } from "../../report/status_document.ts";
@@ -43,7 +43,7 @@ export async function statusCommand(
           service.lastRun.failedStep ? ` (${service.lastRun.failedStep})` : ""
         }${
           service.failedAttempts > 0
-            ? `, attempt ${service.failedAttempts}/${app.agent.config.maxAttempts}`
+            ? `, attempt ${service.failedAttempts}/${app.config.current.maxAttempts}`
             : ""
         }`
         : "-",

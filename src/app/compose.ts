@@ -1,31 +1,38 @@
-import { logConfigWarnings } from "./log/config_warnings.ts";
-import { isAbsolute, join, relative, resolve } from "node:path";
-import { loadCommittedRepoConfig } from "./config/committed.ts";
-import { loadRepoConfig } from "./config/load.ts";
+/**
+ * The composition root: finds the repository, loads its configuration, opens
+ * the state, runs the start-up work and builds the agent from one set of
+ * adapters.
+ * @module
+ */
+import { join, resolve } from "node:path";
+import { ConfigInEffect } from "../config/config_in_effect.ts";
+import { loadCommittedRepoConfig } from "../config/committed.ts";
+import { loadRepoConfig } from "../config/load.ts";
 import {
   type ConfigWarning,
   REPO_CONFIG_FILE,
   type RepoConfig,
-  SINGLE_SERVICE_NAME,
-} from "./config/types.ts";
-import { ConfigError } from "./errors.ts";
-import { shortCommit } from "./git/commit_id.ts";
-import { type BranchUpstream, GitClient } from "./git/git_client.ts";
-import { stopLeftoverHooks } from "./hooks/leftover_hooks.ts";
-import { agentLogger, type Logger } from "./log/logging.ts";
-import { DenoProcessRunner } from "./process/run_process.ts";
-import { Agent } from "./reconcile/agent.ts";
-import { acquireInstanceLock } from "./state/instance_lock.ts";
-import { decideLegacyDeployments } from "./state/legacy_import.ts";
+} from "../config/types.ts";
+import type { VerifyConfig } from "../config/verify_config.ts";
+import { ConfigError } from "../errors.ts";
+import { type BranchUpstream, GitClient } from "../git/git_client.ts";
+import { logConfigWarnings } from "../log/config_warnings.ts";
+import { agentLogger, type Logger } from "../log/logging.ts";
+import { DenoProcessRunner } from "../process/run_process.ts";
+import { Agent, type AgentDeps } from "../reconcile/agent.ts";
+import type { RunListener } from "../reconcile/run_listener.ts";
+import { acquireInstanceLock } from "../state/instance_lock.ts";
 import {
   type LostStatePolicy,
   openGuardedState,
-} from "./state/state_marker.ts";
-import type { StateStore } from "./state/store.ts";
-import type { VerifyConfig } from "./config/verify_config.ts";
-import { checkKeyOutsideWorkTree, CommitVerifier } from "./verify/verifier.ts";
-import type { RunListener } from "./reconcile/run_listener.ts";
-import type { ProcessRunner } from "./process/types.ts";
+} from "../state/state_marker.ts";
+import type { StateStore } from "../state/store.ts";
+import { checkKeyOutsideWorkTree, CommitVerifier } from "../verify/verifier.ts";
+import {
+  excludeFromGit,
+  importLegacyState,
+  recoverInterruptedRuns,
+} from "./start_up.ts";
 
 /** Global command-line options (docs/commands.md#global-options). */
 export interface GlobalOptions {
@@ -36,29 +43,11 @@ export interface GlobalOptions {
   allowedSigners?: string;
 }
 
-/** The real adapters, built once per command. */
-export interface App {
+/** The real adapters, built once per command: the agent's dependencies and the agent. */
+export interface App extends AgentDeps {
   agent: Agent;
-  store: StateStore;
-  git: GitClient;
-  /** The one way the agent starts processes (git, hooks, health checks). */
-  runner: ProcessRunner;
-  logger: Logger;
-  repoRoot: string;
-  /** Absolute path of the repository configuration file (`--config`, else `<repo>/.upstream-watch.yaml`). */
-  configPath: string;
-  /** The repository configuration file as named in messages. */
-  configFile: string;
-  /** True when the configuration is `.upstream-watch.yaml` read from git (no `--config`). */
-  configFromGit: boolean;
   /** Warnings about the repository configuration (already logged). */
   configWarnings: ConfigWarning[];
-  /** This work tree's git dir. */
-  gitDir: string;
-  config: RepoConfig;
-  host: string;
-  remote: string;
-  branch: string;
   /** Signed-commit verification (its `enabled` says whether it is on). */
   verifier: CommitVerifier;
   /** Told when each of the agent's runs starts and ends; commands that deploy add to it. */
@@ -97,14 +86,14 @@ export async function openApp(
     ? git.branchUpstream(info.branch)
     : Promise.resolve(undefined);
   upstream.catch(() => {});
-  const { config, configPath, configDisplay, warnings } = await loadConfig(
+  const { config, warnings } = await loadConfig(
     git,
     info.root,
     globals.config,
     logger,
   );
   const { remote, branch } = resolveUpstream(
-    config,
+    config.current,
     info.branch,
     await upstream,
   );
@@ -119,7 +108,7 @@ export async function openApp(
       { pid: lock.takenOverFrom },
     );
   }
-  const statePath = resolve(info.root, config.stateFile);
+  const statePath = resolve(info.root, config.current.stateFile);
   let store: StateStore;
   try {
     if (!options.readOnly) {
@@ -137,31 +126,19 @@ export async function openApp(
     throw error;
   }
   if (store.legacyModules.length > 0) {
-    await importLegacyState(store, git, config, logger);
+    await importLegacyState(store, git, config.current, logger);
   }
   if (!options.readOnly && options.recoverRuns !== false) {
-    const interrupted = store.markInterruptedRuns(Date.now());
-    for (const run of interrupted) {
-      logger.warn(
-        "run {runId} of {service} was cut off by a crash or kill; marked interrupted, the service will run again",
-        { runId: run.id, service: run.service },
-      );
-    }
-    // Before any cycle: a hook that outlived the crash must not run twice at once.
-    await stopLeftoverHooks(interrupted, logger);
+    await recoverInterruptedRuns(store, logger);
   }
-  // The verifier follows the agent's configuration, which is reloaded as HEAD moves.
-  const built: { agent?: Agent } = {};
-  const runListeners: RunListener[] = [];
   const verifier = verifierFor(globals, {
     git,
     runner,
     store,
     repoRoot: info.root,
-    file: configDisplay,
-    config: () => built.agent?.config ?? config,
+    config,
   });
-  const agent = new Agent({
+  const deps = {
     git,
     store,
     runner,
@@ -169,35 +146,17 @@ export async function openApp(
     now: Date.now,
     repoRoot: info.root,
     gitDir: info.gitDir,
-    configPath,
-    configDisplay,
-    configFromGit: !globals.config,
     config,
     host,
     remote,
     branch,
     verifier,
-    runListeners,
-  });
-  built.agent = agent;
+    runListeners: [] as RunListener[],
+  };
   return {
-    agent,
-    store,
-    git,
-    runner,
-    logger,
-    repoRoot: info.root,
-    gitDir: info.gitDir,
-    configPath,
-    configFile: configDisplay,
-    configFromGit: !globals.config,
+    ...deps,
+    agent: new Agent(deps),
     configWarnings: warnings,
-    config,
-    host,
-    remote,
-    branch,
-    verifier,
-    runListeners,
     [Symbol.dispose]: () => {
       verifier.closeSync();
       store.close();
@@ -214,8 +173,8 @@ function verifierFor(
     runner: DenoProcessRunner;
     store: StateStore;
     repoRoot: string;
-    file: string;
-    config: () => RepoConfig;
+    /** The verifier follows the configuration in effect, which is reloaded as HEAD moves. */
+    config: ConfigInEffect;
   },
 ): CommitVerifier {
   const cliPath = globals.allowedSigners ??
@@ -225,16 +184,16 @@ function verifierFor(
     : {
       kind: "ssh",
       path: resolve(cliPath),
-      mode: options.config().verify?.mode ?? "head",
+      mode: options.config.current.verify?.mode ?? "head",
       source: globals.allowedSigners !== undefined
         ? "--allowed-signers"
         : "UPSTREAM_WATCH_ALLOWED_SIGNERS",
     };
   const location = {
     repoRoot: options.repoRoot,
-    file: override ? override.source : options.file,
+    file: override ? override.source : options.config.file,
   };
-  const current = () => override ?? options.config().verify;
+  const current = () => override ?? options.config.current.verify;
   const initial = current();
   if (initial) checkKeyOutsideWorkTree(initial, location);
   return new CommitVerifier({
@@ -250,71 +209,12 @@ function verifierFor(
   });
 }
 
-/** The Go tool's database is migrated in place on first start (docs/migrating-from-go.md). */
-async function importLegacyState(
-  store: StateStore,
-  git: GitClient,
-  config: RepoConfig,
-  logger: Logger,
-): Promise<void> {
-  const found = store.legacyModules.length;
-  const { verdicts, invalid, withoutCommit } = await decideLegacyDeployments(
-    store.legacyModules,
-    git,
-    {
-      singleService: config.singleDirectoryMode
-        ? SINGLE_SERVICE_NAME
-        : undefined,
-    },
-  );
-  for (const { service, value } of invalid) {
-    logger.error(
-      "the original database records {value} for {service}, which is not a commit id; that record is ignored",
-      { service, value: JSON.stringify(value) },
-    );
-  }
-  if (withoutCommit > 0) {
-    logger.info("{count} records of the original database hold no commit", {
-      count: withoutCommit,
-    });
-  }
-  const imported = new Map<string, string>();
-  for (const verdict of verdicts) {
-    if (verdict.kind === "imported") {
-      imported.set(verdict.service, verdict.commit);
-    } else {
-      logger.warn(
-        "none of the {recorded} commits recorded for {service} is in the repository; it counts as never deployed",
-        { service: verdict.service, recorded: verdict.recorded },
-      );
-    }
-  }
-  store.importLegacy(imported, Date.now());
-  logger.info(
-    "migrated the original upstream-watch database: {count} services imported from {found} records",
-    { count: imported.size, found },
-  );
-  for (const [service, commit] of imported) {
-    logger.info("imported {service} as deployed at {commit}", {
-      service,
-      commit: shortCommit(commit),
-    });
-  }
-}
-
 async function loadConfig(
   git: GitClient,
   root: string,
   configOption: string | undefined,
   logger: Logger,
-): Promise<
-  {
-    config: RepoConfig;
-    configPath: string;
-    configDisplay: string;
-    warnings: ConfigWarning[];
-  }
-> {
+): Promise<{ config: ConfigInEffect; warnings: ConfigWarning[] }> {
   const configPath = configOption
     ? resolve(configOption)
     : join(root, REPO_CONFIG_FILE);
@@ -334,7 +234,12 @@ async function loadConfig(
     ? await loadRepoConfig(configPath, configDisplay)
     : await loadCommittedRepoConfig(git, "HEAD");
   logConfigWarnings(logger, warnings);
-  return { config, configPath, configDisplay, warnings };
+  const location = {
+    path: configPath,
+    file: configDisplay,
+    fromGit: !configOption,
+  };
+  return { config: new ConfigInEffect(config, location), warnings };
 }
 
 /** `remote` defaults to the branch's upstream remote, else origin; `branch` to the branch's upstream (docs/configuration.md). */
@@ -352,29 +257,4 @@ function resolveUpstream(
     );
   }
   return { remote, branch };
-}
-
-/** Keeps the state file (and its WAL files) out of `git status` via `.git/info/exclude`. */
-async function excludeFromGit(
-  root: string,
-  gitCommonDir: string,
-  statePath: string,
-): Promise<void> {
-  const inside = relative(root, statePath);
-  if (inside.startsWith("..") || isAbsolute(inside)) return;
-  const pattern = `/${inside.split("\\").join("/")}*`;
-  const excludeFile = join(gitCommonDir, "info", "exclude");
-  let current = "";
-  try {
-    current = await Deno.readTextFile(excludeFile);
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-    await Deno.mkdir(join(gitCommonDir, "info"), { recursive: true });
-  }
-  if (current.split(/\r?\n/).includes(pattern)) return;
-  const separator = current === "" || current.endsWith("\n") ? "" : "\n";
-  await Deno.writeTextFile(
-    excludeFile,
-    `${current}${separator}# upstream-watch state\n${pattern}\n`,
-  );
 }

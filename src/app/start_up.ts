@@ -1,0 +1,111 @@
+/**
+ * What an agent does once when it starts, before any cycle: keep the state
+ * file out of `git status`, migrate the Go tool's database, and recover from
+ * a crash (runs left `running`, hooks that outlived the agent).
+ * See docs/design.md#state-and-crash-recovery and docs/migrating-from-go.md.
+ * @module
+ */
+import { isAbsolute, join, relative } from "node:path";
+import { type RepoConfig, SINGLE_SERVICE_NAME } from "../config/types.ts";
+import { shortCommit } from "../git/commit_id.ts";
+import type { GitClient } from "../git/git_client.ts";
+import { stopLeftoverHooks } from "../hooks/leftover_hooks.ts";
+import type { Logger } from "../log/logging.ts";
+import { decideLegacyDeployments } from "../state/legacy_import.ts";
+import type { StateStore } from "../state/store.ts";
+
+/**
+ * Runs left `running` by a crash or kill are marked interrupted (their
+ * services run again), and their hooks that are still running are stopped.
+ */
+export async function recoverInterruptedRuns(
+  store: StateStore,
+  logger: Logger,
+): Promise<void> {
+  const interrupted = store.markInterruptedRuns(Date.now());
+  for (const run of interrupted) {
+    logger.warn(
+      "run {runId} of {service} was cut off by a crash or kill; marked interrupted, the service will run again",
+      { runId: run.id, service: run.service },
+    );
+  }
+  // Before any cycle: a hook that outlived the crash must not run twice at once.
+  await stopLeftoverHooks(interrupted, logger);
+}
+
+/** The Go tool's database is migrated in place on first start (docs/migrating-from-go.md). */
+export async function importLegacyState(
+  store: StateStore,
+  git: GitClient,
+  config: RepoConfig,
+  logger: Logger,
+): Promise<void> {
+  const found = store.legacyModules.length;
+  const { verdicts, invalid, withoutCommit } = await decideLegacyDeployments(
+    store.legacyModules,
+    git,
+    {
+      singleService: config.singleDirectoryMode
+        ? SINGLE_SERVICE_NAME
+        : undefined,
+    },
+  );
+  for (const { service, value } of invalid) {
+    logger.error(
+      "the original database records {value} for {service}, which is not a commit id; that record is ignored",
+      { service, value: JSON.stringify(value) },
+    );
+  }
+  if (withoutCommit > 0) {
+    logger.info("{count} records of the original database hold no commit", {
+      count: withoutCommit,
+    });
+  }
+  const imported = new Map<string, string>();
+  for (const verdict of verdicts) {
+    if (verdict.kind === "imported") {
+      imported.set(verdict.service, verdict.commit);
+    } else {
+      logger.warn(
+        "none of the {recorded} commits recorded for {service} is in the repository; it counts as never deployed",
+        { service: verdict.service, recorded: verdict.recorded },
+      );
+    }
+  }
+  store.importLegacy(imported, Date.now());
+  logger.info(
+    "migrated the original upstream-watch database: {count} services imported from {found} records",
+    { count: imported.size, found },
+  );
+  for (const [service, commit] of imported) {
+    logger.info("imported {service} as deployed at {commit}", {
+      service,
+      commit: shortCommit(commit),
+    });
+  }
+}
+
+/** Keeps the state file (and its WAL files) out of `git status` via `.git/info/exclude`. */
+export async function excludeFromGit(
+  root: string,
+  gitCommonDir: string,
+  statePath: string,
+): Promise<void> {
+  const inside = relative(root, statePath);
+  if (inside.startsWith("..") || isAbsolute(inside)) return;
+  const pattern = `/${inside.split("\\").join("/")}*`;
+  const excludeFile = join(gitCommonDir, "info", "exclude");
+  let current = "";
+  try {
+    current = await Deno.readTextFile(excludeFile);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    await Deno.mkdir(join(gitCommonDir, "info"), { recursive: true });
+  }
+  if (current.split(/\r?\n/).includes(pattern)) return;
+  const separator = current === "" || current.endsWith("\n") ? "" : "\n";
+  await Deno.writeTextFile(
+    excludeFile,
+    `${current}${separator}# upstream-watch state\n${pattern}\n`,
+  );
+}
