@@ -18,6 +18,7 @@ import { ConfigError } from "../errors.ts";
 import { type BranchUpstream, GitClient } from "../git/git_client.ts";
 import { logConfigWarnings } from "../log/config_warnings.ts";
 import { agentLogger, type Logger } from "../log/logging.ts";
+import { MemoryPressure } from "../process/memory.ts";
 import { DenoProcessRunner } from "../process/run_process.ts";
 import { Agent, type AgentDeps } from "../reconcile/agent.ts";
 import type { RunListener } from "../reconcile/run_listener.ts";
@@ -52,6 +53,8 @@ export interface App extends AgentDeps {
   verifier: CommitVerifier;
   /** Told when each of the agent's runs starts and ends; commands that deploy add to it. */
   runListeners: RunListener[];
+  /** Told when memory could be given back (hook output, webhook bodies); the daemon loop collects it. */
+  memory: MemoryPressure;
   [Symbol.dispose](): void;
 }
 
@@ -73,7 +76,8 @@ export async function openApp(
   options: OpenAppOptions,
 ): Promise<App> {
   const logger = agentLogger();
-  const runner = new DenoProcessRunner();
+  const memory = new MemoryPressure();
+  const runner = new DenoProcessRunner({ memory });
   const startDir = resolve(globals.repo ?? ".");
   const probe = new GitClient(runner, { cwd: startDir });
   const info = await probe.repoInfo();
@@ -157,6 +161,7 @@ export async function openApp(
     ...deps,
     agent: new Agent(deps),
     configWarnings: warnings,
+    memory,
     [Symbol.dispose]: () => {
       verifier.closeSync();
       store.close();

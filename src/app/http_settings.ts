@@ -45,5 +45,6 @@ export function webhookSettings(app: App): WebhookSettings | undefined {
     branch: app.branch,
     bodyReads: new Slots(UNAUTHENTICATED_BODY_READS),
     bodyBuffers: new BodyBuffers(MAX_WEBHOOK_BODY_BYTES + 1),
+    memory: app.memory,
   };
 }

@@ -3,8 +3,8 @@ import { join, resolve, sep } from "node:path";
 import { ExitCode, GitError } from "../errors.ts";
 import type { ProcessRunner } from "../process/types.ts";
 import { readBlobBatch } from "./blob_batch.ts";
-import { DiffMemo } from "./diff_memo.ts";
 import { gitFailure } from "./git_failure.ts";
+import { GitReadCache } from "./read_cache.ts";
 import {
   folderFileChanges,
   parseRawDiffSections,
@@ -51,21 +51,6 @@ const NETWORK_TIMEOUT_MS = 10 * 60_000;
 /** Default limit for a local git command. */
 const LOCAL_TIMEOUT_MS = 2 * 60_000;
 
-/**
- * A diff's paths, one list per diff: the plan groups each list once, and
- * asking again for the same diff gets the same list.
- */
-function pathsOf(section: readonly PathChange[]): string[] {
-  let paths = pathLists.get(section);
-  if (!paths) {
-    paths = section.map((change) => change.path);
-    pathLists.set(section, paths);
-  }
-  return paths;
-}
-
-const pathLists = new WeakMap<readonly PathChange[], string[]>();
-
 /** Thin client over the system `git`, run through the project's single process runner. */
 export class GitClient {
   readonly #runner: ProcessRunner;
@@ -73,13 +58,8 @@ export class GitClient {
   readonly #env: Record<string, string>;
   /** Number of git processes started by this client (the benchmark and tests count idle-cycle cost with it). */
   spawned = 0;
-  /** Answers started ahead by {@link prefetch}, by call; each is taken by the first identical call. */
-  readonly #prefetched = new Map<
-    string,
-    Promise<{ stdout: string; exitCode: number }>
-  >();
-  #prefetching = false;
-  readonly #diffs = new DiffMemo((bases, to) => this.#rawDiffs(bases, to));
+  /** Diffs asked once per pair of commits, and the questions read ahead for a cycle. */
+  readonly reads: GitReadCache;
 
   constructor(
     runner: ProcessRunner,
@@ -94,60 +74,16 @@ export class GitClient {
       GCM_INTERACTIVE: "never",
       ...options.env,
     };
+    this.reads = new GitReadCache({
+      diffs: (bases, to) => this.#rawDiffs(bases, to),
+      commitsTouching: (query) => this.commitsTouching(query),
+    });
   }
 
   /** Runs `git args…`; returns stdout, or throws a {@link GitError} with redacted stderr. */
   async git(
     args: readonly string[],
     options: GitCallOptions = {},
-  ): Promise<{ stdout: string; exitCode: number }> {
-    if (this.#prefetched.size === 0 && !this.#prefetching) {
-      return await this.#run(args, options);
-    }
-    const key = JSON.stringify([
-      args,
-      options.stdin ?? null,
-      options.env ?? {},
-    ]);
-    const ahead = this.#prefetched.get(key);
-    if (ahead) {
-      this.#prefetched.delete(key);
-      return await ahead;
-    }
-    if (this.#prefetching) {
-      const started = this.#run(args, options);
-      // Never an unhandled rejection: the caller that takes it sees the error.
-      started.catch(() => {});
-      this.#prefetched.set(key, started);
-      return await started;
-    }
-    return await this.#run(args, options);
-  }
-
-  /**
-   * Starts the git process of `work` now, for an identical call later to take
-   * its answer: for questions about git objects only (full commit ids), whose
-   * answer cannot change in between. `work` is one call that starts one
-   * process (before its first `await`); {@link dropPrefetched} forgets the
-   * answers no call took.
-   */
-  prefetch(work: (git: GitClient) => Promise<unknown>): void {
-    this.#prefetching = true;
-    try {
-      work(this).catch(() => {});
-    } finally {
-      this.#prefetching = false;
-    }
-  }
-
-  /** Forgets the prefetched answers no call took. */
-  dropPrefetched(): void {
-    this.#prefetched.clear();
-  }
-
-  async #run(
-    args: readonly string[],
-    options: GitCallOptions,
   ): Promise<{ stdout: string; exitCode: number }> {
     this.spawned++;
     const result = await this.#runner.run(
@@ -356,13 +292,13 @@ export class GitClient {
 
   /**
    * What changed from each of several commits to `to`, each pair asked of git
-   * once ({@link DiffMemo}); one process for every base it does not know.
+   * once ({@link GitReadCache}); one process for every base it does not know.
    */
   changesFrom(
     bases: readonly string[],
     to: string,
   ): Promise<Map<string, PathChange[]>> {
-    return this.#diffs.changesFrom(bases, to);
+    return this.reads.changesFrom(bases, to);
   }
 
   /** `git diff-tree --stdin --raw` from each base to `to`, in one process. */
@@ -398,7 +334,9 @@ export class GitClient {
   ): Promise<Map<string, string[]>> {
     const changes = await this.changesFrom(bases, to);
     return new Map(
-      [...changes].map(([base, section]) => [base, pathsOf(section)]),
+      [...changes].map((
+        [base, section],
+      ) => [base, this.reads.pathsOf(section)]),
     );
   }
 

@@ -73,7 +73,7 @@ export class Agent {
     try {
       return await this.#plan(options);
     } finally {
-      this.#deps.git.dropPrefetched();
+      this.#deps.git.reads.dropReadAhead();
     }
   }
 
@@ -83,7 +83,7 @@ export class Agent {
   ): Promise<CyclePlan> {
     const synced = await syncStage(this.#deps, {
       ...options,
-      whileMoving: (before, upstream) => this.#prefetch(before, upstream),
+      readAhead: (before, upstream) => this.#readAhead(before, upstream),
     });
     this.#deps.config.replace(synced.config);
     return await this.#planAt(synced);
@@ -96,13 +96,13 @@ export class Agent {
    * `before` answers the service listing and whether the repository
    * configuration changed; the plan's diffs compose through it.
    */
-  #prefetch(before: string, upstream: string): void {
+  #readAhead(before: string, upstream: string): void {
     this.#newest.moving(before, upstream);
     // First, before the state is read: the other diffs compose through this one.
-    this.#deps.git.changesFrom([before], upstream).catch(() => {});
+    this.#deps.git.reads.changesFrom([before], upstream).catch(() => {});
     const services = this.#catalog.cached(before);
     if (services) {
-      this.#planItems.prefetch(
+      this.#planItems.readAhead(
         services.filter((entry) => runsOnHost(entry, this.#deps.host)),
         this.#deps.store.services(),
         upstream,
@@ -135,7 +135,7 @@ export class Agent {
     try {
       return await this.#cycle(options);
     } finally {
-      this.#deps.git.dropPrefetched();
+      this.#deps.git.reads.dropReadAhead();
     }
   }
 

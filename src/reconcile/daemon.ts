@@ -6,7 +6,7 @@ import {
 } from "../errors.ts";
 import type { Logger } from "../log/logging.ts";
 import type { Trigger } from "../state/types.ts";
-import { collectGarbage } from "../process/memory.ts";
+import { collectGarbage, type MemoryPressure } from "../process/memory.ts";
 import type { Agent } from "./agent.ts";
 import type { CycleResult } from "./cycle_types.ts";
 
@@ -38,6 +38,8 @@ export interface DaemonOptions {
   logger: Logger;
   /** Cycles asked for from outside (webhooks) wake the loop at once. */
   requests?: CycleRequests;
+  /** Told when memory was freed (a flood of output, a burst of webhook bodies): the loop collects it then too. */
+  memory?: MemoryPressure;
   observers?: readonly CycleObserver[];
   now?: () => number;
 }
@@ -48,6 +50,20 @@ export async function runDaemon(
   options: DaemonOptions,
 ): Promise<void> {
   const requests = options.requests ?? new CycleRequests();
+  // The one owner of garbage collection: between cycles, and whenever memory was freed.
+  const unsubscribe = options.memory?.onFreed(collectGarbage);
+  try {
+    await pollLoop(agent, options, requests);
+  } finally {
+    unsubscribe?.();
+  }
+}
+
+async function pollLoop(
+  agent: Agent,
+  options: DaemonOptions,
+  requests: CycleRequests,
+): Promise<void> {
   let trigger: Trigger | undefined = "poll";
   while (trigger !== undefined && !options.stop.aborted) {
     const report = await runObservedCycle(agent, {

@@ -33,8 +33,12 @@ export interface SyncStageOptions {
   fetch: boolean;
   move: boolean;
   signal?: AbortSignal;
-  /** Starts object-only questions about the fetched commit while the work tree moves. */
-  whileMoving?: (before: string, upstream: string) => void;
+  /**
+   * Starts object-only questions about the fetched commit while the work tree
+   * moves, into the client's read cache (`GitClient.reads`); the caller drops
+   * what no question took once the plan or cycle is over.
+   */
+  readAhead?: (before: string, upstream: string) => void;
 }
 
 /** Where the sync stage left the work tree, and the configuration in effect there. */
@@ -64,7 +68,7 @@ export async function syncStage(
     move: options.move,
     signal: options.signal,
     gitDir: deps.gitDir,
-    whileMoving: options.whileMoving,
+    whileMoving: options.readAhead,
     verify: verifier?.enabled
       ? async (before, upstream) => {
         const verdict = await verifier.check(before, upstream, {

@@ -115,6 +115,7 @@ async function runWatching(
       logger: app.logger,
       requests,
       observers,
+      memory: app.memory,
     });
   } finally {
     daemonEnded.abort();
