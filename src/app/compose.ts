@@ -21,7 +21,7 @@ import { agentLogger, type Logger } from "../log/logging.ts";
 import { MemoryPressure } from "../process/memory.ts";
 import { DenoProcessRunner } from "../process/run_process.ts";
 import { Agent, type AgentDeps } from "../reconcile/agent.ts";
-import type { RunListener } from "../reconcile/run_listener.ts";
+import type { RunListener } from "../results/run_listener.ts";
 import { acquireInstanceLock } from "../state/instance_lock.ts";
 import {
   type LostStatePolicy,

@@ -12,8 +12,8 @@ import {
   postRequest,
 } from "../notify/delivery_queue.ts";
 import { redactUrlsIn } from "../notify/target.ts";
-import type { RunListener, StartedRun } from "../reconcile/run_listener.ts";
-import type { RunSummary } from "../reconcile/cycle_types.ts";
+import type { RunListener, StartedRun } from "../results/run_listener.ts";
+import type { RunSummary } from "../results/cycle_result.ts";
 import {
   type CommitStatus,
   commitStatusRequest,

@@ -1,7 +1,7 @@
 /** Server-rendered HTML pages: the status overview (`GET /`) and one run's output (`GET /runs/<id>`). */
 import { shortCommit as short } from "../git/commit_id.ts";
 import type { ServiceStatus, StatusDocument } from "../report/documents.ts";
-import { describeReason } from "../reconcile/describe.ts";
+import { describeReason } from "../results/describe.ts";
 import { pendingText } from "../report/pending.ts";
 import { formatDuration } from "../report/time_text.ts";
 import type { CommandRecord, RunRecord } from "../state/types.ts";

@@ -1,8 +1,8 @@
 /** The notification event document (docs/notifications.md#the-event-document) and how a finished cycle becomes events. */
 import type { NOTIFY_EVENTS } from "../config/vocabulary.ts";
 import { shortCommit } from "../git/commit_id.ts";
-import { describeReason } from "../reconcile/describe.ts";
-import type { CycleResult, RunSummary } from "../reconcile/cycle_types.ts";
+import { describeReason } from "../results/describe.ts";
+import type { CycleResult, RunSummary } from "../results/cycle_result.ts";
 import type { StateStore } from "../state/store.ts";
 import type { RunRecord, StepName } from "../state/types.ts";
 

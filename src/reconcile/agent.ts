@@ -9,13 +9,9 @@ import { shortCommit } from "../git/commit_id.ts";
 import { rollbacks } from "../state/rollbacks.ts";
 import { suspensionOf, suspensions } from "../state/suspensions.ts";
 import type { AgentDeps } from "./agent_deps.ts";
-import type {
-  CycleOptions,
-  CyclePlan,
-  CycleResult,
-  RunSummary,
-} from "./cycle_types.ts";
-import { describeHold } from "./describe.ts";
+import type { CycleOptions, CyclePlan } from "./cycle_types.ts";
+import type { CycleResult, RunSummary } from "../results/cycle_result.ts";
+import { describeHold } from "../results/describe.ts";
 import { NewestCommits } from "./newest_commits.ts";
 import { PlanItems } from "./plan_items.ts";
 import { reportRemoved } from "./removed.ts";

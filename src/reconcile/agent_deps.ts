@@ -8,7 +8,7 @@ import type { ConfigInEffect } from "../config/config_in_effect.ts";
 import type { GitClient } from "../git/git_client.ts";
 import type { Logger } from "../log/logging.ts";
 import type { ProcessRunner } from "../process/types.ts";
-import type { RunListener } from "./run_listener.ts";
+import type { RunListener } from "../results/run_listener.ts";
 import type { StateStore } from "../state/store.ts";
 import type { CommitVerifier } from "../verify/verifier.ts";
 

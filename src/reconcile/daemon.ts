@@ -1,3 +1,4 @@
+import type { CycleObserver, CycleReport } from "../results/cycle_result.ts";
 import {
   errorMessage,
   GitError,
@@ -8,24 +9,6 @@ import type { Logger } from "../log/logging.ts";
 import type { Trigger } from "../state/types.ts";
 import { collectGarbage, type MemoryPressure } from "../process/memory.ts";
 import type { Agent } from "./agent.ts";
-import type { CycleResult } from "./cycle_types.ts";
-
-/** How one cycle ended, as observers (notifications, metrics, health) see it. */
-export type CycleReport =
-  & { trigger: Trigger; startedAt: number; finishedAt: number }
-  & (
-    | { kind: "completed"; result: CycleResult }
-    /** Fetch or sync failed (docs/design.md#sync): nothing ran. */
-    | { kind: "sync_failed"; error: SyncError | GitError }
-  );
-
-/** Something that wants to know about cycles; it must not throw and must not block. */
-export interface CycleObserver {
-  cycleStarted?(trigger: Trigger, at: number): void;
-  cycleFinished?(report: CycleReport): void;
-  /** The state file was removed or replaced under the agent, which stops (the error ends the command). */
-  stateLost?(error: StateLostError): void;
-}
 
 /** Options of {@link runDaemon}. */
 export interface DaemonOptions {

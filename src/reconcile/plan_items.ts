@@ -13,7 +13,8 @@ import { rollbacks } from "../state/rollbacks.ts";
 import type { StateStore } from "../state/store.ts";
 import { suspensions } from "../state/suspensions.ts";
 import type { ServiceRecord } from "../state/types.ts";
-import type { Hold, PlanItem } from "./cycle_types.ts";
+import type { PlanItem } from "./cycle_types.ts";
+import type { Hold } from "../results/holds.ts";
 import { holdDependents } from "./dependencies.ts";
 import {
   decideDue,

@@ -22,7 +22,7 @@ import {
   rollbacks,
 } from "../state/rollbacks.ts";
 import type { StepName } from "../state/types.ts";
-import type { RunSummary } from "./cycle_types.ts";
+import type { RunSummary } from "../results/cycle_result.ts";
 import { type RunContext, ServiceRun, workTreeFiles } from "./service_run.ts";
 import type { ServiceEntry } from "./services.ts";
 

@@ -5,7 +5,8 @@
  * @module
  */
 import { suspensionOf, suspensions } from "../state/suspensions.ts";
-import type { CycleOptions, RunSummary } from "./cycle_types.ts";
+import type { CycleOptions } from "./cycle_types.ts";
+import type { RunSummary } from "../results/cycle_result.ts";
 import { rollbackTarget, runRollback } from "./rollback.ts";
 import type { RunGate } from "./run_gate.ts";
 import { runService } from "./run_service.ts";

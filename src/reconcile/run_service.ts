@@ -7,8 +7,8 @@
 import { shortCommit } from "../git/commit_id.ts";
 import { configFailure, runHookSteps } from "../hooks/run_steps.ts";
 import type { RunReason, Trigger } from "../state/types.ts";
-import type { RunSummary } from "./cycle_types.ts";
-import { describeReason } from "./describe.ts";
+import type { RunSummary } from "../results/cycle_result.ts";
+import { describeReason } from "../results/describe.ts";
 import { type RunContext, ServiceRun, workTreeFiles } from "./service_run.ts";
 import type { ServiceEntry } from "./services.ts";
 

@@ -14,9 +14,9 @@ import type { RepoConfig } from "../config/types.ts";
 import type { HookCommandContext, StepsOutcome } from "../hooks/run_steps.ts";
 import type { Logger } from "../log/logging.ts";
 import type { ProcessGroupRecord, RunReason, Trigger } from "../state/types.ts";
-import type { RunSummary } from "./cycle_types.ts";
+import type { RunSummary } from "../results/cycle_result.ts";
 import type { AgentDeps } from "./agent_deps.ts";
-import type { StartedRun } from "./run_listener.ts";
+import type { StartedRun } from "../results/run_listener.ts";
 import type { NewestCommits } from "./newest_commits.ts";
 
 /** What every run works with: update, heal, rollback and on_remove runs alike. */

@@ -1,16 +1,9 @@
+import type { SyncResult } from "../results/cycle_result.ts";
 import { shortCommit } from "../git/commit_id.ts";
 import { GitError, SyncError } from "../errors.ts";
 import type { SyncMode } from "../config/types.ts";
 import { type GitClient, trackingRef } from "../git/git_client.ts";
 import { headCommitFromFiles, refCommitFromFiles } from "../git/head_file.ts";
-
-/** Where the work tree was before and after a sync. */
-export interface SyncResult {
-  before: string;
-  after: string;
-  /** The commit fetched from the remote (equals `after` unless nothing moved). */
-  upstream: string;
-}
 
 /** Options of {@link syncRepository}. */
 export interface SyncOptions {

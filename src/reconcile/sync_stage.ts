@@ -13,7 +13,8 @@ import {
 import { repairClone } from "./clone_repair.ts";
 import type { AgentDeps } from "./agent_deps.ts";
 import { reloadRepoConfig } from "./config_reload.ts";
-import { syncRepository, type SyncResult } from "./sync.ts";
+import { syncRepository } from "./sync.ts";
+import type { SyncResult } from "../results/cycle_result.ts";
 
 /** What the sync stage works with (a subset of the agent's dependencies). */
 export type SyncStageDeps = Pick<

@@ -1,6 +1,6 @@
 /** Building the plan, history and logs documents of the commands of the same name. */
 import type { CyclePlan } from "../reconcile/cycle_types.ts";
-import { holdJson } from "../reconcile/describe.ts";
+import { holdJson } from "../results/describe.ts";
 import type { SafetyFields } from "../reconcile/safety_status.ts";
 import type { CommandRecord, RunRecord } from "../state/types.ts";
 import type {

@@ -1,6 +1,6 @@
 /** Building the status document from a plan and the state. */
 import type { CyclePlan } from "../reconcile/cycle_types.ts";
-import { holdJson } from "../reconcile/describe.ts";
+import { holdJson } from "../results/describe.ts";
 import { safetyStatus } from "../reconcile/safety_status.ts";
 import type { StateStore } from "../state/store.ts";
 import { recordedRejection } from "../verify/verifier.ts";

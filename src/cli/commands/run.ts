@@ -7,11 +7,11 @@ import type { WebhookSettings } from "../../http/webhook.ts";
 import { ExitCode } from "../../errors.ts";
 import type { Notifier } from "../../notify/notifier.ts";
 import {
-  type CycleObserver,
   CycleRequests,
   runDaemon,
   runObservedCycle,
 } from "../../reconcile/daemon.ts";
+import type { CycleObserver } from "../../results/cycle_result.ts";
 import { listenForShutdown } from "../signals.ts";
 
 /** How long requests in flight may finish when the HTTP server stops. */
