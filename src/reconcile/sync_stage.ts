@@ -13,7 +13,7 @@ import {
 import { repairClone } from "./clone_repair.ts";
 import type { AgentDeps } from "./agent_deps.ts";
 import { reloadRepoConfig } from "./config_reload.ts";
-import { syncRepository } from "./sync.ts";
+import { fetchAndMove } from "./fetch_and_move.ts";
 import type { SyncResult } from "../results/cycle_result.ts";
 
 /** What the sync stage works with (a subset of the agent's dependencies). */
@@ -61,7 +61,7 @@ export async function syncStage(
   let config = deps.config.current;
   if (options.move) await repairClone(deps);
   let rejection: Rejection | undefined;
-  const sync = await syncRepository(git, {
+  const sync = await fetchAndMove(git, {
     remote: deps.remote,
     branch: deps.branch,
     mode: config.sync,

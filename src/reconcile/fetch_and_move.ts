@@ -1,3 +1,9 @@
+/**
+ * The git half of the sync stage (./sync_stage.ts): fetch the branch, then
+ * fast-forward or hard-reset the work tree to the fetched commit, refusing a
+ * diverged HEAD or local changes (docs/design.md#sync).
+ * @module
+ */
 import type { SyncResult } from "../results/cycle_result.ts";
 import { shortCommit } from "../git/commit_id.ts";
 import { GitError, SyncError } from "../errors.ts";
@@ -5,8 +11,8 @@ import type { SyncMode } from "../config/types.ts";
 import { type GitClient, trackingRef } from "../git/git_client.ts";
 import { headCommitFromFiles, refCommitFromFiles } from "../git/head_file.ts";
 
-/** Options of {@link syncRepository}. */
-export interface SyncOptions {
+/** Options of {@link fetchAndMove}. */
+export interface FetchAndMoveOptions {
   remote: string;
   branch: string;
   mode: SyncMode;
@@ -24,9 +30,9 @@ export interface SyncOptions {
 }
 
 /** Fetch, then fast-forward or hard-reset the work tree to the fetched commit (docs/design.md#sync). */
-export async function syncRepository(
+export async function fetchAndMove(
   git: GitClient,
-  options: SyncOptions,
+  options: FetchAndMoveOptions,
 ): Promise<SyncResult> {
   const upstreamRef = trackingRef(options.remote, options.branch);
   if (options.fetch) {
