@@ -15,7 +15,12 @@ import {
 } from "../config/types.ts";
 import type { VerifyConfig } from "../config/verify_config.ts";
 import { ConfigError } from "../errors.ts";
-import { type BranchUpstream, GitClient } from "../git/git_client.ts";
+import { GitClient } from "../git/git_client.ts";
+import {
+  type BranchUpstream,
+  branchUpstream,
+  repoInfo,
+} from "../git/repository.ts";
 import { logConfigWarnings } from "../log/config_warnings.ts";
 import { agentLogger, type Logger } from "../log/logging.ts";
 import { MemoryPressure } from "../process/memory.ts";
@@ -80,14 +85,14 @@ export async function openApp(
   const runner = new DenoProcessRunner({ memory });
   const startDir = resolve(globals.repo ?? ".");
   const probe = new GitClient(runner, { cwd: startDir });
-  const info = await probe.repoInfo();
+  const info = await repoInfo(probe);
   const git = new GitClient(runner, { cwd: info.root });
 
   // The branch's upstream does not depend on the configuration: its git
   // processes run while the configuration is read. Its error, if any, is
   // reported after the configuration's own, as when they ran in turn.
   const upstream = info.branch
-    ? git.branchUpstream(info.branch)
+    ? branchUpstream(git, info.branch)
     : Promise.resolve(undefined);
   upstream.catch(() => {});
   const { config, warnings } = await loadConfig(

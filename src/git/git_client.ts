@@ -16,25 +16,6 @@ import {
 
 export type { TreeEntry } from "./tree_listing.ts";
 
-/** Where the repository lives and which branch is checked out. */
-export interface RepoInfo {
-  /** Absolute path of the work tree root. */
-  root: string;
-  /** Absolute path of this work tree's git dir (holds `index.lock`, `MERGE_HEAD`). */
-  gitDir: string;
-  /** Absolute path of the common git dir (holds `info/exclude`). */
-  gitCommonDir: string;
-  /** Checked-out branch name, or undefined on a detached HEAD. */
-  branch?: string;
-}
-
-/** The upstream a branch follows, as configured by `git branch -u`. */
-export interface BranchUpstream {
-  remote: string;
-  /** Branch name on the remote, without `refs/heads/`. */
-  branch: string;
-}
-
 /** Options of {@link GitClient.git}. */
 export interface GitCallOptions {
   /** Exit codes that are expected answers, not failures (e.g. 1 for `merge-base --is-ancestor`). */
@@ -54,7 +35,8 @@ const LOCAL_TIMEOUT_MS = 2 * 60_000;
 /** Thin client over the system `git`, run through the project's single process runner. */
 export class GitClient {
   readonly #runner: ProcessRunner;
-  readonly #cwd: string;
+  /** The folder git runs in. */
+  readonly cwd: string;
   readonly #env: Record<string, string>;
   /** Number of git processes started by this client (the benchmark and tests count idle-cycle cost with it). */
   spawned = 0;
@@ -66,7 +48,7 @@ export class GitClient {
     options: { cwd: string; env?: Record<string, string> },
   ) {
     this.#runner = runner;
-    this.#cwd = options.cwd;
+    this.cwd = options.cwd;
     // A credential prompt would hang a daemon forever; fail instead.
     this.#env = {
       GIT_TERMINAL_PROMPT: "0",
@@ -89,7 +71,7 @@ export class GitClient {
     const result = await this.#runner.run(
       { kind: "argv", argv: ["git", ...args] },
       {
-        cwd: this.#cwd,
+        cwd: this.cwd,
         env: options.env ? { ...this.#env, ...options.env } : this.#env,
         output: "collect",
         stdin: options.stdin,
@@ -110,63 +92,6 @@ export class GitClient {
       return { stdout: result.stdout, exitCode };
     }
     throw gitFailure(args, result);
-  }
-
-  /** Finds the work tree root, git dir and branch; a non-repository is a usage error (exit 2). */
-  async repoInfo(): Promise<RepoInfo> {
-    let stdout: string;
-    try {
-      ({ stdout } = await this.git([
-        "rev-parse",
-        "--path-format=absolute",
-        "--show-toplevel",
-        "--git-dir",
-        "--git-common-dir",
-        "--abbrev-ref",
-        "HEAD",
-      ]));
-    } catch (error) {
-      if (!(error instanceof GitError)) throw error;
-      const reason = /not a git repository/i.test(error.stderr)
-        ? "not a git repository"
-        : /ambiguous argument 'HEAD'|unknown revision/i.test(error.stderr)
-        ? "the repository has no commits yet"
-        : error.stderr.split("\n")[0];
-      throw new GitError(`${this.#cwd}: ${reason}`, {
-        args: error.args,
-        gitExitCode: error.gitExitCode,
-        stderr: error.stderr,
-        exitCode: ExitCode.usage,
-        cause: error,
-      });
-    }
-    const [root, gitDir, gitCommonDir, branch] = stdout.trimEnd().split("\n");
-    // resolve() turns git's `C:/x` into the platform's own `C:\x` on Windows.
-    return {
-      root: resolve(root),
-      gitDir: resolve(gitDir),
-      gitCommonDir: resolve(gitCommonDir),
-      branch: branch === "HEAD" ? undefined : branch,
-    };
-  }
-
-  /** The configured upstream of a local branch, if any. */
-  async branchUpstream(branch: string): Promise<BranchUpstream | undefined> {
-    const { stdout } = await this.git([
-      "for-each-ref",
-      "--format=%(upstream:remotename)%00%(upstream)",
-      `refs/heads/${branch}`,
-    ]);
-    const [remote, upstreamRef] = stdout.trim().split("\0");
-    if (!remote || !upstreamRef) return undefined;
-    // `%(upstream)` is the remote-tracking ref; the branch name on the remote comes from config.
-    const merge = await this.git(
-      ["config", "--get", `branch.${branch}.merge`],
-      { okExitCodes: [1] },
-    );
-    const mergeRef = merge.stdout.trim();
-    if (!mergeRef.startsWith("refs/heads/")) return undefined;
-    return { remote, branch: mergeRef.slice("refs/heads/".length) };
   }
 
   /** Fetches one branch of a remote into its remote-tracking ref. */
@@ -215,79 +140,6 @@ export class GitClient {
       ...commits,
     ]);
     return stdout.split("\n").filter((line) => line !== "");
-  }
-
-  /**
-   * Whether any tracked file differs from HEAD, staged or not (untracked files
-   * never count): one `diff-index --quiet`, which only reads.
-   */
-  async hasLocalChanges(): Promise<boolean> {
-    const { exitCode } = await this.git(
-      ["diff-index", "--quiet", "--ignore-submodules=none", "HEAD", "--"],
-      { okExitCodes: [1] },
-    );
-    return exitCode !== 0;
-  }
-
-  /**
-   * Tracked files with uncommitted changes (untracked files never count). A
-   * clean tree, the usual case, is answered by `diff-index --quiet`, which
-   * costs less than `status`; `status` names the files only when it is not.
-   */
-  async modifiedTrackedFiles(): Promise<string[]> {
-    if (!(await this.hasLocalChanges())) return [];
-    const { stdout } = await this.git([
-      "status",
-      "--porcelain=v1",
-      "-z",
-      "--untracked-files=no",
-      "--ignore-submodules=none",
-    ]);
-    return stdout.split("\0").filter((entry) => entry !== "").map((entry) =>
-      entry.slice(3)
-    );
-  }
-
-  /**
-   * Moves HEAD to `commit` only if that is a fast-forward; git itself refuses
-   * otherwise (a {@link GitError}). Succeeds without moving when `commit` is
-   * already contained in HEAD.
-   */
-  async mergeFastForward(commit: string): Promise<void> {
-    // The fetch before it has already run `git maintenance run --auto`; a
-    // second one after the merge would only delay the first command.
-    await this.git([
-      "-c",
-      "maintenance.auto=false",
-      "merge",
-      "--ff-only",
-      "--quiet",
-      "--no-stat",
-      commit,
-    ]);
-  }
-
-  /**
-   * Puts HEAD back from `current` to `previous` after a fast-forward, changing
-   * only the files that differ between the two: local changes to other files,
-   * staged or not, stay as they were (a two-way `read-tree -m -u`, as the
-   * fast-forward itself did, then HEAD).
-   */
-  async undoFastForward(current: string, previous: string): Promise<void> {
-    await this.git(["read-tree", "-m", "-u", current, previous]);
-    await this.git([
-      "update-ref",
-      "-m",
-      "upstream-watch: back, the work tree has uncommitted changes",
-      "HEAD",
-      previous,
-      current,
-    ]);
-  }
-
-  /** Hard-resets the work tree to `commit` (untracked files are kept). */
-  async resetHard(commit: string): Promise<void> {
-    await this.git(["reset", "--hard", "--quiet", commit]);
   }
 
   /**

@@ -10,6 +10,13 @@ import { GitError, SyncError } from "../errors.ts";
 import type { SyncMode } from "../config/types.ts";
 import { type GitClient, trackingRef } from "../git/git_client.ts";
 import { headCommitFromFiles, refCommitFromFiles } from "../git/head_file.ts";
+import {
+  hasLocalChanges,
+  mergeFastForward,
+  modifiedTrackedFiles,
+  resetHard,
+  undoFastForward,
+} from "../git/work_tree.ts";
 
 /** Options of {@link fetchAndMove}. */
 export interface FetchAndMoveOptions {
@@ -68,13 +75,13 @@ export async function fetchAndMove(
   // files are then asked for again, which reports the failure.
   let changed: boolean | undefined;
   const localChanges = moving && options.mode !== "reset"
-    ? git.hasLocalChanges().then(
+    ? hasLocalChanges(git).then(
       (answer) => (changed = answer),
       () => (changed = true),
     )
     : undefined;
   const merge = () =>
-    git.mergeFastForward(upstream).then(() => undefined, (error) => error);
+    mergeFastForward(git, upstream).then(() => undefined, (error) => error);
   // With no check of the fetched commit to wait for, the merge starts at once
   // and what is read ahead starts beside it.
   let merging: Promise<unknown> | undefined = localChanges && !options.verify
@@ -85,7 +92,7 @@ export async function fetchAndMove(
   await options.verify?.(before, upstream);
   if (!moving) return { before, after: before, upstream };
   if (options.mode === "reset") {
-    await wrapGit(() => git.resetHard(upstream), "cannot reset the work tree");
+    await wrapGit(() => resetHard(git, upstream), "cannot reset the work tree");
     return { before, after: upstream, upstream };
   }
   if (!merging) {
@@ -126,7 +133,7 @@ export async function fetchAndMove(
     await refuseLocalChanges(git, async () => {
       if (moved !== upstream) return;
       await wrapGit(
-        () => git.undoFastForward(upstream, before),
+        () => undoFastForward(git, upstream, before),
         `cannot move the work tree back to ${shortCommit(before)}`,
       );
     });
@@ -161,7 +168,7 @@ async function refuseLocalChanges(
   git: GitClient,
   undo?: () => Promise<void>,
 ): Promise<void> {
-  const modified = await git.modifiedTrackedFiles();
+  const modified = await modifiedTrackedFiles(git);
   if (modified.length === 0) return;
   await undo?.();
   const shown = modified.slice(0, 5).join(", ") +

@@ -1,0 +1,291 @@
+/**
+ * The subcommands: each one's arguments, options and help, and the module
+ * that runs it (imported only when it runs: a status need not load the
+ * daemon's HTTP server and notifiers). See docs/commands.md.
+ * @module
+ */
+import { type Command, InvalidArgumentError } from "commander";
+import type { App, OpenAppOptions } from "../app/compose.ts";
+import {
+  type DecimalRule,
+  MAX_HISTORY_LIMIT,
+  MAX_SECONDS,
+  MIN_INTERVAL_SECONDS,
+  parseDecimal,
+} from "../config/numbers.ts";
+import type { Output } from "./output.ts";
+import { versionText } from "./version_text.ts";
+
+/**
+ * Runs `body` with the app opened for `mode`: `reader` opens the state
+ * read-only; `writer` also takes the instance lock; `beside` writes the state
+ * next to a running daemon, without its lock.
+ */
+export type WithApp = (
+  mode: "reader" | "writer" | "beside",
+  body: (app: App) => Promise<number> | number,
+  options?: Pick<OpenAppOptions, "lostState">,
+) => () => Promise<void>;
+
+/** Adds every subcommand to `program`. */
+export function addSubcommands(
+  program: Command,
+  { withApp, output }: { withApp: WithApp; output: Output },
+): void {
+  program.command("run", { isDefault: true })
+    .description(
+      "poll the upstream and update changed services (the default command)",
+    )
+    .option("--once", "run one cycle, then exit")
+    .option(
+      "--interval <seconds>",
+      "seconds between polls (default: retry_interval)",
+      INTERVAL_SECONDS,
+    )
+    .option(FRESH_STATE_FLAG, FRESH_STATE_HELP)
+    .action((
+      options: { once?: boolean; interval?: number; freshState?: boolean },
+    ) =>
+      withApp(
+        "writer",
+        async (app) =>
+          (await import("./commands/run.ts")).runCommand(app, {
+            once: options.once ?? false,
+            interval: options.interval,
+          }),
+        freshState(options),
+      )()
+    );
+
+  program.command("plan")
+    .description("show what the next cycle would run and why, changing nothing")
+    .option(
+      "--no-fetch",
+      "compare with the last fetched commit instead of fetching",
+    )
+    .option("--json", "print JSON")
+    .action((options: { fetch: boolean; json?: boolean }) =>
+      withApp(
+        "reader",
+        async (app) =>
+          (await import("./commands/plan.ts")).planCommand(app, {
+            fetch: options.fetch,
+            json: options.json ?? false,
+          }, output),
+      )()
+    );
+
+  program.command("status")
+    .description(
+      "one row per service: deployed commit, last outcome, pending work",
+    )
+    .option("--json", "print JSON")
+    .action((options: { json?: boolean }) =>
+      withApp(
+        "reader",
+        async (app) =>
+          (await import("./commands/status.ts")).statusCommand(
+            app,
+            { json: options.json ?? false },
+            output,
+          ),
+      )()
+    );
+
+  program.command("history")
+    .description("past runs, newest first")
+    .argument("[service]", "only runs of this service")
+    .option("--limit <n>", "number of runs shown", HISTORY_LIMIT, 20)
+    .option("--json", "print JSON")
+    .action((
+      service: string | undefined,
+      options: { limit: number; json?: boolean },
+    ) =>
+      withApp(
+        "reader",
+        async (app) =>
+          (await import("./commands/history.ts")).historyCommand(app, {
+            service,
+            limit: options.limit,
+            json: options.json ?? false,
+          }, output),
+      )()
+    );
+
+  program.command("logs")
+    .description("the captured output of one run")
+    .argument("<run-id>", "run id (see history)", RUN_ID)
+    .option("--json", "print JSON")
+    .action((runId: number, options: { json?: boolean }) =>
+      withApp(
+        "reader",
+        async (app) =>
+          (await import("./commands/logs.ts")).logsCommand(app, {
+            runId,
+            json: options.json ?? false,
+          }, output),
+      )()
+    );
+
+  program.command("deploy")
+    .description("run the update of services now at HEAD, due or not")
+    .argument("[services...]", "services to deploy")
+    .option("--all", "deploy every service of this host")
+    .option(FRESH_STATE_FLAG, FRESH_STATE_HELP)
+    .option("--force", "deploy suspended services too")
+    .action((
+      services: string[],
+      options: { all?: boolean; force?: boolean; freshState?: boolean },
+    ) =>
+      withApp(
+        "writer",
+        async (app) =>
+          (await import("./commands/deploy.ts")).deployCommand(app, {
+            services,
+            all: options.all ?? false,
+            force: options.force ?? false,
+          }, output),
+        freshState(options),
+      )()
+    );
+
+  program.command("suspend")
+    .description(
+      "stop running services (or, with --all, the whole agent) until resume; fetching goes on",
+    )
+    .argument("[services...]", "services to suspend")
+    .option("--all", "suspend the whole agent")
+    .option("--reason <text>", "why, shown by status and the status page")
+    .action((
+      services: string[],
+      options: { all?: boolean; reason?: string },
+    ) =>
+      withApp(
+        "beside",
+        async (app) =>
+          (await import("./commands/suspend.ts")).suspendCommand(app, {
+            services,
+            all: options.all ?? false,
+            reason: options.reason,
+          }, output),
+      )()
+    );
+
+  program.command("resume")
+    .description(
+      "undo suspend; what became due meanwhile runs in the next cycle",
+    )
+    .argument("[services...]", "services to resume")
+    .option("--all", "lift every suspension")
+    .action((services: string[], options: { all?: boolean }) =>
+      withApp(
+        "beside",
+        async (app) =>
+          (await import("./commands/suspend.ts")).resumeCommand(app, {
+            services,
+            all: options.all ?? false,
+          }, output),
+      )()
+    );
+
+  program.command("adopt")
+    .description(
+      "record services (default: all) as deployed at HEAD without running anything",
+    )
+    .argument("[services...]", "services to adopt")
+    // Adopting records the services itself: it is one way out of a lost state file.
+    .action((services: string[]) =>
+      withApp(
+        "writer",
+        async (app) =>
+          (await import("./commands/deploy.ts")).adoptCommand(
+            app,
+            { services },
+            output,
+          ),
+        {
+          lostState: "start_fresh",
+        },
+      )()
+    );
+
+  program.command("validate")
+    .description("check the repository config and every service's hook file")
+    .action(() =>
+      withApp(
+        "reader",
+        async (app) =>
+          (await import("./commands/validate.ts")).validateCommand(app, output),
+      )()
+    );
+
+  program.command("notify")
+    .description("notification targets (notify: in .upstream-watch.yaml)")
+    .command("test")
+    .description(
+      "send a test message to every notification target and report each result",
+    )
+    .action(() =>
+      withApp(
+        "reader",
+        async (app) =>
+          (await import("./commands/notify.ts")).notifyTestCommand(app, output),
+      )()
+    );
+
+  program.command("status-report")
+    .description(
+      "commit status targets (commit_status: in .upstream-watch.yaml)",
+    )
+    .command("test")
+    .description(
+      "set a test status on HEAD for every commit status target and report each result",
+    )
+    .action(() =>
+      withApp(
+        "reader",
+        async (app) =>
+          (await import("./commands/status_report.ts")).statusReportTestCommand(
+            app,
+            output,
+          ),
+      )()
+    );
+
+  program.command("version")
+    .description("print version, Deno version and platform")
+    .action(() => {
+      output.out(versionText());
+    });
+}
+
+const FRESH_STATE_FLAG = "--fresh-state";
+const FRESH_STATE_HELP =
+  "if the state file this clone had is missing or empty, start a new one (every service counts as never deployed)";
+
+function freshState(
+  options: { freshState?: boolean },
+): Pick<OpenAppOptions, "lostState"> {
+  return { lostState: options.freshState ? "start_fresh" : "refuse" };
+}
+
+/** A commander argument parser for a strict decimal within `rule` (refusals name the option). */
+function decimal(rule: DecimalRule): (value: string) => number {
+  return (value) => {
+    const parsed = parseDecimal(value, rule);
+    if (!parsed.ok) throw new InvalidArgumentError(parsed.reason);
+    return parsed.value;
+  };
+}
+
+const INTERVAL_SECONDS = decimal({
+  integer: false,
+  min: MIN_INTERVAL_SECONDS,
+  max: MAX_SECONDS,
+});
+const HISTORY_LIMIT = decimal({
+  integer: true,
+  min: 1,
+  max: MAX_HISTORY_LIMIT,
+});
+const RUN_ID = decimal({ integer: true, min: 1, max: Number.MAX_SAFE_INTEGER });
