@@ -4,7 +4,10 @@
  * (listeners told) → steps → finish → (listeners told), and its hook commands
  * run in the same kind of context; the kinds differ only in their
  * {@link RunScope} (which service and commits, why, what else is recorded
- * with the run) and the {@link HookFiles} they run from.
+ * with the run) and the {@link HookFiles} they run from. What every run must
+ * do goes here once: a new trigger is a new scope, work before a run's first
+ * hook command belongs in {@link ServiceRun.steps}, and what each command's
+ * start records in its `onCommandStarted`.
  * See docs/design.md#running-a-service.
  * @module
  */
