@@ -81,7 +81,6 @@ export class Agent {
       ...options,
       readAhead: (before, upstream) => this.#readAhead(before, upstream),
     });
-    this.#deps.config.replace(synced.config);
     return await this.#planAt(synced);
   }
 

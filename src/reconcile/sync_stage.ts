@@ -4,7 +4,7 @@
  * repository configuration again when it moved.
  * @module
  */
-import { REPO_CONFIG_FILE, type RepoConfig } from "../config/types.ts";
+import { REPO_CONFIG_FILE } from "../config/types.ts";
 import { GitError } from "../errors.ts";
 import {
   type Rejection,
@@ -42,29 +42,30 @@ export interface SyncStageOptions {
   readAhead?: (before: string, upstream: string) => void;
 }
 
-/** Where the sync stage left the work tree, and the configuration in effect there. */
+/** Where the sync stage left the work tree. */
 export interface Synced {
   sync: SyncResult;
   /** The commit services are compared against. */
   head: string;
-  config: RepoConfig;
   /** Set when a plan (not moving) found the fetched commit would be refused. */
   rejection?: Rejection;
 }
 
-/** Brings the work tree to the fetched commit (or, not moving, only looks at it). */
+/**
+ * Brings the work tree to the fetched commit (or, not moving, only looks at
+ * it); when it moved, the configuration read there is put in effect.
+ */
 export async function syncStage(
   deps: SyncStageDeps,
   options: SyncStageOptions,
 ): Promise<Synced> {
   const { git, verifier } = deps;
-  let config = deps.config.current;
   if (options.move) await repairClone(deps);
   let rejection: Rejection | undefined;
   const sync = await fetchAndMove(git, {
     remote: deps.remote,
     branch: deps.branch,
-    mode: config.sync,
+    mode: deps.config.current.sync,
     fetch: options.fetch,
     move: options.move,
     signal: options.signal,
@@ -87,9 +88,9 @@ export async function syncStage(
     sync.after !== sync.before &&
     await configMayDiffer(deps, sync.before, sync.after)
   ) {
-    config = await reloadRepoConfig(deps, sync.after);
+    deps.config.replace(await reloadRepoConfig(deps, sync.after));
   }
-  return { sync, head, config, rejection };
+  return { sync, head, rejection };
 }
 
 /**
