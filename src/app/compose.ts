@@ -28,17 +28,10 @@ import { DenoProcessRunner } from "../process/run_process.ts";
 import { Agent, type AgentDeps } from "../reconcile/agent.ts";
 import type { RunListener } from "../results/run_listener.ts";
 import { acquireInstanceLock } from "../state/instance_lock.ts";
-import {
-  type LostStatePolicy,
-  openGuardedState,
-} from "../state/state_marker.ts";
+import type { LostStatePolicy } from "../state/state_marker.ts";
 import type { StateStore } from "../state/store.ts";
 import { checkKeyOutsideWorkTree, CommitVerifier } from "../verify/verifier.ts";
-import {
-  excludeFromGit,
-  importLegacyState,
-  recoverInterruptedRuns,
-} from "./start_up.ts";
+import { openStateAtStart } from "./start_up.ts";
 
 /** Global command-line options (docs/commands.md#global-options). */
 export interface GlobalOptions {
@@ -120,25 +113,21 @@ export async function openApp(
   const statePath = resolve(info.root, config.current.stateFile);
   let store: StateStore;
   try {
-    if (!options.readOnly) {
-      await excludeFromGit(info.root, info.gitCommonDir, statePath);
-    }
-    store = openGuardedState({
+    store = await openStateAtStart({
       file: statePath,
+      repoRoot: info.root,
       gitDir: info.gitDir,
+      gitCommonDir: info.gitCommonDir,
       readOnly: options.readOnly,
       lostState: options.lostState ?? "refuse",
+      recoverRuns: options.recoverRuns !== false,
+      git,
+      config: config.current,
       logger,
     });
   } catch (error) {
     lock?.[Symbol.dispose]();
     throw error;
-  }
-  if (store.legacyModules.length > 0) {
-    await importLegacyState(store, git, config.current, logger);
-  }
-  if (!options.readOnly && options.recoverRuns !== false) {
-    await recoverInterruptedRuns(store, logger);
   }
   const verifier = verifierFor(globals, {
     git,

@@ -12,13 +12,67 @@ import type { GitClient } from "../git/git_client.ts";
 import { stopLeftoverHooks } from "../hooks/leftover_hooks.ts";
 import type { Logger } from "../log/logging.ts";
 import { decideLegacyDeployments } from "../state/legacy_import.ts";
+import {
+  type LostStatePolicy,
+  openGuardedState,
+} from "../state/state_marker.ts";
 import type { StateStore } from "../state/store.ts";
+
+/** Options of {@link openStateAtStart}. */
+export interface StartOptions {
+  /** Absolute path of the state file. */
+  file: string;
+  repoRoot: string;
+  gitDir: string;
+  gitCommonDir: string;
+  /** Read-only commands never create or change the state file. */
+  readOnly: boolean;
+  lostState: LostStatePolicy;
+  /** Mark runs left `running` as interrupted; a writer beside the daemon (`suspend`) must not. */
+  recoverRuns: boolean;
+  git: GitClient;
+  config: RepoConfig;
+  logger: Logger;
+}
+
+/**
+ * Opens the state file for a command, after keeping it out of `git status`
+ * (writers only); then migrates the Go tool's records and recovers what a
+ * crash left running. A failure closes the file again.
+ */
+export async function openStateAtStart(
+  options: StartOptions,
+): Promise<StateStore> {
+  const { readOnly, logger } = options;
+  if (!readOnly) {
+    await excludeFromGit(options.repoRoot, options.gitCommonDir, options.file);
+  }
+  const store = openGuardedState({
+    file: options.file,
+    gitDir: options.gitDir,
+    readOnly,
+    lostState: options.lostState,
+    logger,
+  });
+  try {
+    if (store.legacyModules.length > 0) {
+      await importLegacyState(store, options.git, options.config, logger);
+    }
+    if (!readOnly && options.recoverRuns) {
+      await recoverInterruptedRuns(store, logger);
+    }
+  } catch (error) {
+    store.close();
+    throw error;
+  }
+  return store;
+}
 
 /**
  * Runs left `running` by a crash or kill are marked interrupted (their
  * services run again), and their hooks that are still running are stopped.
  */
-export async function recoverInterruptedRuns(
+async function recoverInterruptedRuns(
   store: StateStore,
   logger: Logger,
 ): Promise<void> {
@@ -34,7 +88,7 @@ export async function recoverInterruptedRuns(
 }
 
 /** The Go tool's database is migrated in place on first start (docs/migrating-from-go.md). */
-export async function importLegacyState(
+async function importLegacyState(
   store: StateStore,
   git: GitClient,
   config: RepoConfig,
@@ -86,7 +140,7 @@ export async function importLegacyState(
 }
 
 /** Keeps the state file (and its WAL files) out of `git status` via `.git/info/exclude`. */
-export async function excludeFromGit(
+async function excludeFromGit(
   root: string,
   gitCommonDir: string,
   statePath: string,
