@@ -1,6 +1,5 @@
 /** Running `git` for the agent: one method per question it asks, each one process. */
-import { join, resolve, sep } from "node:path";
-import { ExitCode, GitError } from "../errors.ts";
+import { join, sep } from "node:path";
 import type { ProcessRunner } from "../process/types.ts";
 import { readBlobBatch } from "./blob_batch.ts";
 import { gitFailure } from "./git_failure.ts";
