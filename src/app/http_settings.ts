@@ -4,7 +4,7 @@ import { expandEnv } from "../config/expand_env.ts";
 import type { WebhookConfig } from "../config/types.ts";
 import { ConfigError } from "../errors.ts";
 import { BodyBuffers } from "../http/body_buffers.ts";
-import { Slots } from "../http/read_access.ts";
+import { Slots } from "../http/slots.ts";
 import { AgentTelemetry } from "../http/telemetry.ts";
 import {
   MAX_WEBHOOK_BODY_BYTES,
