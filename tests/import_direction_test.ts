@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
-import { dirname, join, normalize, relative } from "node:path";
+import { readFileSync } from "node:fs";
+import { dirname, join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
+import { IMPORT_STATEMENT, sourceFiles } from "./helpers/source_files.ts";
 
 /**
  * Which layers each layer of `src/` may import. A layer is a folder under
@@ -20,6 +21,7 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
     "commit_status",
     "verify",
     "results",
+    "secrets",
     "git",
     "state",
     "config",
@@ -36,6 +38,7 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
     "verify",
     "results",
     "hooks",
+    "secrets",
     "git",
     "state",
     "config",
@@ -50,6 +53,7 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
     "verify",
     "results",
     "hooks",
+    "secrets",
     "git",
     "state",
     "config",
@@ -73,7 +77,9 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   // What runs and cycles produce: pure types and their words, below the cycle and its observers.
   results: ["state", "errors"],
   verify: ["git", "state", "config", "process", "errors"],
-  hooks: ["state", "config", "process", "log"],
+  hooks: ["secrets", "git", "state", "config", "process", "log", "errors"],
+  // Decrypting SOPS files: pure but for gpg, which runs through the one runner.
+  secrets: ["config", "process"],
   git: ["process", "errors"],
   state: ["log", "errors"],
   config: ["git", "errors"],
@@ -105,10 +111,6 @@ interface ImportEdge {
   specifier: string;
   line: number;
 }
-
-/** Static imports and re-exports (`import type`, `export * from`, side-effect imports). */
-const IMPORT_STATEMENT =
-  /^[ \t]*(?:(?:import|export)\b[^;]*?\bfrom\s*|import\s*)["']([^"']+)["']/gm;
 
 /** The relative imports of each file, resolved against the importing file's folder. */
 function importGraph(files: ReadonlyMap<string, string>): ImportEdge[] {
@@ -157,19 +159,6 @@ function violations(edges: readonly ImportEdge[]): string[] {
     );
   }
   return found;
-}
-
-/** Every `.ts` file under `dir` except unit tests, keyed by its path relative to `dir`. */
-function sourceFiles(dir: string): Map<string, string> {
-  const files = new Map<string, string>();
-  const entries = readdirSync(dir, { recursive: true, withFileTypes: true });
-  for (const entry of entries) {
-    if (!entry.isFile() || !entry.name.endsWith(".ts")) continue;
-    if (entry.name.endsWith("_test.ts")) continue;
-    const path = join(entry.parentPath, entry.name);
-    files.set(relative(dir, path), readFileSync(path, "utf8"));
-  }
-  return files;
 }
 
 const SRC = fileURLToPath(new URL("../src/", import.meta.url));

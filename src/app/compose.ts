@@ -22,6 +22,8 @@ import {
   repoInfo,
 } from "../git/repository.ts";
 import { logConfigWarnings } from "../log/config_warnings.ts";
+import type { SecretsHost } from "../hooks/decrypt_step.ts";
+import { secretsHost } from "./secrets_host.ts";
 import { agentLogger, type Logger } from "../log/logging.ts";
 import { MemoryPressure } from "../process/memory.ts";
 import { DenoProcessRunner } from "../process/run_process.ts";
@@ -40,11 +42,15 @@ export interface GlobalOptions {
   host?: string;
   /** `--allowed-signers PATH`: turns SSH signature verification on whatever the repository says. */
   allowedSigners?: string;
+  /** `--age-key-file PATH`: age identities for services' SOPS files (besides `SOPS_AGE_KEY_FILE`, `SOPS_AGE_KEY`). */
+  ageKeyFile?: string;
 }
 
 /** The real adapters, built once per command: the agent's dependencies and the agent. */
 export interface App extends AgentDeps {
   agent: Agent;
+  /** The host's SOPS keys (docs/secrets.md). */
+  secrets: SecretsHost;
   /** Warnings about the repository configuration (already logged). */
   configWarnings: ConfigWarning[];
   /** Signed-commit verification (its `enabled` says whether it is on). */
@@ -102,6 +108,7 @@ export async function openApp(
   const host = globals.host ?? Deno.env.get("UPSTREAM_WATCH_HOST") ??
     Deno.hostname();
 
+  const secrets = secretsHost(globals, runner, info);
   // The lock comes first: a second instance must not touch the first one's running runs.
   const lock = options.lock ? acquireInstanceLock(info.gitDir) : undefined;
   if (lock?.takenOverFrom) {
@@ -133,10 +140,12 @@ export async function openApp(
     git,
     runner,
     store,
+    logger,
     repoRoot: info.root,
     config,
   });
   const deps = {
+    secrets,
     git,
     store,
     runner,
@@ -171,6 +180,7 @@ function verifierFor(
     git: GitClient;
     runner: DenoProcessRunner;
     store: StateStore;
+    logger: Logger;
     repoRoot: string;
     /** The verifier follows the configuration in effect, which is reloaded as HEAD moves. */
     config: ConfigInEffect;
@@ -178,33 +188,35 @@ function verifierFor(
 ): CommitVerifier {
   const cliPath = globals.allowedSigners ??
     (Deno.env.get("UPSTREAM_WATCH_ALLOWED_SIGNERS") || undefined);
-  const override: VerifyConfig | undefined = cliPath === undefined
+  const commandLine: VerifyConfig | undefined = cliPath === undefined
     ? undefined
     : {
       kind: "ssh",
       path: resolve(cliPath),
-      mode: options.config.current.verify?.mode ?? "head",
+      mode: "head",
       source: globals.allowedSigners !== undefined
         ? "--allowed-signers"
         : "UPSTREAM_WATCH_ALLOWED_SIGNERS",
     };
   const location = {
     repoRoot: options.repoRoot,
-    file: override ? override.source : options.config.file,
+    file: commandLine ? commandLine.source : options.config.file,
   };
-  const current = () => override ?? options.config.current.verify;
-  const initial = current();
-  if (initial) checkKeyOutsideWorkTree(initial, location);
+  const repository = () => {
+    const config = options.config.current.verify;
+    if (config && !commandLine) checkKeyOutsideWorkTree(config, location);
+    return config;
+  };
+  if (commandLine) checkKeyOutsideWorkTree(commandLine, location);
+  repository();
   return new CommitVerifier({
     git: options.git,
     runner: options.runner,
     store: options.store,
     now: Date.now,
-    config: () => {
-      const config = current();
-      if (config) checkKeyOutsideWorkTree(config, location);
-      return config;
-    },
+    commandLine,
+    repository,
+    onKept: (line) => options.logger.warn("{line}", { line }),
   });
 }
 

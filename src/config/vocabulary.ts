@@ -46,6 +46,8 @@ export const SERVICE_KEYS = [
   "health_interval",
   "rollback",
   "check_interval",
+  "secrets",
+  "env_from",
 ] as const;
 
 /** A top-level key of `.update-hooks.yaml`. */
@@ -78,6 +80,8 @@ export const NOTIFY_EVENTS = [
   "unhealthy",
   "healed",
   "verification_failed",
+  "rewound",
+  "verification_reset",
 ] as const;
 
 /** An event a notify target may subscribe to. */

@@ -6,6 +6,7 @@
  */
 import type { ConfigInEffect } from "../config/config_in_effect.ts";
 import type { GitClient } from "../git/git_client.ts";
+import type { SecretsHost } from "../hooks/decrypt_step.ts";
 import type { Logger } from "../log/logging.ts";
 import type { ProcessRunner } from "../process/types.ts";
 import type { RunListener } from "../results/run_listener.ts";
@@ -33,4 +34,6 @@ export interface AgentDeps {
   verifier?: CommitVerifier;
   /** Told when each run starts and ends (commit statuses). */
   runListeners?: readonly RunListener[];
+  /** The host's SOPS keys for services' `secrets` (docs/secrets.md). */
+  secrets?: SecretsHost;
 }

@@ -4,7 +4,6 @@
  * diverged HEAD or local changes (docs/design.md#sync).
  * @module
  */
-import type { SyncResult } from "../results/cycle_result.ts";
 import { shortCommit } from "../git/commit_id.ts";
 import { GitError, SyncError } from "../errors.ts";
 import type { SyncMode } from "../config/types.ts";
@@ -17,6 +16,7 @@ import {
   resetHard,
   undoFastForward,
 } from "../git/work_tree.ts";
+import type { SyncResult } from "../results/cycle_result.ts";
 
 /** Options of {@link fetchAndMove}. */
 export interface FetchAndMoveOptions {
@@ -87,13 +87,19 @@ export async function fetchAndMove(
   let merging: Promise<unknown> | undefined = localChanges && !options.verify
     ? merge()
     : undefined;
+  // A reset may move anywhere: whether it moves back is asked beside the checks.
+  const descends = moving && options.mode === "reset"
+    ? git.isAncestor(before, upstream)
+    : undefined;
+  descends?.catch(() => {});
   // What is read ahead is used only once the fetched commit has passed.
   if (moving) options.whileMoving?.(before, upstream);
   await options.verify?.(before, upstream);
   if (!moving) return { before, after: before, upstream };
-  if (options.mode === "reset") {
+  if (descends) {
+    const rewound = !(await wrapGit(() => descends, "cannot compare commits"));
     await wrapGit(() => resetHard(git, upstream), "cannot reset the work tree");
-    return { before, after: upstream, upstream };
+    return { before, after: upstream, upstream, rewound };
   }
   if (!merging) {
     if (changed) await refuseLocalChanges(git);
@@ -178,9 +184,9 @@ async function refuseLocalChanges(
   );
 }
 
-async function wrapGit(work: () => Promise<void>, what: string): Promise<void> {
+async function wrapGit<T>(work: () => Promise<T>, what: string): Promise<T> {
   try {
-    await work();
+    return await work();
   } catch (error) {
     if (!(error instanceof GitError)) throw error;
     throw new SyncError(

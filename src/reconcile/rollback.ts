@@ -122,7 +122,9 @@ export async function runRollback(
     outcome = config
       ? await run.steps(
         workTreeFiles(deps.repoRoot, { dir: entry.dir, config }),
-        (hooks) => runHookSteps({ ...hooks, config }),
+        // The old revision's secrets, from the commit rolled back to.
+        (hooks) =>
+          runHookSteps({ ...hooks, config, secrets: run.secrets(entry.dir) }),
         { signal: deps.signal },
       )
       : configFailure(loaded.error);

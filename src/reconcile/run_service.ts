@@ -98,7 +98,8 @@ export async function runService(
   } else {
     outcome = await run.steps(
       workTreeFiles(context.repoRoot, entry),
-      (hooks) => runHookSteps({ ...hooks, config }),
+      (hooks) =>
+        runHookSteps({ ...hooks, config, secrets: run.secrets(entry.dir) }),
       { signal: options.signal, onCommandStarted: listWhy },
     );
   }

@@ -14,6 +14,7 @@
 import { resolve } from "node:path";
 import { configEnvReferences } from "../config/env_references.ts";
 import type { RepoConfig } from "../config/types.ts";
+import { secretsAt, type SecretsContext } from "../hooks/decrypt_step.ts";
 import type { HookCommandContext, StepsOutcome } from "../hooks/run_steps.ts";
 import type { Logger } from "../log/logging.ts";
 import type { ProcessGroupRecord, RunReason, Trigger } from "../state/types.ts";
@@ -34,6 +35,7 @@ export interface RunContext extends
     | "repoRoot"
     | "config"
     | "runListeners"
+    | "secrets"
   > {
   /** The commits that touched a service (its revision, its "why"). */
   commits: NewestCommits;
@@ -139,6 +141,17 @@ export class ServiceRun {
       }
     }
     return run;
+  }
+
+  /** What the decrypt step needs for the service's secrets in `dir` at the run's commit (undefined: not decrypted). */
+  secrets(dir: string): SecretsContext | undefined {
+    const { git, repoRoot, secrets } = this.#context;
+    return secretsAt(secrets, {
+      git,
+      commit: this.#scope.toCommit,
+      repoRoot,
+      dir,
+    });
   }
 
   /** The `UPSTREAM_WATCH_*` variables of this run; they win over the service's own `env`. */

@@ -6,6 +6,8 @@
  */
 import { REPO_CONFIG_FILE } from "../config/types.ts";
 import { GitError } from "../errors.ts";
+import { shortCommit } from "../git/commit_id.ts";
+import { recordRewind } from "../state/rewinds.ts";
 import {
   type Rejection,
   VerificationError,
@@ -20,6 +22,7 @@ import type { SyncResult } from "../results/cycle_result.ts";
 export type SyncStageDeps = Pick<
   AgentDeps,
   | "git"
+  | "store"
   | "logger"
   | "now"
   | "gitDir"
@@ -83,6 +86,18 @@ export async function syncStage(
       }
       : undefined,
   });
+  if (sync.rewound) {
+    deps.logger.warn("{rewind} (a rewind or force-push)", {
+      rewind: rewindText({ from: sync.before, to: sync.after }),
+    });
+    if (!deps.store.readOnly) {
+      recordRewind(deps.store, {
+        from: sync.before,
+        to: sync.after,
+        at: deps.now(),
+      });
+    }
+  }
   const head = options.move ? sync.after : sync.upstream;
   if (
     sync.after !== sync.before &&
@@ -112,4 +127,11 @@ async function configMayDiffer(
     if (error instanceof GitError) return true;
     throw error;
   }
+}
+
+/** `sync: reset moved the work tree from … to …, which does not descend from it`. */
+export function rewindText(rewind: { from: string; to: string }): string {
+  return `sync: reset moved the work tree from ${shortCommit(rewind.from)} to ${
+    shortCommit(rewind.to)
+  }, which does not descend from it`;
 }

@@ -42,6 +42,15 @@ export interface RejectionJson {
   message: string;
 }
 
+/** The last time `sync: reset` moved the work tree to a commit that does not descend from the deployed one. */
+export interface RewindJson {
+  from: string;
+  to: string;
+  /** ISO 8601. */
+  at: string;
+  message: string;
+}
+
 /** One service's entry of the status document. */
 export interface ServiceStatus extends SafetyFields {
   name: string;
@@ -66,6 +75,7 @@ export interface StatusDocument {
   head: string;
   upstream: string;
   verification: RejectionJson | null;
+  lastRewind: RewindJson | null;
   services: ServiceStatus[];
 }
 
@@ -79,6 +89,8 @@ export interface PlanServiceJson {
   hold: HoldJson | null;
   configError: string | null;
   suspension: SafetyFields["suspension"];
+  /** Step `decrypt`: the SOPS files its run decrypts before `pre` (names only). */
+  decrypt: { file: string; to: string | null }[];
 }
 
 /** The `plan --json` document: what the next cycle would run and why. */

@@ -1,10 +1,12 @@
 /** Building the status document from a plan and the state. */
 import type { CyclePlan } from "../reconcile/cycle_types.ts";
 import { holdJson } from "../results/describe.ts";
+import { rewindText } from "../reconcile/sync_stage.ts";
 import { safetyStatus } from "../reconcile/safety_status.ts";
+import { lastRewind } from "../state/rewinds.ts";
 import type { StateStore } from "../state/store.ts";
 import { recordedRejection } from "../verify/verifier.ts";
-import type { StatusDocument } from "./documents.ts";
+import type { RewindJson, StatusDocument } from "./documents.ts";
 import { rejectionJson, runJson } from "./run_json.ts";
 import { isoTime } from "./time_text.ts";
 
@@ -71,6 +73,19 @@ export async function statusDocument(
     verification: rejectionJson(
       recordedRejection(source.store) ?? plan.rejection,
     ),
+    lastRewind: rewindJson(source.store),
     services,
+  };
+}
+
+function rewindJson(store: StateStore): RewindJson | null {
+  const rewind = lastRewind(store);
+  if (!rewind) return null;
+  const at = isoTime(rewind.at);
+  return {
+    from: rewind.from,
+    to: rewind.to,
+    at,
+    message: `rewound at ${at}: ${rewindText(rewind)}`,
   };
 }

@@ -18,6 +18,8 @@ export interface SyncResult {
   after: string;
   /** The commit fetched from the remote (equals `after` unless nothing moved). */
   upstream: string;
+  /** `sync: reset` moved to a commit that does not descend from `before` (a force-push, a rewind). */
+  rewound?: boolean;
 }
 
 /** How one service's run ended. */

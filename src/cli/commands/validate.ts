@@ -4,6 +4,7 @@ import { ConfigError, ExitCode } from "../../errors.ts";
 import { resolveTargets } from "../../notify/target.ts";
 import type { Output } from "../output.ts";
 import { checkKeyFile } from "../../verify/key_file.ts";
+import { secretProblems } from "../../app/secrets_check.ts";
 
 /** `validate`: checks the repository config and every service's hook file at HEAD. */
 export async function validateCommand(
@@ -19,13 +20,16 @@ export async function validateCommand(
   const notifyError = notifyTargetsError(app) ??
     await keyFileError(app);
   if (notifyError) output.err(`${escapeControl(notifyError.message)}\n`);
+  const secrets = await secretProblems(app, services, head);
+  for (const problem of secrets) output.err(`${escapeControl(problem)}\n`);
   const warnings = app.configWarnings.length +
     services.reduce((count, service) => count + service.warnings.length, 0);
+  const invalid = broken.length + secrets.length;
   output.out(
-    `${services.length - broken.length} of ${services.length} services valid` +
+    `${services.length - invalid} of ${services.length} services valid` +
       (warnings > 0 ? `, ${warnings} warning(s)` : "") + "\n",
   );
-  return broken.length > 0 || notifyError ? ExitCode.usage : ExitCode.ok;
+  return invalid > 0 || notifyError ? ExitCode.usage : ExitCode.ok;
 }
 
 /** The verification key file must exist and parse. */
