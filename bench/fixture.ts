@@ -6,7 +6,7 @@
  * not a file write and a `git add` each.
  */
 import { join } from "node:path";
-import { openApp } from "../src/app.ts";
+import { openApp } from "../src/app/compose.ts";
 import {
   git as gitIn,
   GIT_ENV,

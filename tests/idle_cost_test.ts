@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { type App, openApp } from "../src/app.ts";
+import { type App, openApp } from "../src/app/compose.ts";
 import { isolateGitConfig } from "./helpers/cli.ts";
 import { GitFixture } from "./helpers/git_fixture.ts";
 import { hookFile } from "./helpers/hooks.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { openApp } from "../src/app.ts";
+import { openApp } from "../src/app/compose.ts";
 import { StateStore } from "../src/state/store.ts";
 import { cli, isolateGitConfig } from "./helpers/cli.ts";
 import { git, GitFixture } from "./helpers/git_fixture.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { openApp } from "../src/app.ts";
+import { openApp } from "../src/app/compose.ts";
 import { isolateGitConfig } from "./helpers/cli.ts";
 import { GitFixture } from "./helpers/git_fixture.ts";
 import { appendingHooks, readLines } from "./helpers/hooks.ts";

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { openApp } from "../src/app.ts";
+import { openApp } from "../src/app/compose.ts";
 import { cli, isolateGitConfig, runOnce, spawnCli } from "./helpers/cli.ts";
 import { git, GIT_ENV, GitFixture } from "./helpers/git_fixture.ts";
 import {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { openApp } from "../src/app.ts";
+import { openApp } from "../src/app/compose.ts";
 import { createHandler } from "../src/http/handler.ts";
 import { AgentTelemetry } from "../src/http/telemetry.ts";
 import { runObservedCycle } from "../src/reconcile/daemon.ts";

@@ -3,7 +3,7 @@
  * due: in this process, against git's floor on a second clone, with a
  * breakdown of where the median changed cycle's time went.
  */
-import { type App, openApp } from "../../src/app.ts";
+import { type App, openApp } from "../../src/app/compose.ts";
 import type { BenchContext } from "../context.ts";
 import { type BenchRepo, serviceName } from "../fixture.ts";
 import { changedFloor, ensureFloorClone } from "../floors.ts";

@@ -1,6 +1,6 @@
 /** Idle cycles in this process: their time against git's floor, their git processes, and that they write nothing. */
 import { join } from "node:path";
-import { openApp } from "../../src/app.ts";
+import { openApp } from "../../src/app/compose.ts";
 import { type BenchContext, STATE_FILE } from "../context.ts";
 import type { BenchRepo } from "../fixture.ts";
 import { idleFloor } from "../floors.ts";

@@ -3,7 +3,7 @@
  * cycle against the same cycle on a history of 20 commits (deployed 10 ago),
  * both with the same services, in this process.
  */
-import { openApp } from "../../src/app.ts";
+import { openApp } from "../../src/app/compose.ts";
 import { type BenchContext, progress } from "../context.ts";
 import { BenchRepo, serviceName } from "../fixture.ts";
 import { changedFloor, ensureFloorClone } from "../floors.ts";

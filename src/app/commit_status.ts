@@ -1,5 +1,5 @@
 /** Commit statuses on the git host, wired to the app's configuration and remote. */
-import type { App } from "../app.ts";
+import type { App } from "./compose.ts";
 import type { StatusTarget } from "../commit_status/provider_request.ts";
 import {
   CommitStatusReporter,
@@ -10,7 +10,8 @@ import type { CommitStatusTarget } from "../config/commit_status_config.ts";
 /** The `commit_status:` entries with tokens expanded and repository and API worked out from the remote (exit 2 when one cannot be). */
 export async function commitStatusTargets(
   app: App,
-  configured: readonly CommitStatusTarget[] = app.config.commitStatus ?? [],
+  configured: readonly CommitStatusTarget[] = app.config.current.commitStatus ??
+    [],
 ): Promise<StatusTarget[]> {
   return (await commitStatusResolver(app))(configured);
 }
@@ -26,7 +27,7 @@ async function commitStatusResolver(
   return (targets) =>
     resolveStatusTargets(targets, {
       env: (name) => Deno.env.get(name),
-      file: app.configFile,
+      file: app.config.file,
       remoteUrl,
       host: app.host,
     });
@@ -43,11 +44,11 @@ export async function attachCommitStatus(
 ): Promise<CommitStatusReporter> {
   const resolve = await commitStatusResolver(app);
   const reporter = new CommitStatusReporter({
-    targets: resolve(app.config.commitStatus ?? []),
+    targets: resolve(app.config.current.commitStatus ?? []),
     host: app.host,
-    publicUrl: () => app.agent.config.publicUrl,
+    publicUrl: () => app.config.current.publicUrl,
     logger: app.logger,
-    configured: () => app.agent.config.commitStatus,
+    configured: () => app.config.current.commitStatus,
     resolve,
   });
   app.runListeners.push(reporter);

@@ -1,5 +1,5 @@
 /** The daemon's HTTP endpoint: the status model and the server, built from the app (imported only when `webhook:` is set). */
-import type { App } from "../app.ts";
+import type { App } from "./compose.ts";
 import { expandEnv } from "../config/expand_env.ts";
 import type { WebhookConfig } from "../config/types.ts";
 import { ConfigError } from "../errors.ts";
@@ -53,7 +53,7 @@ export async function startHttpEndpoint(
     desk?: OperatorDesk;
   },
 ): Promise<HttpEndpoint | undefined> {
-  const config = app.agent.config.webhook;
+  const config = app.config.current.webhook;
   if (!config) return undefined;
   const planner = statusPlanner(app);
   const status = new StatusModel({
@@ -84,7 +84,7 @@ export async function startHttpEndpoint(
     {
       listen: config.listen,
       logger: app.logger,
-      configFile: app.configFile,
+      configFile: app.config.file,
       limits: serverLimits(config),
     },
   );
@@ -92,7 +92,7 @@ export async function startHttpEndpoint(
     "listening on {url}: POST /webhook, GET / (status page), /healthz, /metrics, /api/status{operator}",
     {
       url: server.url,
-      operator: app.config.webhook?.adminToken
+      operator: app.config.current.webhook?.adminToken
         ? ", POST /api/services/{name}/{action}"
         : "",
     },
@@ -107,7 +107,11 @@ export async function startHttpEndpoint(
 
 /** `webhook.read_token` with `${VAR}` expanded; undefined leaves the read-only endpoints open. */
 function readToken(app: App): string | undefined {
-  return expandedToken(app, app.config.webhook?.readToken, "read_token");
+  return expandedToken(
+    app,
+    app.config.current.webhook?.readToken,
+    "read_token",
+  );
 }
 
 /** A token of `webhook:` with `${VAR}` expanded; an empty one is a configuration error. */
@@ -117,7 +121,7 @@ function expandedToken(
   key: string,
 ): string | undefined {
   if (token === undefined) return undefined;
-  const location = { file: app.configFile, key: `webhook.${key}` };
+  const location = { file: app.config.file, key: `webhook.${key}` };
   const expanded = expandEnv(token, (name) => Deno.env.get(name), location);
   if (expanded === "") {
     throw new ConfigError(`webhook.${key} is empty`, location);
@@ -129,14 +133,14 @@ function expandedToken(
 function operatorApi(app: App, desk: OperatorDesk): OperatorApi | undefined {
   const adminToken = expandedToken(
     app,
-    app.config.webhook?.adminToken,
+    app.config.current.webhook?.adminToken,
     "admin_token",
   );
   if (adminToken === undefined) return undefined;
   if (adminToken === readToken(app)) {
     throw new ConfigError(
       "webhook.admin_token must differ from webhook.read_token",
-      { file: app.configFile, key: "webhook.admin_token" },
+      { file: app.config.file, key: "webhook.admin_token" },
     );
   }
   return {

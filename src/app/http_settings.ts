@@ -1,5 +1,5 @@
 /** What the daemon needs of its HTTP side on every start: webhook settings and telemetry (the server itself is in http_endpoint.ts). */
-import type { App } from "../app.ts";
+import type { App } from "./compose.ts";
 import { expandEnv } from "../config/expand_env.ts";
 import type { WebhookConfig } from "../config/types.ts";
 import { ConfigError } from "../errors.ts";
@@ -30,9 +30,9 @@ export function agentTelemetry(
 
 /** The webhook's secret with `${VAR}` expanded; undefined when the endpoint is off. */
 export function webhookSettings(app: App): WebhookSettings | undefined {
-  const config: WebhookConfig | undefined = app.config.webhook;
+  const config: WebhookConfig | undefined = app.config.current.webhook;
   if (!config) return undefined;
-  const location = { file: app.configFile, key: "webhook.secret" };
+  const location = { file: app.config.file, key: "webhook.secret" };
   let secret: string | undefined;
   if (config.secret !== undefined) {
     secret = expandEnv(config.secret, (name) => Deno.env.get(name), location);
@@ -45,5 +45,6 @@ export function webhookSettings(app: App): WebhookSettings | undefined {
     branch: app.branch,
     bodyReads: new Slots(UNAUTHENTICATED_BODY_READS),
     bodyBuffers: new BodyBuffers(MAX_WEBHOOK_BODY_BYTES + 1),
+    memory: app.memory,
   };
 }

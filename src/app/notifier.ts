@@ -1,5 +1,5 @@
 /** The notifier of the commands that deploy, built from the app's configuration. */
-import type { App } from "../app.ts";
+import type { App } from "./compose.ts";
 import { createNotifier } from "../notify/notifier.ts";
 import type { EventContextSource } from "../notify/event_context.ts";
 
@@ -16,13 +16,13 @@ export function appNotifier(
   options: { followConfig: boolean },
 ): ReturnType<typeof createNotifier> {
   return createNotifier({
-    file: app.configFile,
-    targets: app.config.notify,
+    file: app.config.file,
+    targets: app.config.current.notify,
     store: app.store,
     logger: app.logger,
     host: app.host,
     configuredTargets: options.followConfig
-      ? () => app.agent.config.notify
+      ? () => app.config.current.notify
       : undefined,
     context: eventContext(app),
   });

@@ -7,13 +7,13 @@
  * @module
  */
 import { resolve } from "node:path";
-import type { App } from "../app.ts";
+import type { App } from "./compose.ts";
 import { configEnvReferences } from "../config/env_references.ts";
 import { ExitCode, UsageError } from "../errors.ts";
 import { shortCommit } from "../git/commit_id.ts";
 import { checkHealth } from "../hooks/health_step.ts";
 import type { Notifier } from "../notify/notifier.ts";
-import type { RunSummary } from "../reconcile/cycle_types.ts";
+import type { RunSummary } from "../results/cycle_result.ts";
 import { runsOnHost, selectServices } from "../reconcile/services.ts";
 import type { RequestOutcome } from "../state/operator_requests.ts";
 import {

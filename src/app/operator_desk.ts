@@ -5,7 +5,7 @@
  * turns with the cycles, and records each outcome.
  * @module
  */
-import type { App } from "../app.ts";
+import type { App } from "./compose.ts";
 import { errorMessage, ExitCode, UpstreamWatchError } from "../errors.ts";
 import { sleep } from "../hooks/health_step.ts";
 import type { OneAtATime } from "../reconcile/one_at_a_time.ts";

@@ -1,5 +1,5 @@
 /** `validate`'s check of services' SOPS files: each decrypted in memory with this host's keys, nothing written. */
-import type { App } from "../app.ts";
+import type { App } from "./compose.ts";
 import { checkSecrets, secretsAt } from "../hooks/decrypt_step.ts";
 import type { ServiceEntry } from "../reconcile/services.ts";
 

@@ -1,10 +1,9 @@
 /** The daemon's self-heal loop, wired to the state, the metrics and the notifier. */
-import type { App } from "../app.ts";
-import { configEnvReferences } from "../config/env_references.ts";
+import type { App } from "./compose.ts";
 import type { HealthOutcome } from "../hooks/health_step.ts";
 import type { AgentTelemetry } from "../http/telemetry.ts";
 import type { Notifier } from "../notify/notifier.ts";
-import type { RunSummary } from "../reconcile/cycle_types.ts";
+import type { RunSummary } from "../results/cycle_result.ts";
 import { recordHealthCheck } from "../reconcile/health_incidents.ts";
 import { SelfHealer } from "../reconcile/self_heal.ts";
 import { rollbacks } from "../state/rollbacks.ts";
@@ -79,7 +78,6 @@ export function selfHealer(
       rollbacks: rollbacks(app.store),
     }),
     runner: app.runner,
-    withheldEnv: () => configEnvReferences(app.agent.config),
     logger: app.logger,
     now: Date.now,
     repoRoot: app.repoRoot,

@@ -1,6 +1,6 @@
 /** The agent that answers status requests beside the running cycle. */
 import { getLogger } from "@logtape/logtape";
-import type { App } from "../app.ts";
+import type { App } from "./compose.ts";
 import { Agent } from "../reconcile/agent.ts";
 
 /**
@@ -9,21 +9,20 @@ import { Agent } from "../reconcile/agent.ts";
  * moves the work tree, fetches or reloads the configuration.
  */
 export function statusPlanner(app: App): Agent {
+  const { git, store, runner, repoRoot, gitDir, config, host, remote, branch } =
+    app;
   return new Agent({
-    git: app.git,
-    store: app.store,
-    runner: app.runner,
+    git,
+    store,
+    runner,
     // A category outside the agent's: hook file warnings were logged by the cycle, a page view must not repeat them.
     logger: getLogger(["upstream-watch-status-planner"]),
     now: Date.now,
-    repoRoot: app.repoRoot,
-    gitDir: app.gitDir,
-    configPath: app.configPath,
-    configDisplay: app.configFile,
-    configFromGit: app.configFromGit,
-    config: app.agent.config,
-    host: app.host,
-    remote: app.remote,
-    branch: app.branch,
+    repoRoot,
+    gitDir,
+    config,
+    host,
+    remote,
+    branch,
   });
 }

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Command } from "commander";
-import { type App, type GlobalOptions, openApp } from "../app.ts";
+import { type App, type GlobalOptions, openApp } from "../app/compose.ts";
 import { UsageError } from "../errors.ts";
 import { daemonRecord } from "../state/daemon_record.ts";
 import { LockedError } from "../state/instance_lock.ts";

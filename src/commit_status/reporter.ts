@@ -11,8 +11,8 @@ import {
 } from "../notify/retrying_delivery.ts";
 import { type DeliveryResult, postRequest } from "../notify/http_post.ts";
 import { redactUrlsIn } from "../notify/target.ts";
-import type { RunListener, StartedRun } from "../reconcile/run_listener.ts";
-import type { RunSummary } from "../reconcile/cycle_types.ts";
+import type { RunListener, StartedRun } from "../results/run_listener.ts";
+import type { RunSummary } from "../results/cycle_result.ts";
 import {
   type CommitStatus,
   commitStatusRequest,

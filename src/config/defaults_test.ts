@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { defaultRepoConfig } from "./defaults.ts";
-import { repo } from "./test_helpers.ts";
+import { repo } from "../../tests/helpers/config_parsing.ts";
 
 Deno.test("an empty or comment-only repository config means all defaults", () => {
   const expected = {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { expandEnv } from "./expand_env.ts";
-import { configError, REPO_FILE } from "./test_helpers.ts";
+import { configError, REPO_FILE } from "../../tests/helpers/config_parsing.ts";
 
 Deno.test("expandEnv replaces ${NAME} references", () => {
   const env = (name: string) =>

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { ConfigError } from "../errors.ts";
 import { defaultRepoConfig } from "./defaults.ts";
 import { loadRepoConfig, loadServiceConfig } from "./load.ts";
-import { REPO_FILE, SERVICE_FILE } from "./test_helpers.ts";
+import { REPO_FILE, SERVICE_FILE } from "../../tests/helpers/config_parsing.ts";
 
 Deno.test("loadRepoConfig treats a missing file as all defaults", async () => {
   const dir = await Deno.makeTempDir();

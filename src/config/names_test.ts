@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
-import { configError, service, SERVICE_FILE } from "./test_helpers.ts";
+import {
+  configError,
+  service,
+  SERVICE_FILE,
+} from "../../tests/helpers/config_parsing.ts";
 
 Deno.test("watch_paths are normalised and must stay inside the repository", () => {
   assert.deepEqual(

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { configError, repo } from "./test_helpers.ts";
+import { configError, repo } from "../../tests/helpers/config_parsing.ts";
 
 Deno.test("secrets are not echoed in error messages", () => {
   const error = configError(() => repo("notify:\n  - url: hunter2-token\n"));

@@ -5,7 +5,7 @@ import {
   REPO_FILE,
   service,
   SERVICE_FILE,
-} from "./test_helpers.ts";
+} from "../../tests/helpers/config_parsing.ts";
 
 Deno.test("YAML 1.1 yes/no booleans of the original tool are accepted", () => {
   assert.equal(

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { defaultRepoConfig } from "./defaults.ts";
-import { repo, REPO_FILE } from "./test_helpers.ts";
+import { repo, REPO_FILE } from "../../tests/helpers/config_parsing.ts";
 
 Deno.test("the original repository config loads unchanged", () => {
   const { config, warnings } = repo(

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { configError, service } from "./test_helpers.ts";
+import { configError, service } from "../../tests/helpers/config_parsing.ts";
 
 Deno.test("secrets: names, default targets, modes and formats", () => {
   const { config } = service(

@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { parseServiceConfig } from "./service_config.ts";
-import { configError, service, SERVICE_FILE } from "./test_helpers.ts";
+import {
+  configError,
+  service,
+  SERVICE_FILE,
+} from "../../tests/helpers/config_parsing.ts";
 
 Deno.test("the original service config loads unchanged", () => {
   const { config, warnings } = service(

@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
-import { configError, repo, REPO_FILE } from "./test_helpers.ts";
+import {
+  configError,
+  repo,
+  REPO_FILE,
+} from "../../tests/helpers/config_parsing.ts";
 
 Deno.test("the webhook needs a secret unless it is marked insecure", () => {
   const error = configError(() => repo("webhook:\n  listen: 127.0.0.1:9000\n"));

@@ -1,10 +1,9 @@
 /** Running `git` for the agent: one method per question it asks, each one process. */
-import { join, resolve, sep } from "node:path";
-import { ExitCode, GitError } from "../errors.ts";
+import { join, sep } from "node:path";
 import type { ProcessRunner } from "../process/types.ts";
 import { readBlobBatch } from "./blob_batch.ts";
-import { DiffMemo } from "./diff_memo.ts";
-import { gitFailure, stderrCause } from "./git_failure.ts";
+import { gitFailure } from "./git_failure.ts";
+import { GitReadCache } from "./read_cache.ts";
 import {
   folderFileChanges,
   parseRawDiffSections,
@@ -15,25 +14,6 @@ import {
 } from "./tree_listing.ts";
 
 export type { TreeEntry } from "./tree_listing.ts";
-
-/** Where the repository lives and which branch is checked out. */
-export interface RepoInfo {
-  /** Absolute path of the work tree root. */
-  root: string;
-  /** Absolute path of this work tree's git dir (holds `index.lock`, `MERGE_HEAD`). */
-  gitDir: string;
-  /** Absolute path of the common git dir (holds `info/exclude`). */
-  gitCommonDir: string;
-  /** Checked-out branch name, or undefined on a detached HEAD. */
-  branch?: string;
-}
-
-/** The upstream a branch follows, as configured by `git branch -u`. */
-export interface BranchUpstream {
-  remote: string;
-  /** Branch name on the remote, without `refs/heads/`. */
-  branch: string;
-}
 
 /** Options of {@link GitClient.git}. */
 export interface GitCallOptions {
@@ -51,42 +31,23 @@ const NETWORK_TIMEOUT_MS = 10 * 60_000;
 /** Default limit for a local git command. */
 const LOCAL_TIMEOUT_MS = 2 * 60_000;
 
-/**
- * A diff's paths, one list per diff: the plan groups each list once, and
- * asking again for the same diff gets the same list.
- */
-function pathsOf(section: readonly PathChange[]): string[] {
-  let paths = pathLists.get(section);
-  if (!paths) {
-    paths = section.map((change) => change.path);
-    pathLists.set(section, paths);
-  }
-  return paths;
-}
-
-const pathLists = new WeakMap<readonly PathChange[], string[]>();
-
 /** Thin client over the system `git`, run through the project's single process runner. */
 export class GitClient {
   readonly #runner: ProcessRunner;
-  readonly #cwd: string;
+  /** The folder git runs in. */
+  readonly cwd: string;
   readonly #env: Record<string, string>;
   /** Number of git processes started by this client (the benchmark and tests count idle-cycle cost with it). */
   spawned = 0;
-  /** Answers started ahead by {@link prefetch}, by call; each is taken by the first identical call. */
-  readonly #prefetched = new Map<
-    string,
-    Promise<{ stdout: string; exitCode: number }>
-  >();
-  #prefetching = false;
-  readonly #diffs = new DiffMemo((bases, to) => this.#rawDiffs(bases, to));
+  /** Diffs asked once per pair of commits, and the questions read ahead for a cycle. */
+  readonly reads: GitReadCache;
 
   constructor(
     runner: ProcessRunner,
     options: { cwd: string; env?: Record<string, string> },
   ) {
     this.#runner = runner;
-    this.#cwd = options.cwd;
+    this.cwd = options.cwd;
     // A credential prompt would hang a daemon forever; fail instead.
     this.#env = {
       GIT_TERMINAL_PROMPT: "0",
@@ -96,6 +57,10 @@ export class GitClient {
       GIT_NO_REPLACE_OBJECTS: "1",
       ...options.env,
     };
+    this.reads = new GitReadCache({
+      diffs: (bases, to) => this.#rawDiffs(bases, to),
+      commitsTouching: (query) => this.commitsTouching(query),
+    });
   }
 
   /** Runs `git args…`; returns stdout, or throws a {@link GitError} with redacted stderr. */
@@ -103,59 +68,11 @@ export class GitClient {
     args: readonly string[],
     options: GitCallOptions = {},
   ): Promise<{ stdout: string; exitCode: number }> {
-    if (this.#prefetched.size === 0 && !this.#prefetching) {
-      return await this.#run(args, options);
-    }
-    const key = JSON.stringify([
-      args,
-      options.stdin ?? null,
-      options.env ?? {},
-    ]);
-    const ahead = this.#prefetched.get(key);
-    if (ahead) {
-      this.#prefetched.delete(key);
-      return await ahead;
-    }
-    if (this.#prefetching) {
-      const started = this.#run(args, options);
-      // Never an unhandled rejection: the caller that takes it sees the error.
-      started.catch(() => {});
-      this.#prefetched.set(key, started);
-      return await started;
-    }
-    return await this.#run(args, options);
-  }
-
-  /**
-   * Starts the git process of `work` now, for an identical call later to take
-   * its answer: for questions about git objects only (full commit ids), whose
-   * answer cannot change in between. `work` is one call that starts one
-   * process (before its first `await`); {@link dropPrefetched} forgets the
-   * answers no call took.
-   */
-  prefetch(work: (git: GitClient) => Promise<unknown>): void {
-    this.#prefetching = true;
-    try {
-      work(this).catch(() => {});
-    } finally {
-      this.#prefetching = false;
-    }
-  }
-
-  /** Forgets the prefetched answers no call took. */
-  dropPrefetched(): void {
-    this.#prefetched.clear();
-  }
-
-  async #run(
-    args: readonly string[],
-    options: GitCallOptions,
-  ): Promise<{ stdout: string; exitCode: number }> {
     this.spawned++;
     const result = await this.#runner.run(
       { kind: "argv", argv: ["git", ...args] },
       {
-        cwd: this.#cwd,
+        cwd: this.cwd,
         env: options.env ? { ...this.#env, ...options.env } : this.#env,
         output: "collect",
         stdin: options.stdin,
@@ -176,63 +93,6 @@ export class GitClient {
       return { stdout: result.stdout, exitCode };
     }
     throw gitFailure(args, result);
-  }
-
-  /** Finds the work tree root, git dir and branch; a non-repository is a usage error (exit 2). */
-  async repoInfo(): Promise<RepoInfo> {
-    let stdout: string;
-    try {
-      ({ stdout } = await this.git([
-        "rev-parse",
-        "--path-format=absolute",
-        "--show-toplevel",
-        "--git-dir",
-        "--git-common-dir",
-        "--abbrev-ref",
-        "HEAD",
-      ]));
-    } catch (error) {
-      if (!(error instanceof GitError)) throw error;
-      const reason = /not a git repository/i.test(error.stderr)
-        ? "not a git repository"
-        : /ambiguous argument 'HEAD'|unknown revision/i.test(error.stderr)
-        ? "the repository has no commits yet"
-        : stderrCause(error.stderr);
-      throw new GitError(`${this.#cwd}: ${reason}`, {
-        args: error.args,
-        gitExitCode: error.gitExitCode,
-        stderr: error.stderr,
-        exitCode: ExitCode.usage,
-        cause: error,
-      });
-    }
-    const [root, gitDir, gitCommonDir, branch] = stdout.trimEnd().split("\n");
-    // resolve() turns git's `C:/x` into the platform's own `C:\x` on Windows.
-    return {
-      root: resolve(root),
-      gitDir: resolve(gitDir),
-      gitCommonDir: resolve(gitCommonDir),
-      branch: branch === "HEAD" ? undefined : branch,
-    };
-  }
-
-  /** The configured upstream of a local branch, if any. */
-  async branchUpstream(branch: string): Promise<BranchUpstream | undefined> {
-    const { stdout } = await this.git([
-      "for-each-ref",
-      "--format=%(upstream:remotename)%00%(upstream)",
-      `refs/heads/${branch}`,
-    ]);
-    const [remote, upstreamRef] = stdout.trim().split("\0");
-    if (!remote || !upstreamRef) return undefined;
-    // `%(upstream)` is the remote-tracking ref; the branch name on the remote comes from config.
-    const merge = await this.git(
-      ["config", "--get", `branch.${branch}.merge`],
-      { okExitCodes: [1] },
-    );
-    const mergeRef = merge.stdout.trim();
-    if (!mergeRef.startsWith("refs/heads/")) return undefined;
-    return { remote, branch: mergeRef.slice("refs/heads/".length) };
   }
 
   /** Fetches one branch of a remote into its remote-tracking ref. */
@@ -284,87 +144,14 @@ export class GitClient {
   }
 
   /**
-   * Whether any tracked file differs from HEAD, staged or not (untracked files
-   * never count): one `diff-index --quiet`, which only reads.
-   */
-  async hasLocalChanges(): Promise<boolean> {
-    const { exitCode } = await this.git(
-      ["diff-index", "--quiet", "--ignore-submodules=none", "HEAD", "--"],
-      { okExitCodes: [1] },
-    );
-    return exitCode !== 0;
-  }
-
-  /**
-   * Tracked files with uncommitted changes (untracked files never count). A
-   * clean tree, the usual case, is answered by `diff-index --quiet`, which
-   * costs less than `status`; `status` names the files only when it is not.
-   */
-  async modifiedTrackedFiles(): Promise<string[]> {
-    if (!(await this.hasLocalChanges())) return [];
-    const { stdout } = await this.git([
-      "status",
-      "--porcelain=v1",
-      "-z",
-      "--untracked-files=no",
-      "--ignore-submodules=none",
-    ]);
-    return stdout.split("\0").filter((entry) => entry !== "").map((entry) =>
-      entry.slice(3)
-    );
-  }
-
-  /**
-   * Moves HEAD to `commit` only if that is a fast-forward; git itself refuses
-   * otherwise (a {@link GitError}). Succeeds without moving when `commit` is
-   * already contained in HEAD.
-   */
-  async mergeFastForward(commit: string): Promise<void> {
-    // The fetch before it has already run `git maintenance run --auto`; a
-    // second one after the merge would only delay the first command.
-    await this.git([
-      "-c",
-      "maintenance.auto=false",
-      "merge",
-      "--ff-only",
-      "--quiet",
-      "--no-stat",
-      commit,
-    ]);
-  }
-
-  /**
-   * Puts HEAD back from `current` to `previous` after a fast-forward, changing
-   * only the files that differ between the two: local changes to other files,
-   * staged or not, stay as they were (a two-way `read-tree -m -u`, as the
-   * fast-forward itself did, then HEAD).
-   */
-  async undoFastForward(current: string, previous: string): Promise<void> {
-    await this.git(["read-tree", "-m", "-u", current, previous]);
-    await this.git([
-      "update-ref",
-      "-m",
-      "upstream-watch: back, the work tree has uncommitted changes",
-      "HEAD",
-      previous,
-      current,
-    ]);
-  }
-
-  /** Hard-resets the work tree to `commit` (untracked files are kept). */
-  async resetHard(commit: string): Promise<void> {
-    await this.git(["reset", "--hard", "--quiet", commit]);
-  }
-
-  /**
    * What changed from each of several commits to `to`, each pair asked of git
-   * once ({@link DiffMemo}); one process for every base it does not know.
+   * once ({@link GitReadCache}); one process for every base it does not know.
    */
   changesFrom(
     bases: readonly string[],
     to: string,
   ): Promise<Map<string, PathChange[]>> {
-    return this.#diffs.changesFrom(bases, to);
+    return this.reads.changesFrom(bases, to);
   }
 
   /** `git diff-tree --stdin --raw` from each base to `to`, in one process. */
@@ -400,7 +187,9 @@ export class GitClient {
   ): Promise<Map<string, string[]>> {
     const changes = await this.changesFrom(bases, to);
     return new Map(
-      [...changes].map(([base, section]) => [base, pathsOf(section)]),
+      [...changes].map((
+        [base, section],
+      ) => [base, this.reads.pathsOf(section)]),
     );
   }
 

@@ -1,6 +1,6 @@
 /** The page of one run (`GET /runs/<id>`) and the plain message page. */
 import { shortCommit as short } from "../git/commit_id.ts";
-import { describeReason } from "../reconcile/describe.ts";
+import { describeReason } from "../results/describe.ts";
 import { formatDuration } from "../report/time_text.ts";
 import type { CommandRecord, RunRecord } from "../state/types.ts";
 import {

@@ -1,6 +1,6 @@
 /** GET /metrics and /healthz through the handler, fed by the agent telemetry. */
 import assert from "node:assert/strict";
-import type { CycleReport } from "../reconcile/daemon.ts";
+import type { CycleReport } from "../results/cycle_result.ts";
 import { SyncError } from "../errors.ts";
 import {
   fakeAgent,

@@ -1,7 +1,7 @@
 /** `POST /webhook`: authenticating push events and deciding whether they concern our branch (docs/webhooks.md). */
 import { createHmac, type Hmac } from "node:crypto";
 import { errorMessage } from "../errors.ts";
-import { collectGarbage } from "../process/memory.ts";
+import type { MemoryPressure } from "../process/memory.ts";
 import type { BodyBuffers } from "./body_buffers.ts";
 import { sameBytes, sameSecret } from "./constant_time.ts";
 import type { Slots } from "./slots.ts";
@@ -35,6 +35,8 @@ export interface WebhookSettings {
   bodyReads?: Slots;
   /** Buffers reused by the bodies read in those slots; without it each body gets its own. */
   bodyBuffers?: BodyBuffers;
+  /** Told when a burst of bodies is over, so the daemon can give their memory back. */
+  memory?: MemoryPressure;
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -110,7 +112,7 @@ export async function verifyWebhook(
   } finally {
     release();
     // Bodies of a burst are garbage now: give their memory back while idle.
-    if (slots?.taken === 0) collectGarbage();
+    if (slots?.taken === 0) settings.memory?.freed();
   }
   if (body === undefined) return tooLarge();
   if (body.kind === "unsigned") return unauthorized("invalid signature");

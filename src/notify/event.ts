@@ -1,11 +1,11 @@
 /** The notification event document (docs/notifications.md#the-event-document) and how a finished cycle becomes events. */
 import type { NOTIFY_EVENTS } from "../config/vocabulary.ts";
 import { shortCommit } from "../git/commit_id.ts";
-import { eventMessage, eventTitle } from "./event_text.ts";
+import { type Draft, eventMessage, eventTitle } from "./event_text.ts";
+import { describeReason } from "../results/describe.ts";
+import type { CycleResult, RunSummary } from "../results/cycle_result.ts";
 
 export { eventMessage, eventTitle } from "./event_text.ts";
-import { describeReason } from "../reconcile/describe.ts";
-import type { CycleResult, RunSummary } from "../reconcile/cycle_types.ts";
 import type { StateStore } from "../state/store.ts";
 import type { RunRecord, StepName } from "../state/types.ts";
 
@@ -299,9 +299,6 @@ export function eventDocument(
   const { fallback: _fallback, ...document } = event;
   return document;
 }
-
-/** An event before its title and message are written. */
-export type Draft = Omit<NotificationEvent, "title" | "message">;
 
 function blank(context: Omit<EventContext, "store">): Draft {
   return {

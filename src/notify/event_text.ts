@@ -1,6 +1,9 @@
-/** The title and the message lines of a notification event, as every format shows them. */
+/** How a notification event reads: its one-line title and its few lines of message (chat formats show both). */
 import { shortCommit } from "../git/commit_id.ts";
-import type { Draft } from "./event.ts";
+import type { NotificationEvent } from "./event.ts";
+
+/** An event before its title and message are written. */
+export type Draft = Omit<NotificationEvent, "title" | "message">;
 
 /** A one-line summary of an event, e.g. `api: deploy failed on web-1`. */
 export function eventTitle(event: Draft): string {

@@ -2,8 +2,8 @@
 import type { NotifyTarget } from "../config/types.ts";
 import { ConfigError } from "../errors.ts";
 import type { Logger } from "../log/logging.ts";
-import type { CycleObserver, CycleReport } from "../reconcile/daemon.ts";
-import type { CycleResult } from "../reconcile/cycle_types.ts";
+import type { CycleObserver, CycleReport } from "../results/cycle_result.ts";
+import type { CycleResult } from "../results/cycle_result.ts";
 import type { StateStore } from "../state/store.ts";
 import {
   cycleEvents,

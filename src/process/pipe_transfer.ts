@@ -1,5 +1,5 @@
 /** Reading a child's output pipes and writing its stdin, and giving up on pipes a background process holds. */
-import { collectGarbage } from "./memory.ts";
+import type { MemoryPressure } from "./memory.ts";
 
 /** A stream being read or written; never rejects, keeps an unexpected failure in `error`. */
 export interface Transfer {
@@ -9,17 +9,14 @@ export interface Transfer {
   cancel(): Promise<void>;
 }
 
-/** Output read between two garbage collections while a command floods output. */
-const COLLECT_EVERY_BYTES = 2 * 1024 * 1024;
-
-/** Reads `stream` to its end, handing each chunk to `onChunk`. */
+/** Reads `stream` to its end, handing each chunk to `onChunk`; each chunk read is told to `memory`. */
 export function readInto(
   stream: ReadableStream<Uint8Array>,
   onChunk: (chunk: Uint8Array) => void,
+  memory?: MemoryPressure,
 ): Transfer {
   const reader = stream.getReader();
   let failure: unknown;
-  let sinceCollection = 0;
   const done = (async () => {
     try {
       while (true) {
@@ -27,11 +24,7 @@ export function readInto(
         if (done) return;
         onChunk(value);
         // A flood of output leaves read buffers behind faster than V8 frees them.
-        sinceCollection += value.byteLength;
-        if (sinceCollection >= COLLECT_EVERY_BYTES) {
-          sinceCollection = 0;
-          collectGarbage();
-        }
+        memory?.read(value.byteLength);
       }
     } catch (error) {
       failure = error;

@@ -2,6 +2,7 @@
 import { errorMessage } from "../errors.ts";
 import { killProcessGroup, killWindowsTree } from "./process_group.ts";
 import { CollectSink, type OutputSink, TailSink } from "./output_sink.ts";
+import type { MemoryPressure } from "./memory.ts";
 import { finishTransfers, readInto, writeAndClose } from "./pipe_transfer.ts";
 import type {
   DrainPolicy,
@@ -56,9 +57,17 @@ export function platformShell(
 /** {@link ProcessRunner} over `Deno.Command` that kills whole process trees. */
 export class DenoProcessRunner implements ProcessRunner {
   readonly #os: OperatingSystem;
+  readonly #memory?: MemoryPressure;
 
-  constructor(options: { os?: OperatingSystem } = {}) {
+  constructor(
+    options: {
+      os?: OperatingSystem;
+      /** Told about the output read, so the daemon can give its buffers back. */
+      memory?: MemoryPressure;
+    } = {},
+  ) {
     this.#os = options.os ?? Deno.build.os;
+    this.#memory = options.memory;
   }
 
   /** Runs `spec` to completion; failures to start and non-zero exits are results, not errors. */
@@ -140,8 +149,16 @@ export class DenoProcessRunner implements ProcessRunner {
     }
 
     const transfers = [
-      readInto(child.stdout, (chunk) => sink.write(chunk, "stdout")),
-      readInto(child.stderr, (chunk) => sink.write(chunk, "stderr")),
+      readInto(
+        child.stdout,
+        (chunk) => sink.write(chunk, "stdout"),
+        this.#memory,
+      ),
+      readInto(
+        child.stderr,
+        (chunk) => sink.write(chunk, "stderr"),
+        this.#memory,
+      ),
     ];
     if (options.stdin !== undefined) {
       transfers.push(writeAndClose(child.stdin, options.stdin));

@@ -8,13 +8,9 @@ import type { RepoConfig } from "../config/types.ts";
 import { shortCommit } from "../git/commit_id.ts";
 import { rollbacks } from "../state/rollbacks.ts";
 import type { AgentDeps } from "./agent_deps.ts";
-import type {
-  CycleOptions,
-  CyclePlan,
-  CycleResult,
-  RunSummary,
-} from "./cycle_types.ts";
-import { describeHold } from "./describe.ts";
+import type { CycleOptions, CyclePlan } from "./cycle_types.ts";
+import type { CycleResult, RunSummary } from "../results/cycle_result.ts";
+import { describeHold } from "../results/describe.ts";
 import { NewestCommits } from "./newest_commits.ts";
 import { PlanItems } from "./plan_items.ts";
 import { reportRemoved } from "./removed.ts";
@@ -28,10 +24,9 @@ import {
 } from "./operator_runs.ts";
 import { runDue } from "./run_due.ts";
 import { RunGate } from "./run_gate.ts";
-import { RunRecorder } from "./run_recorder.ts";
-import type { RunContext } from "./run_service.ts";
+import type { RunContext } from "./service_run.ts";
 import type { ScheduledRun } from "./schedule.ts";
-import { ServiceActivity } from "./self_heal.ts";
+import { ServiceActivity } from "./service_activity.ts";
 import { ServiceCatalog } from "./service_catalog.ts";
 import { runsOnHost, selectServices, type ServiceEntry } from "./services.ts";
 import { type Synced, syncStage } from "./sync_stage.ts";
@@ -41,11 +36,11 @@ export type { AgentDeps } from "./agent_deps.ts";
 /** The update cycle: sync, work out what is due, run it, record it. */
 export class Agent {
   readonly #deps: AgentDeps;
-  #config: RepoConfig;
   readonly #catalog: ServiceCatalog;
   readonly #planItems: PlanItems;
-  readonly #recorder: RunRecorder;
   readonly #newest: NewestCommits;
+  /** What every run works with (the configuration is read as each run needs it). */
+  readonly #runContext: RunContext;
   /** Runs share the work tree; a rollback has it alone. */
   readonly #gate = new RunGate();
   /** Which services are running now: one run of a service at a time, and no check during it. */
@@ -56,27 +51,20 @@ export class Agent {
 
   constructor(deps: AgentDeps) {
     this.#deps = deps;
-    this.#config = deps.config;
     this.#catalog = new ServiceCatalog(deps);
     this.#newest = new NewestCommits(deps.git);
     this.#planItems = new PlanItems({ ...deps, newest: this.#newest });
-    this.#recorder = new RunRecorder({
-      store: deps.store,
-      now: deps.now,
-      repoRoot: deps.repoRoot,
-      historyLimit: () => this.#config.historyLimit,
-      listeners: deps.runListeners,
-    });
+    this.#runContext = { ...deps, commits: this.#newest };
   }
 
   /** The repository configuration in effect (reloaded when HEAD moves). */
   get config(): RepoConfig {
-    return this.#config;
+    return this.#deps.config.current;
   }
 
   /** Services at `commit`, parsed once per commit: an idle cycle reads no file and starts no extra git process. */
   services(commit: string): Promise<ServiceEntry[]> {
-    return this.#catalog.services(commit, this.#config);
+    return this.#catalog.services(commit, this.config);
   }
 
   /** Works out which services are due at the upstream commit without running anything (`move` also syncs the work tree). */
@@ -86,7 +74,7 @@ export class Agent {
     try {
       return await this.#plan(options);
     } finally {
-      this.#deps.git.dropPrefetched();
+      this.#deps.git.reads.dropReadAhead();
     }
   }
 
@@ -94,11 +82,10 @@ export class Agent {
   async #plan(
     options: { fetch: boolean; move: boolean; signal?: AbortSignal },
   ): Promise<CyclePlan> {
-    const synced = await syncStage(this.#deps, this.#config, {
+    const synced = await syncStage(this.#deps, {
       ...options,
-      whileMoving: (before, upstream) => this.#prefetch(before, upstream),
+      readAhead: (before, upstream) => this.#readAhead(before, upstream),
     });
-    this.#config = synced.config;
     return await this.#planAt(synced);
   }
 
@@ -109,13 +96,13 @@ export class Agent {
    * `before` answers the service listing and whether the repository
    * configuration changed; the plan's diffs compose through it.
    */
-  #prefetch(before: string, upstream: string): void {
+  #readAhead(before: string, upstream: string): void {
     this.#newest.moving(before, upstream);
     // First, before the state is read: the other diffs compose through this one.
-    this.#deps.git.changesFrom([before], upstream).catch(() => {});
+    this.#deps.git.reads.changesFrom([before], upstream).catch(() => {});
     const services = this.#catalog.cached(before);
     if (services) {
-      this.#planItems.prefetch(
+      this.#planItems.readAhead(
         services.filter((entry) => runsOnHost(entry, this.#deps.host)),
         this.#deps.store.services(),
         upstream,
@@ -132,10 +119,10 @@ export class Agent {
       services,
       state,
       head,
-      this.#config,
+      this.config,
     );
     const present = new Set(all.map((entry) => entry.name));
-    const removed = this.#config.singleDirectoryMode ? [] : [...state.values()]
+    const removed = this.config.singleDirectoryMode ? [] : [...state.values()]
       .filter((record) =>
         record.deployedCommit !== null && record.removedAt === null &&
         !present.has(record.name)
@@ -148,7 +135,7 @@ export class Agent {
     try {
       return await this.#cycle(options);
     } finally {
-      this.#deps.git.dropPrefetched();
+      this.#deps.git.reads.dropReadAhead();
     }
   }
 
@@ -210,7 +197,7 @@ export class Agent {
     for (const record of plan.removed) {
       if (options.stop?.aborted) break;
       await reportRemoved(record, {
-        ...this.#context(),
+        ...this.#runContext,
         head: plan.head,
         trigger: options.trigger,
         signal: options.signal,
@@ -306,27 +293,10 @@ export class Agent {
     options: CycleOptions,
   ): Promise<RunSummary[]> {
     return runDue(scheduled, head, options, {
-      context: this.#context(),
+      context: this.#runContext,
       gate: this.#gate,
       activity: this.activity,
     });
-  }
-
-  /** What every run works with, under the configuration in effect now. */
-  #context(): RunContext {
-    const { git, store, runner, logger, now, repoRoot } = this.#deps;
-    return {
-      git,
-      store,
-      runner,
-      logger,
-      now,
-      repoRoot,
-      config: this.#config,
-      recorder: this.#recorder,
-      commits: this.#newest,
-      secrets: this.#deps.secrets,
-    };
   }
 
   /** Once per agent: a rollback cut off by a crash gets its folder restored to HEAD, then runs again. */
@@ -341,7 +311,7 @@ export class Agent {
     const services = await this.services(head);
     return await this.#gate.exclusive(() =>
       repairRollbacks({
-        ...this.#context(),
+        ...this.#runContext,
         signal: options.signal,
         head,
         services,
@@ -377,7 +347,7 @@ export class Agent {
 
   #runDeps(): OperatorRunDeps {
     return {
-      context: this.#context(),
+      context: this.#runContext,
       gate: this.#gate,
       activity: this.activity,
     };

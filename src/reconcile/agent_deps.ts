@@ -1,17 +1,23 @@
-/** What the agent is built from: the composition root's adapters and the repository's settings. */
-import type { RepoConfig } from "../config/types.ts";
+/**
+ * What the agent is built from: the composition root's adapters and the
+ * repository's settings. The one dependency bag: the app is this plus the
+ * agent, and every stage and run takes the part of it it needs.
+ * @module
+ */
+import type { ConfigInEffect } from "../config/config_in_effect.ts";
 import type { GitClient } from "../git/git_client.ts";
 import type { SecretsHost } from "../hooks/decrypt_step.ts";
 import type { Logger } from "../log/logging.ts";
 import type { ProcessRunner } from "../process/types.ts";
+import type { RunListener } from "../results/run_listener.ts";
 import type { StateStore } from "../state/store.ts";
 import type { CommitVerifier } from "../verify/verifier.ts";
-import type { RunListener } from "./run_listener.ts";
 
 /** Everything the agent works with; built once by the composition root. */
 export interface AgentDeps {
   git: GitClient;
   store: StateStore;
+  /** The one way the agent starts processes (git, hooks, health checks). */
   runner: ProcessRunner;
   logger: Logger;
   now: () => number;
@@ -19,20 +25,15 @@ export interface AgentDeps {
   repoRoot: string;
   /** Absolute git dir of the work tree (`.git`, or a worktree's own dir). */
   gitDir: string;
-  /** Absolute path of `.upstream-watch.yaml` (or `--config`). */
-  configPath: string;
-  /** How the config file is named in messages. */
-  configDisplay: string;
-  /** True: `.upstream-watch.yaml` is read from the commit's git objects, not from `configPath`. */
-  configFromGit: boolean;
-  config: RepoConfig;
+  /** The repository configuration in effect (reloaded as HEAD moves) and where it is read from. */
+  config: ConfigInEffect;
   host: string;
   remote: string;
   branch: string;
   /** Signed-commit verification before the work tree moves (off when absent). */
   verifier?: CommitVerifier;
   /** Told when each run starts and ends (commit statuses). */
-  runListeners?: RunListener[];
+  runListeners?: readonly RunListener[];
   /** The host's SOPS keys for services' `secrets` (docs/secrets.md). */
   secrets?: SecretsHost;
 }

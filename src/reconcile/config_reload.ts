@@ -1,4 +1,5 @@
 /** Reading the repository configuration again after the work tree moved. */
+import type { ConfigInEffect } from "../config/config_in_effect.ts";
 import { loadCommittedRepoConfig } from "../config/committed.ts";
 import { loadRepoConfig } from "../config/load.ts";
 import type { RepoConfig } from "../config/types.ts";
@@ -7,26 +8,17 @@ import type { GitClient } from "../git/git_client.ts";
 import { logConfigWarnings } from "../log/config_warnings.ts";
 import type { Logger } from "../log/logging.ts";
 
-/** Where the repository configuration is read from. */
-export interface ConfigSource {
-  git: GitClient;
-  logger: Logger;
-  /** True: read from the commit's git objects, not from `configPath`. */
-  configFromGit: boolean;
-  configPath: string;
-  configDisplay: string;
-}
-
-/** The configuration at `commit`; an invalid one is logged and `current` kept. The state file never moves while running. */
+/** The configuration at `commit`; an invalid one is logged and the one in effect kept. The state file never moves while running. */
 export async function reloadRepoConfig(
-  source: ConfigSource,
-  current: RepoConfig,
+  source: { git: GitClient; logger: Logger; config: ConfigInEffect },
   commit: string,
 ): Promise<RepoConfig> {
+  const current = source.config.current;
+  const location = source.config;
   try {
-    const { config, warnings } = source.configFromGit
+    const { config, warnings } = location.fromGit
       ? await loadCommittedRepoConfig(source.git, commit)
-      : await loadRepoConfig(source.configPath, source.configDisplay);
+      : await loadRepoConfig(location.path, location.file);
     logConfigWarnings(source.logger, warnings);
     if (config.stateFile !== current.stateFile) {
       source.logger.warn(

@@ -1,27 +1,15 @@
 /**
- * The agent's plan and result types, apart from the Agent so the scheduler,
- * dependency and description helpers can use them without importing it.
+ * The agent's plan and the options of a cycle, apart from the Agent so the
+ * scheduler and the dependency helpers can use them without importing it (what
+ * a cycle produces is in results/cycle_result.ts).
  * @module
  */
-import type {
-  RunOutcome,
-  RunReason,
-  ServiceRecord,
-  StepName,
-  Trigger,
-} from "../state/types.ts";
+import type { ServiceRecord, Trigger } from "../state/types.ts";
 import type { DueReason } from "./due.ts";
-import type { RetryHold } from "./retry.ts";
-import type { SafetyHold } from "./safety_holds.ts";
+import type { Hold } from "../results/holds.ts";
 import type { ServiceEntry } from "./services.ts";
-import type { SyncResult } from "./sync.ts";
+import type { SyncResult } from "../results/cycle_result.ts";
 import type { Rejection } from "../verify/verification_error.ts";
-
-/** Why an out-of-date service does not run in this cycle. */
-export type Hold =
-  | RetryHold
-  | SafetyHold
-  | { kind: "dependency"; dependency: string };
 
 /** One service's line in a plan. */
 export interface PlanItem {
@@ -54,27 +42,6 @@ export interface CyclePlan {
   removed: ServiceRecord[];
   /** The fetched commit failed signature verification: the next cycle runs nothing. */
   rejection?: Rejection;
-}
-
-/** How one service's run ended. */
-export interface RunSummary {
-  service: string;
-  runId: number;
-  outcome: Exclude<RunOutcome, "running">;
-  reason: RunReason;
-  failedStep?: StepName;
-  error?: string;
-}
-
-/** The structured result of one cycle (or `deploy`). */
-export interface CycleResult {
-  trigger: Trigger;
-  sync: SyncResult;
-  runs: RunSummary[];
-  /** Services reported removed in this cycle. */
-  removed: string[];
-  /** True when at least one service failed (exit code 1). */
-  failed: boolean;
 }
 
 /** Options of `Agent.runCycle` and `Agent.deploy`. */

@@ -1,3 +1,4 @@
+import type { CycleObserver, CycleReport } from "../results/cycle_result.ts";
 import {
   errorMessage,
   GitError,
@@ -6,28 +7,10 @@ import {
 } from "../errors.ts";
 import type { Logger } from "../log/logging.ts";
 import type { Trigger } from "../state/types.ts";
-import { collectGarbage } from "../process/memory.ts";
+import { collectGarbage, type MemoryPressure } from "../process/memory.ts";
 import type { Agent } from "./agent.ts";
-import type { CycleResult } from "./cycle_types.ts";
 import type { OneAtATime } from "./one_at_a_time.ts";
 import { sleep } from "../hooks/health_step.ts";
-
-/** How one cycle ended, as observers (notifications, metrics, health) see it. */
-export type CycleReport =
-  & { trigger: Trigger; startedAt: number; finishedAt: number }
-  & (
-    | { kind: "completed"; result: CycleResult }
-    /** Fetch or sync failed (docs/design.md#sync): nothing ran. */
-    | { kind: "sync_failed"; error: SyncError | GitError }
-  );
-
-/** Something that wants to know about cycles; it must not throw and must not block. */
-export interface CycleObserver {
-  cycleStarted?(trigger: Trigger, at: number): void;
-  cycleFinished?(report: CycleReport): void;
-  /** The state file was removed or replaced under the agent, which stops (the error ends the command). */
-  stateLost?(error: StateLostError): void;
-}
 
 /** Options of {@link runDaemon}. */
 export interface DaemonOptions {
@@ -40,6 +23,8 @@ export interface DaemonOptions {
   logger: Logger;
   /** Cycles asked for from outside (webhooks) wake the loop at once. */
   requests?: CycleRequests;
+  /** Told when memory was freed (a flood of output, a burst of webhook bodies): the loop collects it then too. */
+  memory?: MemoryPressure;
   observers?: readonly CycleObserver[];
   now?: () => number;
   /** Cycles take turns with the operator's requests (docs/design.md#operator-requests). */
@@ -52,6 +37,20 @@ export async function runDaemon(
   options: DaemonOptions,
 ): Promise<void> {
   const requests = options.requests ?? new CycleRequests();
+  // The one owner of garbage collection: between cycles, and whenever memory was freed.
+  const unsubscribe = options.memory?.onFreed(collectGarbage);
+  try {
+    await pollLoop(agent, options, requests);
+  } finally {
+    unsubscribe?.();
+  }
+}
+
+async function pollLoop(
+  agent: Agent,
+  options: DaemonOptions,
+  requests: CycleRequests,
+): Promise<void> {
   let trigger: Trigger | undefined = "poll";
   while (trigger !== undefined && !options.stop.aborted) {
     const report = await runObservedCycle(agent, {

@@ -9,8 +9,14 @@
  * @module
  */
 import type { GitClient } from "../git/git_client.ts";
+import type { TouchingQuery } from "../git/read_cache.ts";
 import { pathsConcerning } from "./due.ts";
 import { type ServiceEntry, servicePaths, serviceTarget } from "./services.ts";
+
+/** The `git log` question of the newest commit at `head` that touched the service. */
+function newestQuery(entry: ServiceEntry, head: string): TouchingQuery {
+  return { to: head, paths: servicePaths(entry), limit: 1 };
+}
 
 /** A commit and its subject, as runs record them. */
 export interface TouchingCommit {
@@ -44,20 +50,14 @@ export class NewestCommits {
   async newest(entry: ServiceEntry, head: string): Promise<TouchingCommit[]> {
     const pushed = await this.#fromPushed(entry, head);
     if (pushed?.length) return pushed;
-    return await this.#git.commitsTouching({
-      to: head,
-      paths: servicePaths(entry),
-      limit: 1,
-    });
+    return await this.#git.reads.commitsTouching(newestQuery(entry, head));
   }
 
   /** Starts the `git log` {@link newest} will ask for, unless the pushed commit answers it. */
-  prefetch(entry: ServiceEntry, head: string): void {
+  readAhead(entry: ServiceEntry, head: string): void {
     this.#fromPushed(entry, head).then((pushed) => {
       if (pushed?.length) return;
-      this.#git.prefetch((git) =>
-        git.commitsTouching({ to: head, paths: servicePaths(entry), limit: 1 })
-      );
+      this.#git.reads.readAhead(newestQuery(entry, head));
     }, () => {});
   }
 

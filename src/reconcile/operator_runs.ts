@@ -8,7 +8,7 @@ import { UsageError } from "../errors.ts";
 import { rollbacks } from "../state/rollbacks.ts";
 import { suspensionOf, suspensions } from "../state/suspensions.ts";
 import { runService } from "./run_service.ts";
-import type { RunSummary } from "./cycle_types.ts";
+import type { RunSummary } from "../results/cycle_result.ts";
 import {
   rollbackDestination,
   type RunningRevision,

@@ -13,7 +13,8 @@ import { rollbacks } from "../state/rollbacks.ts";
 import type { StateStore } from "../state/store.ts";
 import { suspensions } from "../state/suspensions.ts";
 import type { ServiceRecord } from "../state/types.ts";
-import type { Hold, PlanItem } from "./cycle_types.ts";
+import type { PlanItem } from "./cycle_types.ts";
+import type { Hold } from "../results/holds.ts";
 import { holdDependents } from "./dependencies.ts";
 import {
   decideDue,
@@ -151,7 +152,7 @@ export class PlanItems {
    * commit is known to exist; once it is answered, the newest commit of the
    * first few services it makes due (their runs start by reading it).
    */
-  prefetch(
+  readAhead(
     services: readonly ServiceEntry[],
     state: ReadonlyMap<string, ServiceRecord>,
     head: string,
@@ -168,8 +169,8 @@ export class PlanItems {
         ) {
           continue;
         }
-        if (++started > PREFETCHED_REVISIONS) break;
-        this.#deps.newest.prefetch(entry, head);
+        if (++started > REVISIONS_READ_AHEAD) break;
+        this.#deps.newest.readAhead(entry, head);
       }
     }, () => {});
   }
@@ -222,7 +223,7 @@ export class PlanItems {
 }
 
 /** Due services whose newest commit is read ahead, while the work tree moves. */
-const PREFETCHED_REVISIONS = 4;
+const REVISIONS_READ_AHEAD = 4;
 
 /** Known commits kept before the set starts again (each is 40–64 characters). */
 const MAX_KNOWN_COMMITS = 100_000;

@@ -2,17 +2,16 @@
 
 import { join } from "node:path";
 import { readCommittedConfig } from "../config/committed.ts";
-import { configEnvReferences } from "../config/env_references.ts";
 import { parseServiceConfig } from "../config/load.ts";
 import { SERVICE_CONFIG_FILE, type ServiceConfig } from "../config/types.ts";
+import { removeDecryptedSecrets } from "../hooks/decrypt_step.ts";
 import { ConfigError, errorMessage } from "../errors.ts";
 import { shortCommit } from "../git/commit_id.ts";
 import type { GitClient } from "../git/git_client.ts";
-import { removeDecryptedSecrets } from "../hooks/decrypt_step.ts";
-import { runRemoveCommands } from "../hooks/run_steps.ts";
+import { runRemoveCommands, type StepsOutcome } from "../hooks/run_steps.ts";
 import type { Logger } from "../log/logging.ts";
-import type { RunReason, ServiceRecord, Trigger } from "../state/types.ts";
-import type { RunContext } from "./run_service.ts";
+import type { ServiceRecord, Trigger } from "../state/types.ts";
+import { type RunContext, ServiceRun } from "./service_run.ts";
 
 /** What {@link reportRemoved} works with: the context every run shares, the cycle's commit, trigger and signal. */
 export interface ReportRemovedOptions extends RunContext {
@@ -28,7 +27,7 @@ export async function reportRemoved(
   record: ServiceRecord,
   options: ReportRemovedOptions,
 ): Promise<void> {
-  const { git, store, logger, now, head, recorder } = options;
+  const { git, store, logger, now, head } = options;
   const deployed = record.deployedCommit!;
   logger.warn(
     "service_removed: {service} is no longer in the repository (last deployed {commit}); its state is kept",
@@ -41,38 +40,28 @@ export async function reportRemoved(
     store.markRemoved(record.name, now());
     return;
   }
-  const reason: RunReason = { kind: "removed", deployedCommit: deployed };
-  const runId = store.startRun({
+  // Not announced: the listeners report a service's deploy on the commit it
+  // ran at, and at this commit the service no longer exists; its removal is
+  // reported through the cycle's result (`service_removed`) instead.
+  const run = ServiceRun.start(options, {
     service: record.name,
     trigger: options.trigger,
+    reason: { kind: "removed", deployedCommit: deployed },
     fromCommit: deployed,
     toCommit: head,
-    startedAt: now(),
-    reason,
+    announced: false,
   });
   const copy = await Deno.makeTempDir({ prefix: "upstream-watch-removed-" });
+  let outcome: StepsOutcome;
   try {
     await git.exportFolder(deployed, record.name, copy);
-    const outcome = await runRemoveCommands({
-      service: record.name,
-      cwd: join(copy, record.name),
-      commands,
-      agentEnv: recorder.env(record.name, head, deployed, {
-        trigger: options.trigger,
-        runId,
-      }),
-      withheldEnv: configEnvReferences(options.config),
-      timeoutMs: options.config.commandTimeout * 1000,
-      signal: options.signal,
-      runner: options.runner,
-      logger,
-      now,
-      onCommandStarted: (group) => store.recordProcessGroup(runId, group),
-      onCommandFinished: (command) => store.recordCommand(runId, command),
-    });
-    recorder.finish(runId, record.name, reason, outcome);
+    outcome = await run.steps(
+      { cwd: join(copy, record.name) },
+      (hooks) => runRemoveCommands({ ...hooks, commands }),
+      { signal: options.signal },
+    );
   } catch (error) {
-    recorder.finish(runId, record.name, reason, {
+    outcome = {
       kind: "failed",
       step: "on_remove",
       command: "",
@@ -81,10 +70,11 @@ export async function reportRemoved(
       message: `cannot prepare the removed service's files: ${
         errorMessage(error)
       }`,
-    });
+    };
   } finally {
     await Deno.remove(copy, { recursive: true });
   }
+  run.finish(outcome);
   store.markRemoved(record.name, now());
 }
 

@@ -1,12 +1,9 @@
 /** Retry policy: backoff per failed attempt at the same service revision (docs/design.md#attempts-and-holds). */
 
+import type { RetryHold } from "../results/holds.ts";
+
 /** Longest delay between attempts, whatever `retry_backoff` and the attempt count. */
 export const MAX_BACKOFF_MS = 60 * 60 * 1000;
-
-/** Why an out-of-date service does not run now. */
-export type RetryHold =
-  | { kind: "backoff"; attempts: number; nextAttemptAt: number }
-  | { kind: "exhausted"; attempts: number; revision: string };
 
 /** The failure history the policy looks at. */
 export interface FailureRecord {

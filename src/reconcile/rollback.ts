@@ -5,13 +5,11 @@
  * @module
  */
 import { dirname, resolve } from "node:path";
-import { configEnvReferences } from "../config/env_references.ts";
 import { parseServiceConfig } from "../config/load.ts";
 import type { ServiceConfig } from "../config/types.ts";
 import { errorMessage } from "../errors.ts";
 import { shortCommit } from "../git/commit_id.ts";
 import type { GitClient } from "../git/git_client.ts";
-import { secretsAt } from "../hooks/decrypt_step.ts";
 import {
   configFailure,
   runHookSteps,
@@ -24,9 +22,8 @@ import {
   rollbacks,
 } from "../state/rollbacks.ts";
 import type { RunReason, StepName, Trigger } from "../state/types.ts";
-import type { StartedRun } from "./run_listener.ts";
-import type { RunSummary } from "./cycle_types.ts";
-import type { RunContext } from "./run_service.ts";
+import type { RunSummary } from "../results/cycle_result.ts";
+import { type RunContext, ServiceRun, workTreeFiles } from "./service_run.ts";
 import type { ServiceEntry } from "./services.ts";
 
 /** Steps whose failure is followed by a rollback (a failing `pre` changed nothing yet). */
@@ -83,31 +80,18 @@ export async function runRollback(
   failed: FailedDeploy,
   deps: RollbackDeps,
 ): Promise<RunSummary> {
-  const { git, store, logger, now } = deps;
+  const { git, store, now } = deps;
   const { entry, deployedCommit, failedCommit } = failed;
-  const log = logger.with({ service: entry.name });
-  const watchPaths = entry.config?.watchPaths ?? [];
+  const log = deps.logger.with({ service: entry.name });
   const loaded = await oldHookFile(entry, deployedCommit, git);
-  const scope = [
-    ...new Set([
-      entry.dir,
-      ...watchPaths,
-      ...(loaded.config?.watchPaths ?? []),
-    ]),
-  ];
   const workTreeCommit = failed.headCommit ?? failedCommit;
-  const headFiles = await trackedFiles(git, workTreeCommit, scope);
-  const oldFiles = await trackedFiles(git, deployedCommit, scope);
-  const inHead = new Set(headFiles);
-  const created: string[] = [];
-  const keptUntracked: string[] = [];
-  for (const file of oldFiles) {
-    if (inHead.has(file)) continue;
-    // An untracked file where the old revision had one (a `.env`, data) is never overwritten.
-    if (await exists(resolve(deps.repoRoot, file))) keptUntracked.push(file);
-    else created.push(file);
-  }
-  for (const file of keptUntracked) {
+  const files = await rollbackFiles(
+    failed,
+    workTreeCommit,
+    loaded.config,
+    deps,
+  );
+  for (const file of files.keptUntracked) {
     log.warn(
       "rollback leaves untracked {file} as it is (the deployed commit tracks a file there)",
       { file },
@@ -125,73 +109,51 @@ export async function runRollback(
       failedRunId: failed.failedRunId,
       ...(by === "operator" ? { requested: true } : {}),
     };
-  const runId = store.transaction(() => {
-    const id = store.startRun({
-      service: entry.name,
-      trigger,
-      fromCommit: failedCommit,
-      toCommit: deployedCommit,
-      revision: failed.revision,
-      startedAt: now(),
-      reason,
-    });
-    markRollbackStarted(store, {
-      service: entry.name,
-      heldRevision: failed.revision,
-      failedCommit,
-      failedRunId: failed.failedRunId,
-      deployedCommit,
-      paths: [...headFiles, ...created],
-      created,
-      runId: id,
-      startedAt: now(),
-    });
-    return id;
-  });
-  const started: StartedRun = {
+  const restoring = [...files.head, ...files.created];
+  const run = ServiceRun.start(deps, {
     service: entry.name,
-    runId,
-    commit: deployedCommit,
     trigger,
-  };
-  deps.recorder.started(started);
+    reason,
+    fromCommit: failedCommit,
+    toCommit: deployedCommit,
+    revision: failed.revision,
+    env: { UPSTREAM_WATCH_ROLLBACK_FROM: failedCommit },
+    announced: true,
+    alongStart: (runId) =>
+      markRollbackStarted(store, {
+        service: entry.name,
+        heldRevision: failed.revision,
+        failedCommit,
+        failedRunId: failed.failedRunId,
+        deployedCommit,
+        paths: restoring,
+        created: files.created,
+        runId,
+        startedAt: now(),
+      }),
+  });
   log.warn(
     heal === undefined
       ? "rolling back {from} → {to}, run {runId}"
       : "healing at the revision it runs, {to} (HEAD {from} is held), run {runId}",
-    { from: shortCommit(failedCommit), to: shortCommit(deployedCommit), runId },
+    {
+      from: shortCommit(failedCommit),
+      to: shortCommit(deployedCommit),
+      runId: run.runId,
+    },
   );
   let outcome: StepsOutcome;
   try {
-    await restoreFiles(git, deployedCommit, [...headFiles, ...created]);
-    outcome = loaded.config
-      ? await runHookSteps({
-        service: entry.name,
-        cwd: resolve(deps.repoRoot, entry.dir),
-        config: loaded.config,
+    await restoreFiles(git, deployedCommit, restoring);
+    const config = loaded.config;
+    outcome = config
+      ? await run.steps(
+        workTreeFiles(deps.repoRoot, { dir: entry.dir, config }),
         // The old revision's secrets, from the commit rolled back to.
-        secrets: secretsAt(deps.secrets, {
-          git,
-          commit: deployedCommit,
-          repoRoot: deps.repoRoot,
-          dir: entry.dir,
-        }),
-        agentEnv: {
-          ...deps.recorder.env(entry.name, deployedCommit, failedCommit, {
-            trigger,
-            runId,
-          }),
-          UPSTREAM_WATCH_ROLLBACK_FROM: failedCommit,
-        },
-        timeoutMs: (loaded.config.timeout ?? deps.config.commandTimeout) *
-          1000,
-        withheldEnv: configEnvReferences(deps.config),
-        signal: deps.signal,
-        runner: deps.runner,
-        logger: log.with({ runId, commit: deployedCommit }),
-        now,
-        onCommandFinished: (command) => store.recordCommand(runId, command),
-      })
+        (hooks) =>
+          runHookSteps({ ...hooks, config, secrets: run.secrets(entry.dir) }),
+        { signal: deps.signal },
+      )
       : configFailure(loaded.error);
   } catch (error) {
     outcome = configFailure(
@@ -202,7 +164,7 @@ export async function runRollback(
   }
   let restored = true;
   try {
-    await restoreHead(deps, workTreeCommit, headFiles, created);
+    await restoreHead(deps, workTreeCommit, files.head, files.created);
   } catch (error) {
     restored = false;
     log.error(
@@ -210,38 +172,70 @@ export async function runRollback(
       { error: errorMessage(error) },
     );
   }
-  const summary = outcome.kind === "interrupted"
-    // Left `running`: the next start restores the folder and rolls back again.
-    ? deps.recorder.finish(runId, entry.name, reason, outcome)
-    : finishRollback();
-  deps.recorder.finished(started, summary);
-  return summary;
-
-  function finishRollback(): RunSummary {
-    return store.transaction(() => {
-      const summary = deps.recorder.finish(runId, entry.name, reason, outcome);
-      if (restored) {
-        // A heal leaves the record of the rollback that made the hold as it was.
-        const state = heal !== undefined && previous &&
-            previous.state !== "running"
-          ? previous.state
-          : summary.outcome === "succeeded"
-          ? "succeeded"
-          : "failed";
-        markRollbackFinished(store, entry.name, { state, now: now() });
-      }
-      if (summary.outcome === "succeeded" && heal === undefined) {
-        log.warn(
-          "rolled back to {to}; {revision} is held until a new revision or a manual deploy",
-          {
-            to: shortCommit(deployedCommit),
-            revision: shortCommit(failed.revision),
-          },
-        );
-      }
-      return summary;
-    });
+  // Interrupted, the rollback is left `running`: the next start restores the folder and rolls back again.
+  const summary = run.finish(outcome, {
+    alongside: outcome.kind === "interrupted" || !restored
+      ? undefined
+      : (summary) =>
+        markRollbackFinished(store, entry.name, {
+          // A heal leaves the record of the rollback that made the hold as it was.
+          state: heal !== undefined && previous && previous.state !== "running"
+            ? previous.state
+            : summary.outcome === "succeeded"
+            ? "succeeded"
+            : "failed",
+          now: now(),
+        }),
+  });
+  if (summary.outcome === "succeeded" && heal === undefined) {
+    log.warn(
+      "rolled back to {to}; {revision} is held until a new revision or a manual deploy",
+      {
+        to: shortCommit(deployedCommit),
+        revision: shortCommit(failed.revision),
+      },
+    );
   }
+  return summary;
+}
+
+/** The files a rollback sets to the deployed commit, and the untracked ones it leaves alone. */
+interface RollbackFiles {
+  /** Tracked at the failed commit: set to the deployed commit, then back. */
+  head: string[];
+  /** Only the deployed commit tracks them: written, then removed. */
+  created: string[];
+  keptUntracked: string[];
+}
+
+/** The service's files at the failed and the deployed commit, under its folder and watched paths at both. */
+async function rollbackFiles(
+  failed: FailedDeploy,
+  /** The commit the service's folder is at: HEAD, or the held revision's deployed commit for a heal. */
+  workTreeCommit: string,
+  oldConfig: ServiceConfig | undefined,
+  deps: Pick<RollbackDeps, "git" | "repoRoot">,
+): Promise<RollbackFiles> {
+  const { entry } = failed;
+  const scope = [
+    ...new Set([
+      entry.dir,
+      ...(entry.config?.watchPaths ?? []),
+      ...(oldConfig?.watchPaths ?? []),
+    ]),
+  ];
+  const head = await trackedFiles(deps.git, workTreeCommit, scope);
+  const oldFiles = await trackedFiles(deps.git, failed.deployedCommit, scope);
+  const inHead = new Set(head);
+  const created: string[] = [];
+  const keptUntracked: string[] = [];
+  for (const file of oldFiles) {
+    if (inHead.has(file)) continue;
+    // An untracked file where the old revision had one (a `.env`, data) is never overwritten.
+    if (await exists(resolve(deps.repoRoot, file))) keptUntracked.push(file);
+    else created.push(file);
+  }
+  return { head, created, keptUntracked };
 }
 
 /**

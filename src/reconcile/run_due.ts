@@ -5,12 +5,14 @@
  * @module
  */
 import { suspensionOf, suspensions } from "../state/suspensions.ts";
-import type { CycleOptions, RunSummary } from "./cycle_types.ts";
+import type { CycleOptions } from "./cycle_types.ts";
+import type { RunSummary } from "../results/cycle_result.ts";
 import { rollbackTarget, runRollback } from "./rollback.ts";
 import type { RunGate } from "./run_gate.ts";
-import { type RunContext, runService } from "./run_service.ts";
+import { runService } from "./run_service.ts";
+import type { RunContext } from "./service_run.ts";
 import { runScheduled, type ScheduledRun } from "./schedule.ts";
-import type { ServiceActivity } from "./self_heal.ts";
+import type { ServiceActivity } from "./service_activity.ts";
 
 /** What the run stage shares with the agent: the run context, the work tree gate and who is running. */
 export interface RunDueDeps {
@@ -29,7 +31,8 @@ export async function runDue(
   deps: RunDueDeps,
 ): Promise<RunSummary[]> {
   const { context, gate, activity } = deps;
-  const { store, logger, now, config } = context;
+  const { store, logger, now } = context;
+  const config = context.config.current;
   const rolledBack = new Map<number, RunSummary>();
   const summaries = await runScheduled(scheduled, {
     head,

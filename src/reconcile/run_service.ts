@@ -1,50 +1,21 @@
 /**
- * One run of one service at the cycle's commit: the commits that made it due,
- * its attempt number, its hook steps, and its record from start to finish.
- * See docs/design.md#running-a-service.
+ * An update (or heal) of one service at the cycle's commit: the commits that
+ * made it due, its attempt number and its hook steps, as one
+ * {@link ServiceRun}. See docs/design.md#running-a-service.
  * @module
  */
-import { resolve } from "node:path";
-import { configEnvReferences } from "../config/env_references.ts";
-import type { RepoConfig } from "../config/types.ts";
 import { shortCommit } from "../git/commit_id.ts";
-import type { GitClient } from "../git/git_client.ts";
-import { secretsAt, type SecretsHost } from "../hooks/decrypt_step.ts";
-import {
-  configFailure,
-  runHookSteps,
-  type StepsOutcome,
-} from "../hooks/run_steps.ts";
-import type { Logger } from "../log/logging.ts";
-import type { ProcessRunner } from "../process/types.ts";
-import type { StateStore } from "../state/store.ts";
+import { configFailure, runHookSteps } from "../hooks/run_steps.ts";
 import type { RunReason, Trigger } from "../state/types.ts";
-import type { RunSummary } from "./cycle_types.ts";
-import { describeReason } from "./describe.ts";
-import type { NewestCommits } from "./newest_commits.ts";
-import type { RunRecorder } from "./run_recorder.ts";
+import type { RunSummary } from "../results/cycle_result.ts";
+import { describeReason } from "../results/describe.ts";
+import { type RunContext, ServiceRun, workTreeFiles } from "./service_run.ts";
 import type { ServiceEntry } from "./services.ts";
+
+export type { RunContext } from "./service_run.ts";
 
 /** Commits listed per run as "what made it due". */
 const MAX_RECORDED_COMMITS = 20;
-
-/** What every run works with: update, rollback and on_remove runs alike. */
-export interface RunContext {
-  git: GitClient;
-  store: StateStore;
-  runner: ProcessRunner;
-  logger: Logger;
-  now: () => number;
-  /** Absolute work tree root. */
-  repoRoot: string;
-  /** The repository configuration in effect. */
-  config: RepoConfig;
-  recorder: RunRecorder;
-  /** The commits that touched a service (its revision, its "why"). */
-  commits: NewestCommits;
-  /** The host's SOPS keys; undefined: services' secrets are not decrypted. */
-  secrets?: SecretsHost;
-}
 
 /** Why and from where one service runs. */
 export interface ServiceRunOptions {
@@ -61,7 +32,7 @@ export async function runService(
   options: ServiceRunOptions,
   context: RunContext,
 ): Promise<RunSummary> {
-  const { store, now, repoRoot, config, recorder } = context;
+  const { store } = context;
   const from = options.reason.kind === "changed"
     ? options.deployedCommit ?? undefined
     : undefined;
@@ -70,40 +41,28 @@ export async function runService(
   // while its commands run: a range walks all of it, the newest commit does not.
   const newest = await context.commits.newest(entry, options.head);
   const revision = newest[0]?.commit ?? options.head;
-  let reason: RunReason = options.reason.kind === "changed"
+  const startedReason: RunReason = options.reason.kind === "changed"
     ? { ...options.reason, commits: newest }
     : options.reason;
   const record = store.services().get(entry.name);
   const attempt = record?.failedRevision === revision
     ? record.failedAttempts + 1
     : 1;
-  const runId = store.startRun({
+  const run = ServiceRun.start(context, {
     service: entry.name,
     trigger: options.trigger,
+    reason: startedReason,
     fromCommit: options.deployedCommit,
     toCommit: options.head,
     revision,
     attempt,
-    startedAt: now(),
-    reason,
+    announced: true,
   });
-  const started = {
-    service: entry.name,
-    runId,
-    commit: options.head,
-    trigger: options.trigger,
-  };
-  recorder.started(started);
-  const log = context.logger.with({
-    service: entry.name,
-    runId,
-    commit: options.head,
-  });
+  const log = run.log;
   log.info("updating ({why}), run {runId}, attempt {attempt}", {
-    why: describeReason(reason),
+    why: describeReason(startedReason),
     attempt,
   });
-  const startedReason = reason;
   const listReason = (): Promise<RunReason> =>
     context.commits.since(entry, {
       from,
@@ -112,7 +71,7 @@ export async function runService(
     }).then((commits): RunReason => {
       const full = { ...options.reason, commits } as RunReason;
       if (JSON.stringify(commits) !== JSON.stringify(newest)) {
-        store.recordRunReason(runId, full);
+        store.recordRunReason(run.runId, full);
       }
       return full;
     }, (error): RunReason => {
@@ -130,43 +89,21 @@ export async function runService(
       ? listReason()
       : Promise.resolve(startedReason);
 
-  let outcome: StepsOutcome;
-  if (!entry.config) {
+  const config = entry.config;
+  let outcome;
+  if (!config) {
     const message = entry.error?.message ?? "invalid hook file";
     log.error(message);
     outcome = configFailure(message);
   } else {
-    outcome = await runHookSteps({
-      service: entry.name,
-      cwd: resolve(repoRoot, entry.dir),
-      config: entry.config,
-      secrets: secretsAt(context.secrets, {
-        git: context.git,
-        commit: options.head,
-        repoRoot,
-        dir: entry.dir,
-      }),
-      agentEnv: recorder.env(entry.name, options.head, options.deployedCommit, {
-        trigger: options.trigger,
-        runId,
-      }),
-      withheldEnv: configEnvReferences(config),
-      timeoutMs: (entry.config.timeout ?? config.commandTimeout) * 1000,
-      signal: options.signal,
-      runner: context.runner,
-      // Every command and output line carries the run's service, id and commit.
-      logger: log,
-      now,
-      onCommandStarted: (group) => {
-        store.recordProcessGroup(runId, group);
-        listWhy();
-      },
-      onCommandFinished: (command) => store.recordCommand(runId, command),
-    });
+    outcome = await run.steps(
+      workTreeFiles(context.repoRoot, entry),
+      (hooks) =>
+        runHookSteps({ ...hooks, config, secrets: run.secrets(entry.dir) }),
+      { signal: options.signal, onCommandStarted: listWhy },
+    );
   }
-  reason = await listWhy();
-  const summary = recorder.finish(runId, entry.name, reason, outcome);
-  recorder.finished(started, summary);
+  const summary = run.finish(outcome, { reason: await listWhy() });
   if (summary.outcome === "succeeded") {
     log.info("deployed {short}", { short: shortCommit(options.head) });
   } else {

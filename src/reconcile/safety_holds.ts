@@ -1,24 +1,7 @@
 /** Holds of deploy safety: an operator's suspension and a revision held after its rollback. */
+import type { SafetyHold } from "../results/holds.ts";
 import { rollbackHolds, type RollbackRecord } from "../state/rollbacks.ts";
 import { type Suspension, suspensionOf } from "../state/suspensions.ts";
-
-/** Why a service waits because of a suspension or a rollback. */
-export type SafetyHold =
-  | {
-    kind: "suspended";
-    /** The suspension's service, or `*` for the whole agent. */
-    scope: string;
-    reason: string | null;
-    suspendedAt: number;
-  }
-  | {
-    kind: "rolled_back";
-    revision: string;
-    /** The commit whose deploy failed and was rolled back. */
-    failedCommit: string;
-    deployedCommit: string;
-    rollbackRunId: number | null;
-  };
 
 /** The hold a suspension or a rollback puts on a due service, if any (a suspension first). */
 export function safetyHold(

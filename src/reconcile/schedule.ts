@@ -3,7 +3,8 @@
 import type { Logger } from "../log/logging.ts";
 import type { StateStore } from "../state/store.ts";
 import type { RunReason } from "../state/types.ts";
-import type { CycleOptions, RunSummary } from "./cycle_types.ts";
+import type { CycleOptions } from "./cycle_types.ts";
+import type { RunSummary } from "../results/cycle_result.ts";
 import { dependencyOrder } from "./order.ts";
 import type { ServiceEntry } from "./services.ts";
 

@@ -4,51 +4,20 @@
  * failing check redeploys the same revision (trigger `heal`).
  * @module
  */
-import { resolve } from "node:path";
+import type { RepoConfig } from "../config/types.ts";
 import { checkHealth, type HealthOutcome } from "../hooks/health_step.ts";
 import type { Logger } from "../log/logging.ts";
 import type { ProcessRunner } from "../process/types.ts";
 import type { RollbackRecord } from "../state/rollbacks.ts";
 import { type Suspension, suspensionOf } from "../state/suspensions.ts";
 import type { ServiceRecord } from "../state/types.ts";
-import type { CyclePlan, RunSummary } from "./cycle_types.ts";
+import type { CyclePlan } from "./cycle_types.ts";
+import type { RunSummary } from "../results/cycle_result.ts";
 import { retryHold } from "./retry.ts";
+import type { ServiceActivity } from "./service_activity.ts";
+import { hookSettings, workTreeFiles } from "./service_run.ts";
 import type { ServiceEntry } from "./services.ts";
 import type { RunningRevision } from "./held_revision.ts";
-
-/** One run of a service at a time; listeners hear when a run starts (a check then stops). */
-export class ServiceActivity {
-  readonly #running = new Map<string, Promise<unknown>>();
-  readonly #listeners = new Set<(service: string) => void>();
-
-  /** True while a run of `service` is in progress. */
-  isRunning(service: string): boolean {
-    return this.#running.has(service);
-  }
-
-  /** Calls `listener` whenever a run of a service starts; returns the unsubscribe function. */
-  onRunStart(listener: (service: string) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
-  }
-
-  /** Runs `work` as the service's only run (after the one in progress, if any). */
-  async run<T>(service: string, work: () => Promise<T>): Promise<T> {
-    while (this.#running.has(service)) {
-      await this.#running.get(service)!.catch(() => {});
-    }
-    const running = (async () => {
-      for (const listener of this.#listeners) listener(service);
-      return await work();
-    })();
-    this.#running.set(service, running);
-    try {
-      return await running;
-    } finally {
-      this.#running.delete(service);
-    }
-  }
-}
 
 /** What decides whether a service's health may be checked now. */
 export interface CheckableInputs {
@@ -102,11 +71,8 @@ export interface SelfHealDeps {
   agent: {
     readonly lastPlan?: CyclePlan;
     readonly activity: ServiceActivity;
-    readonly config: {
-      maxAttempts: number;
-      retryBackoff: number;
-      commandTimeout: number;
-    };
+    /** The repository configuration in effect. */
+    readonly config: RepoConfig;
     heal(
       entry: ServiceEntry,
       options: { head: string; error: string; signal?: AbortSignal },
@@ -120,8 +86,6 @@ export interface SelfHealDeps {
   /** Fresh state on every tick: the CLI may suspend or resume meanwhile. */
   state: () => Omit<CheckableInputs, "plan" | "running">;
   runner: ProcessRunner;
-  /** Variables of the agent's own configuration, kept from check commands (read on every check: the configuration reloads). */
-  withheldEnv: () => readonly string[];
   logger: Logger;
   now: () => number;
   repoRoot: string;
@@ -212,9 +176,17 @@ export class SelfHealer {
       if (!running?.config.healthCommands?.length) return;
       commit = running.commit;
       held = running.kind === "held";
+      // Read on every check: the configuration reloads; a held service's hook file is its running revision's.
+      const settings = hookSettings(
+        agent.config,
+        workTreeFiles(this.#deps.repoRoot, {
+          ...entry,
+          config: running.config,
+        }),
+      );
       outcome = await checkHealth({
         service: entry.name,
-        cwd: resolve(this.#deps.repoRoot, entry.dir),
+        cwd: settings.cwd,
         config: running.config,
         env: {
           UPSTREAM_WATCH_SERVICE: entry.name,
@@ -222,9 +194,8 @@ export class SelfHealer {
           UPSTREAM_WATCH_REPO: this.#deps.repoRoot,
           UPSTREAM_WATCH_TRIGGER: "heal",
         },
-        commandTimeoutMs:
-          (running.config.timeout ?? agent.config.commandTimeout) * 1000,
-        withheldEnv: this.#deps.withheldEnv(),
+        commandTimeoutMs: settings.timeoutMs,
+        withheldEnv: settings.withheldEnv,
         runner: this.#deps.runner,
         logger,
         now,

@@ -7,8 +7,8 @@ import {
   type CheckableInputs,
   checkableServices,
   healAllowed,
-  ServiceActivity,
 } from "./self_heal.ts";
+import { ServiceActivity } from "./service_activity.ts";
 import type { ServiceEntry } from "./services.ts";
 
 const HEAD = "c".repeat(40);

@@ -4,71 +4,76 @@
  * repository configuration again when it moved.
  * @module
  */
-import { REPO_CONFIG_FILE, type RepoConfig } from "../config/types.ts";
+import { REPO_CONFIG_FILE } from "../config/types.ts";
 import { GitError } from "../errors.ts";
 import { shortCommit } from "../git/commit_id.ts";
-import type { GitClient } from "../git/git_client.ts";
-import type { Logger } from "../log/logging.ts";
 import { recordRewind } from "../state/rewinds.ts";
-import type { StateStore } from "../state/store.ts";
-import type { CommitVerifier } from "../verify/verifier.ts";
 import {
   type Rejection,
   VerificationError,
 } from "../verify/verification_error.ts";
 import { repairClone } from "./clone_repair.ts";
-import { type ConfigSource, reloadRepoConfig } from "./config_reload.ts";
-import { syncRepository, type SyncResult } from "./sync.ts";
+import type { AgentDeps } from "./agent_deps.ts";
+import { reloadRepoConfig } from "./config_reload.ts";
+import { fetchAndMove } from "./fetch_and_move.ts";
+import type { SyncResult } from "../results/cycle_result.ts";
 
 /** What the sync stage works with (a subset of the agent's dependencies). */
-export interface SyncStageDeps extends ConfigSource {
-  git: GitClient;
-  logger: Logger;
-  now: () => number;
-  store: StateStore;
-  gitDir: string;
-  remote: string;
-  branch: string;
-  verifier?: CommitVerifier;
-}
+export type SyncStageDeps = Pick<
+  AgentDeps,
+  | "git"
+  | "store"
+  | "logger"
+  | "now"
+  | "gitDir"
+  | "remote"
+  | "branch"
+  | "verifier"
+  | "config"
+>;
 
 /** Options of {@link syncStage}: `move: false` only reports the upstream commit. */
 export interface SyncStageOptions {
   fetch: boolean;
   move: boolean;
   signal?: AbortSignal;
-  /** Starts object-only questions about the fetched commit while the work tree moves. */
-  whileMoving?: (before: string, upstream: string) => void;
+  /**
+   * Starts object-only questions about the fetched commit while the work tree
+   * moves, into the client's read cache (`GitClient.reads`); the caller drops
+   * what no question took once the plan or cycle is over.
+   */
+  readAhead?: (before: string, upstream: string) => void;
 }
 
-/** Where the sync stage left the work tree, and the configuration in effect there. */
+/** Where the sync stage left the work tree. */
 export interface Synced {
   sync: SyncResult;
   /** The commit services are compared against. */
   head: string;
-  config: RepoConfig;
   /** Set when a plan (not moving) found the fetched commit would be refused. */
   rejection?: Rejection;
 }
 
-/** Brings the work tree to the fetched commit (or, not moving, only looks at it). */
+/**
+ * Brings the work tree to the fetched commit (or, not moving, only looks at
+ * it); when it moved, the configuration read there is put in effect.
+ */
 export async function syncStage(
   deps: SyncStageDeps,
-  config: RepoConfig,
   options: SyncStageOptions,
 ): Promise<Synced> {
   const { git, verifier } = deps;
   if (options.move) await repairClone(deps);
   let rejection: Rejection | undefined;
-  const sync = await syncRepository(git, {
+  const sync = await fetchAndMove(git, {
     remote: deps.remote,
     branch: deps.branch,
-    mode: config.sync,
+    mode: deps.config.current.sync,
     fetch: options.fetch,
     move: options.move,
     signal: options.signal,
     gitDir: deps.gitDir,
-    whileMoving: options.whileMoving,
+    whileMoving: options.readAhead,
     verify: verifier?.enabled
       ? async (before, upstream) => {
         const verdict = await verifier.check(before, upstream, {
@@ -98,16 +103,9 @@ export async function syncStage(
     sync.after !== sync.before &&
     await configMayDiffer(deps, sync.before, sync.after)
   ) {
-    config = await reloadRepoConfig(deps, config, sync.after);
+    deps.config.replace(await reloadRepoConfig(deps, sync.after));
   }
-  return { sync, head, config, rejection };
-}
-
-/** `sync: reset moved the work tree from … to …, which does not descend from it`. */
-export function rewindText(rewind: { from: string; to: string }): string {
-  return `sync: reset moved the work tree from ${shortCommit(rewind.from)} to ${
-    shortCommit(rewind.to)
-  }, which does not descend from it`;
+  return { sync, head, rejection };
 }
 
 /**
@@ -120,7 +118,7 @@ async function configMayDiffer(
   before: string,
   after: string,
 ): Promise<boolean> {
-  if (!deps.configFromGit) return true;
+  if (!deps.config.fromGit) return true;
   try {
     const changed = (await deps.git.changedPathsFrom([before], after))
       .get(before)!;
@@ -129,4 +127,11 @@ async function configMayDiffer(
     if (error instanceof GitError) return true;
     throw error;
   }
+}
+
+/** `sync: reset moved the work tree from … to …, which does not descend from it`. */
+export function rewindText(rewind: { from: string; to: string }): string {
+  return `sync: reset moved the work tree from ${shortCommit(rewind.from)} to ${
+    shortCommit(rewind.to)
+  }, which does not descend from it`;
 }

@@ -1,7 +1,7 @@
 /** Building the plan, history and logs documents of the commands of the same name. */
 import type { CyclePlan, PlanItem } from "../reconcile/cycle_types.ts";
 import type { ServiceState } from "./service_state.ts";
-import { holdJson } from "../reconcile/describe.ts";
+import { holdJson } from "../results/describe.ts";
 import type { SafetyFields } from "../reconcile/safety_status.ts";
 import type { CommandRecord, RunRecord } from "../state/types.ts";
 import type {

@@ -4,7 +4,7 @@
  * shape is a contract with scripts and dashboards: fields are added, never
  * renamed or removed.
  */
-import type { HoldJson } from "../reconcile/describe.ts";
+import type { HoldJson } from "../results/describe.ts";
 import type { SafetyFields } from "../reconcile/safety_status.ts";
 import type { ServiceState } from "./service_state.ts";
 import type {

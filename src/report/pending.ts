@@ -1,5 +1,5 @@
 /** What a service still has to do, in words: `status` and the status page show the same line. */
-import { describeHold, describeReason } from "../reconcile/describe.ts";
+import { describeHold, describeReason } from "../results/describe.ts";
 import type { ServiceStatus } from "./documents.ts";
 
 /** `invalid config: …`, `waiting: …` or `due: …`; undefined when nothing is pending. */

@@ -3,7 +3,7 @@ import {
   describeHold,
   type HoldJson,
   shortCommit,
-} from "../reconcile/describe.ts";
+} from "../results/describe.ts";
 import type { SafetyFields } from "../reconcile/safety_status.ts";
 import type { RejectionJson, RunJson } from "./documents.ts";
 import { pendingText } from "./pending.ts";

@@ -2,7 +2,7 @@
 import type { CyclePlan, PlanItem } from "../reconcile/cycle_types.ts";
 import type { SafetyFields } from "../reconcile/safety_status.ts";
 import type { RunRecord, ServiceRecord } from "../state/types.ts";
-import { holdJson, shortCommit } from "../reconcile/describe.ts";
+import { holdJson, shortCommit } from "../results/describe.ts";
 import { rewindText } from "../reconcile/sync_stage.ts";
 import { safetyStatus } from "../reconcile/safety_status.ts";
 import { lastRewind } from "../state/rewinds.ts";

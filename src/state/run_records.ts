@@ -50,8 +50,15 @@ export function markInterruptedRuns(
   return running;
 }
 
-/** Writes a run as `running` before its first command; returns its id. */
-export function startRun(store: Store, input: StartRunInput): number {
+/**
+ * Writes a run as `running` before its first command; returns its id.
+ * `alongside` writes what the run's kind records with it, in the same transaction.
+ */
+export function startRun(
+  store: Store,
+  input: StartRunInput,
+  alongside?: (runId: number) => void,
+): number {
   assertCommitId(input.toCommit);
   return store.transaction(() => {
     const { lastInsertRowid } = store.statement(
@@ -72,6 +79,7 @@ export function startRun(store: Store, input: StartRunInput): number {
     store.statement(
       "UPDATE services SET last_run_id = ?, last_outcome = 'running', last_run_at = ?, removed_at = NULL WHERE name = ?",
     ).run(runId, input.startedAt, input.service);
+    alongside?.(runId);
     return runId;
   });
 }
@@ -130,11 +138,15 @@ export function recordCommand(
   });
 }
 
-/** Finishes a run, updates its service and prunes old history, in one transaction. */
+/**
+ * Finishes a run, updates its service and prunes old history, in one
+ * transaction; `alongside` writes what the run's kind records with its end.
+ */
 export function finishRun(
   store: Store,
   runId: number,
   input: FinishRunInput,
+  alongside?: () => void,
 ): void {
   store.transaction(() => {
     const run = store.statement("SELECT * FROM runs WHERE id = ?").get(
@@ -178,6 +190,7 @@ export function finishRun(
     if (input.historyLimit !== undefined) {
       pruneRuns(store, record.service, input.historyLimit);
     }
+    alongside?.();
   });
 }
 

@@ -8,7 +8,7 @@ import {
   openStore,
   run,
   tempDir,
-} from "./store_fixtures.ts";
+} from "../../tests/helpers/store_fixtures.ts";
 
 Deno.test("startRun writes the run as running before any command", () => {
   using dir = tempDir();

@@ -22,7 +22,13 @@ import {
   writeNotificationState,
 } from "./notification_state.ts";
 import * as runRecords from "./run_records.ts";
-import { MIGRATIONS, REQUIRED_TABLES, SCHEMA_VERSION } from "./schema.ts";
+import { SCHEMA_VERSION } from "./schema.ts";
+import {
+  checkTables,
+  checkVersion,
+  migrate,
+  userVersion,
+} from "./schema_check.ts";
 import {
   importLegacyDeployments,
   markRemoved,
@@ -84,8 +90,9 @@ export class StateStore {
   static open(file: string, options: OpenStateOptions = {}): StateStore {
     const readOnly = options.readOnly ?? false;
     if (readOnly && !fileExists(file)) {
-      const store = new StateStore(file, new DatabaseSync(":memory:"), true);
-      store.#migrate();
+      const memory = new DatabaseSync(":memory:");
+      const store = new StateStore(file, memory, true);
+      migrate(memory, file, (work) => store.transaction(work));
       return store;
     }
     let db: DatabaseSync;
@@ -116,20 +123,22 @@ export class StateStore {
       if (!readOnly) {
         db.exec("PRAGMA journal_mode = WAL");
         db.exec("PRAGMA synchronous = NORMAL");
-        store.legacyModules = readLegacyModules(db, store.#userVersion());
-        store.#migrate();
-        store.#checkTables();
+        store.legacyModules = readLegacyModules(db, userVersion(db));
+        migrate(db, file, (work) => store.transaction(work));
+        checkTables(db, file);
         noteServiceRowChanges(db);
         store.#fileIdentity = fileIdentity(file);
       } else {
-        store.#checkVersion();
-        if (store.#userVersion() < SCHEMA_VERSION) {
+        checkVersion(db, file);
+        if (userVersion(db) < SCHEMA_VERSION) {
           // Not yet migrated (e.g. the Go tool's file): reads as empty until `run` migrates it.
           db.close();
-          store = new StateStore(file, new DatabaseSync(":memory:"), true);
-          store.#migrate();
+          const memory = new DatabaseSync(":memory:");
+          const empty = new StateStore(file, memory, true);
+          migrate(memory, file, (work) => empty.transaction(work));
+          store = empty;
         } else {
-          store.#checkTables();
+          checkTables(db, file);
         }
       }
     } catch (error) {
@@ -146,43 +155,6 @@ export class StateStore {
   /** Closes the database; the store is unusable afterwards. */
   close(): void {
     if (this.#db.isOpen) this.#db.close();
-  }
-
-  #userVersion(): number {
-    const row = this.#db.prepare("PRAGMA user_version").get() as
-      | { user_version: number }
-      | undefined;
-    return row?.user_version ?? 0;
-  }
-
-  #checkVersion(): void {
-    const version = this.#userVersion();
-    if (version > SCHEMA_VERSION) {
-      throw new StateError(
-        `state file ${this.file} has schema version ${version}, newer than this build understands (${SCHEMA_VERSION}); upgrade upstream-watch`,
-        { file: this.file },
-      );
-    }
-  }
-
-  /** A table dropped by hand or by a damaged file would otherwise fail the first query with a stack trace. */
-  #checkTables(): void {
-    const present = new Set(
-      (this.#db.prepare(
-        "SELECT name FROM sqlite_master WHERE type = 'table'",
-      ).all() as { name: string }[]).map((row) => row.name),
-    );
-    const missing = REQUIRED_TABLES.filter((table) => !present.has(table));
-    if (missing.length > 0) {
-      throw new StateError(
-        `state file ${this.file} is missing table${
-          missing.length > 1 ? "s" : ""
-        } ${
-          missing.join(", ")
-        } (schema version ${this.#userVersion()}); restore it from a backup, or move it away to start with an empty state`,
-        { file: this.file },
-      );
-    }
   }
 
   /** Records the Go tool's deployments (service → commit, chosen by the caller) and forgets its rows. */
@@ -234,20 +206,6 @@ export class StateStore {
       `state file ${this.file} ${problem} while upstream-watch was running; stopped so that nothing is deployed without being recorded`,
       { file: this.file },
     );
-  }
-
-  #migrate(): void {
-    this.#checkVersion();
-    for (
-      let version = this.#userVersion();
-      version < SCHEMA_VERSION;
-      version++
-    ) {
-      this.transaction(() => {
-        this.#db.exec(MIGRATIONS[version]);
-        this.#db.exec(`PRAGMA user_version = ${version + 1}`);
-      });
-    }
   }
 
   #stmt(sql: string): StatementSync {
@@ -322,9 +280,12 @@ export class StateStore {
     return services;
   }
 
-  /** Writes a run as `running` before its first command; returns its id. */
-  startRun(input: StartRunInput): number {
-    return runRecords.startRun(this, input);
+  /** Writes a run as `running` before its first command (with what `alongside` writes, in one transaction); returns its id. */
+  startRun(
+    input: StartRunInput,
+    alongside?: (runId: number) => void,
+  ): number {
+    return runRecords.startRun(this, input, alongside);
   }
 
   /** Replaces a running run's reason (its "why" commits arrive after it started). */
@@ -342,9 +303,13 @@ export class StateStore {
     runRecords.recordCommand(this, runId, command);
   }
 
-  /** Finishes a run, updates its service and prunes old history, in one transaction. */
-  finishRun(runId: number, input: FinishRunInput): void {
-    runRecords.finishRun(this, runId, input);
+  /** Finishes a run, updates its service and prunes old history (with what `alongside` writes), in one transaction. */
+  finishRun(
+    runId: number,
+    input: FinishRunInput,
+    alongside?: () => void,
+  ): void {
+    runRecords.finishRun(this, runId, input, alongside);
   }
 
   /** Records services as deployed at `commit` without a run (for `adopt`). */

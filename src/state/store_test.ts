@@ -4,7 +4,12 @@ import { DatabaseSync } from "node:sqlite";
 import { StateError } from "../errors.ts";
 import { SCHEMA_VERSION } from "./schema.ts";
 import { StateStore } from "./store.ts";
-import { C1, openStore, run, tempDir } from "./store_fixtures.ts";
+import {
+  C1,
+  openStore,
+  run,
+  tempDir,
+} from "../../tests/helpers/store_fixtures.ts";
 
 function pragma(file: string, name: string): unknown {
   const db = new DatabaseSync(file, { readOnly: true });

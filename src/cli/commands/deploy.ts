@@ -1,5 +1,5 @@
 import { escapeControl } from "../../log/escape.ts";
-import type { App } from "../../app.ts";
+import type { App } from "../../app/compose.ts";
 import { ExitCode } from "../../errors.ts";
 import { shortCommit } from "../../git/commit_id.ts";
 import type { Output } from "../output.ts";

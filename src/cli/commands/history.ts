@@ -1,5 +1,5 @@
-import type { App } from "../../app.ts";
-import { describeReason } from "../../reconcile/describe.ts";
+import type { App } from "../../app/compose.ts";
+import { describeReason } from "../../results/describe.ts";
 import { historyDocument } from "../../report/command_documents.ts";
 import { formatDuration, tableTime } from "../../report/time_text.ts";
 import { commitCell, jsonText, type Output, renderTable } from "../output.ts";

@@ -1,7 +1,7 @@
 import { escapeControl } from "../../log/escape.ts";
-import type { App } from "../../app.ts";
+import type { App } from "../../app/compose.ts";
 import { UsageError } from "../../errors.ts";
-import { describeReason } from "../../reconcile/describe.ts";
+import { describeReason } from "../../results/describe.ts";
 import { logsDocument } from "../../report/command_documents.ts";
 import { formatDuration, tableTime } from "../../report/time_text.ts";
 import { jsonText, type Output } from "../output.ts";

@@ -1,5 +1,5 @@
 import { escapeControl } from "../../log/escape.ts";
-import type { App } from "../../app.ts";
+import type { App } from "../../app/compose.ts";
 import { ExitCode, UsageError } from "../../errors.ts";
 import { testEvent } from "../../notify/event.ts";
 import { REQUEST_TIMEOUT_MS, sendNotification } from "../../notify/queue.ts";
@@ -11,13 +11,13 @@ export async function notifyTestCommand(
   app: App,
   output: Output,
 ): Promise<number> {
-  const targets = resolveTargets(app.config.notify, {
+  const targets = resolveTargets(app.config.current.notify, {
     env: (name) => Deno.env.get(name),
-    file: app.configFile,
+    file: app.config.file,
   });
   if (targets.length === 0) {
     throw new UsageError(
-      `no notification targets configured (add notify: to ${app.configFile})`,
+      `no notification targets configured (add notify: to ${app.config.file})`,
     );
   }
   const event = testEvent({ host: app.host, now: Date.now });

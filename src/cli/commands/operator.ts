@@ -4,7 +4,7 @@
  * the outcome this process waits for (docs/design.md#operator-requests).
  * @module
  */
-import type { App } from "../../app.ts";
+import type { App } from "../../app/compose.ts";
 import { attachCommitStatus } from "../../app/commit_status.ts";
 import { appNotifier, NOTIFY_FLUSH_MS } from "../../app/notifier.ts";
 import {

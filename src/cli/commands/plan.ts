@@ -1,6 +1,6 @@
 import { escapeControl } from "../../log/escape.ts";
-import type { App } from "../../app.ts";
-import { describeHold, describeReason } from "../../reconcile/describe.ts";
+import type { App } from "../../app/compose.ts";
+import { describeHold, describeReason } from "../../results/describe.ts";
 import { safetyStatus } from "../../reconcile/safety_status.ts";
 import { describeRejection } from "../../verify/verification_error.ts";
 import { planDocument } from "../../report/command_documents.ts";

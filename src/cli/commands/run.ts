@@ -1,4 +1,4 @@
-import type { App } from "../../app.ts";
+import type { App } from "../../app/compose.ts";
 import { attachCommitStatus } from "../../app/commit_status.ts";
 import { agentTelemetry, webhookSettings } from "../../app/http_settings.ts";
 import { appNotifier, NOTIFY_FLUSH_MS } from "../../app/notifier.ts";
@@ -10,11 +10,11 @@ import type { WebhookSettings } from "../../http/webhook.ts";
 import { ExitCode } from "../../errors.ts";
 import type { Notifier } from "../../notify/notifier.ts";
 import {
-  type CycleObserver,
   CycleRequests,
   runDaemon,
   runObservedCycle,
 } from "../../reconcile/daemon.ts";
+import type { CycleObserver } from "../../results/cycle_result.ts";
 import { listenForShutdown } from "../signals.ts";
 
 /** How long requests in flight may finish when the HTTP server stops. */
@@ -69,13 +69,13 @@ async function runWatching(
   },
 ): Promise<void> {
   const intervalSeconds = () =>
-    options.interval ?? app.agent.config.retryInterval;
+    options.interval ?? app.config.current.retryInterval;
   const telemetry = agentTelemetry(app, intervalSeconds);
   const requests = new CycleRequests();
-  let webhookInEffect = JSON.stringify(app.agent.config.webhook ?? null);
+  let webhookInEffect = JSON.stringify(app.config.current.webhook ?? null);
   const reloads: CycleObserver = {
     cycleFinished: () => {
-      const configured = JSON.stringify(app.agent.config.webhook ?? null);
+      const configured = JSON.stringify(app.config.current.webhook ?? null);
       if (configured !== webhookInEffect) {
         webhookInEffect = configured;
         app.logger.warn(
@@ -95,7 +95,7 @@ async function runWatching(
     turns,
   });
   // The server, its handler and the status page load only when they serve.
-  const endpoint = app.agent.config.webhook
+  const endpoint = app.config.current.webhook
     ? await (await import("../../app/http_endpoint.ts")).startHttpEndpoint(
       app,
       { webhook: options.webhook, requests, telemetry, desk },
@@ -129,6 +129,7 @@ async function runWatching(
       requests,
       observers,
       turns,
+      memory: app.memory,
     });
   } finally {
     daemonEnded.abort();

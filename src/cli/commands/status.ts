@@ -1,5 +1,5 @@
 import { escapeControl } from "../../log/escape.ts";
-import type { App } from "../../app.ts";
+import type { App } from "../../app/compose.ts";
 import { statusDocument } from "../../report/status_document.ts";
 import { tableTime } from "../../report/time_text.ts";
 import { commitCell, jsonText, type Output, renderTable } from "../output.ts";
@@ -46,7 +46,7 @@ export async function statusCommand(
         }${
           // The attempt count belongs to a failed run, not to the rollback that followed it.
           service.failedAttempts > 0 && service.lastRun.outcome === "failed"
-            ? `, attempt ${service.failedAttempts}/${app.agent.config.maxAttempts}`
+            ? `, attempt ${service.failedAttempts}/${app.config.current.maxAttempts}`
             : ""}`
         : "-",
       tableTime(state.get(service.name)?.lastRunAt),

@@ -1,4 +1,4 @@
-import type { App } from "../../app.ts";
+import type { App } from "../../app/compose.ts";
 import { commitStatusTargets } from "../../app/commit_status.ts";
 import { contextFor, sendCommitStatus } from "../../commit_status/reporter.ts";
 import { ExitCode, UsageError } from "../../errors.ts";
@@ -20,7 +20,7 @@ export async function statusReportTestCommand(
   const targets = await commitStatusTargets(app);
   if (targets.length === 0) {
     throw new UsageError(
-      `no commit status targets configured (add commit_status: to ${app.configFile})`,
+      `no commit status targets configured (add commit_status: to ${app.config.file})`,
     );
   }
   const [head] = await app.git.revParse(["HEAD"]);
@@ -32,7 +32,7 @@ export async function statusReportTestCommand(
         state: "success",
         context: contextFor(target, TEST_SERVICE),
         description: `Test status from upstream-watch on ${app.host}`,
-        targetUrl: app.config.publicUrl,
+        targetUrl: app.config.current.publicUrl,
       }, { timeoutMs: REQUEST_TIMEOUT_MS })
     ),
   );

@@ -1,4 +1,4 @@
-import type { App } from "../../app.ts";
+import type { App } from "../../app/compose.ts";
 import { ExitCode, UsageError } from "../../errors.ts";
 import {
   ALL_SERVICES,

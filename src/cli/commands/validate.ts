@@ -1,5 +1,5 @@
 import { escapeControl } from "../../log/escape.ts";
-import type { App } from "../../app.ts";
+import type { App } from "../../app/compose.ts";
 import { ConfigError, ExitCode } from "../../errors.ts";
 import { resolveTargets } from "../../notify/target.ts";
 import type { Output } from "../output.ts";
@@ -51,9 +51,9 @@ async function keyFileError(app: App): Promise<ConfigError | undefined> {
  */
 function notifyTargetsError(app: App): ConfigError | undefined {
   try {
-    resolveTargets(app.config.notify, {
+    resolveTargets(app.config.current.notify, {
       env: () => "placeholder",
-      file: app.configFile,
+      file: app.config.file,
     });
     return undefined;
   } catch (error) {

@@ -1,4 +1,4 @@
-import type { App } from "../../app.ts";
+import type { App } from "../../app/compose.ts";
 import { ExitCode } from "../../errors.ts";
 import { escapeControl } from "../../log/escape.ts";
 import { verificationResetEvent } from "../../notify/event.ts";
@@ -51,9 +51,9 @@ async function notifyReset(
   change: { was: string; reason: string | null },
   output: Output,
 ): Promise<void> {
-  const targets = resolveTargets(app.config.notify, {
+  const targets = resolveTargets(app.config.current.notify, {
     env: (name) => Deno.env.get(name),
-    file: app.configFile,
+    file: app.config.file,
   }).filter((target) => subscribes(target, "verification_reset"));
   const event = verificationResetEvent(change, {
     host: app.host,

@@ -1,22 +1,26 @@
+/**
+ * The git half of the sync stage (./sync_stage.ts): fetch the branch, then
+ * fast-forward or hard-reset the work tree to the fetched commit, refusing a
+ * diverged HEAD or local changes (docs/design.md#sync).
+ * @module
+ */
 import { shortCommit } from "../git/commit_id.ts";
 import { stderrCause } from "../git/git_failure.ts";
 import { GitError, SyncError } from "../errors.ts";
 import type { SyncMode } from "../config/types.ts";
 import { type GitClient, trackingRef } from "../git/git_client.ts";
 import { headCommitFromFiles, refCommitFromFiles } from "../git/head_file.ts";
+import {
+  hasLocalChanges,
+  mergeFastForward,
+  modifiedTrackedFiles,
+  resetHard,
+  undoFastForward,
+} from "../git/work_tree.ts";
+import type { SyncResult } from "../results/cycle_result.ts";
 
-/** Where the work tree was before and after a sync. */
-export interface SyncResult {
-  before: string;
-  after: string;
-  /** The commit fetched from the remote (equals `after` unless nothing moved). */
-  upstream: string;
-  /** `sync: reset` moved to a commit that does not descend from `before` (a force-push, a rewind). */
-  rewound?: boolean;
-}
-
-/** Options of {@link syncRepository}. */
-export interface SyncOptions {
+/** Options of {@link fetchAndMove}. */
+export interface FetchAndMoveOptions {
   remote: string;
   branch: string;
   mode: SyncMode;
@@ -34,9 +38,9 @@ export interface SyncOptions {
 }
 
 /** Fetch, then fast-forward or hard-reset the work tree to the fetched commit (docs/design.md#sync). */
-export async function syncRepository(
+export async function fetchAndMove(
   git: GitClient,
-  options: SyncOptions,
+  options: FetchAndMoveOptions,
 ): Promise<SyncResult> {
   const upstreamRef = trackingRef(options.remote, options.branch);
   if (options.fetch) {
@@ -72,13 +76,13 @@ export async function syncRepository(
   // files are then asked for again, which reports the failure.
   let changed: boolean | undefined;
   const localChanges = moving && options.mode !== "reset"
-    ? git.hasLocalChanges().then(
+    ? hasLocalChanges(git).then(
       (answer) => (changed = answer),
       () => (changed = true),
     )
     : undefined;
   const merge = () =>
-    git.mergeFastForward(upstream).then(() => undefined, (error) => error);
+    mergeFastForward(git, upstream).then(() => undefined, (error) => error);
   // With no check of the fetched commit to wait for, the merge starts at once
   // and what is read ahead starts beside it.
   let merging: Promise<unknown> | undefined = localChanges && !options.verify
@@ -95,7 +99,7 @@ export async function syncRepository(
   if (!moving) return { before, after: before, upstream };
   if (descends) {
     const rewound = !(await wrapGit(() => descends, "cannot compare commits"));
-    await wrapGit(() => git.resetHard(upstream), "cannot reset the work tree");
+    await wrapGit(() => resetHard(git, upstream), "cannot reset the work tree");
     return { before, after: upstream, upstream, rewound };
   }
   if (!merging) {
@@ -136,7 +140,7 @@ export async function syncRepository(
     await refuseLocalChanges(git, async () => {
       if (moved !== upstream) return;
       await wrapGit(
-        () => git.undoFastForward(upstream, before),
+        () => undoFastForward(git, upstream, before),
         `cannot move the work tree back to ${shortCommit(before)}`,
       );
     });
@@ -171,7 +175,7 @@ async function refuseLocalChanges(
   git: GitClient,
   undo?: () => Promise<void>,
 ): Promise<void> {
-  const modified = await git.modifiedTrackedFiles();
+  const modified = await modifiedTrackedFiles(git);
   if (modified.length === 0) return;
   await undo?.();
   const shown = modified.slice(0, 5).join(", ") +

@@ -1,6 +1,6 @@
 /** Fixtures of the state store's tests: temporary files, stores closed at scope end, sample runs. */
-import { StateStore } from "./store.ts";
-import type { CommandRecord, StartRunInput } from "./types.ts";
+import { StateStore } from "../../src/state/store.ts";
+import type { CommandRecord, StartRunInput } from "../../src/state/types.ts";
 
 /** Sample commit ids. */
 export const C1 = "1".repeat(40);

@@ -1,39 +1,47 @@
-import { logConfigWarnings } from "./log/config_warnings.ts";
-import { isAbsolute, join, relative, resolve } from "node:path";
-import { loadCommittedRepoConfig } from "./config/committed.ts";
-import { loadRepoConfig } from "./config/load.ts";
+/**
+ * The composition root: finds the repository, loads its configuration, opens
+ * the state, runs the start-up work and builds the agent from one set of
+ * adapters.
+ * @module
+ */
+import { join, resolve } from "node:path";
+import { ConfigInEffect } from "../config/config_in_effect.ts";
+import { loadCommittedRepoConfig } from "../config/committed.ts";
+import { loadRepoConfig } from "../config/load.ts";
 import {
   type ConfigWarning,
   REPO_CONFIG_FILE,
   type RepoConfig,
-} from "./config/types.ts";
-import { ConfigError } from "./errors.ts";
-import { type BranchUpstream, GitClient } from "./git/git_client.ts";
-import type { SecretsHost } from "./hooks/decrypt_step.ts";
-import { stopLeftoverHooks } from "./hooks/leftover_hooks.ts";
-import { secretsHost } from "./app/secrets_host.ts";
-import { agentLogger, type Logger } from "./log/logging.ts";
-import { DenoProcessRunner } from "./process/run_process.ts";
-import { Agent } from "./reconcile/agent.ts";
-import { acquireInstanceLock } from "./state/instance_lock.ts";
+} from "../config/types.ts";
+import type { VerifyConfig } from "../config/verify_config.ts";
+import { ConfigError } from "../errors.ts";
+import { GitClient } from "../git/git_client.ts";
 import {
-  type LostStatePolicy,
-  openGuardedState,
-} from "./state/state_marker.ts";
-import type { StateStore } from "./state/store.ts";
-import type { VerifyConfig } from "./config/verify_config.ts";
-import { checkKeyOutsideWorkTree, CommitVerifier } from "./verify/verifier.ts";
-import type { RunListener } from "./reconcile/run_listener.ts";
+  type BranchUpstream,
+  branchUpstream,
+  repoInfo,
+} from "../git/repository.ts";
+import { logConfigWarnings } from "../log/config_warnings.ts";
+import type { SecretsHost } from "../hooks/decrypt_step.ts";
+import { secretsHost } from "./secrets_host.ts";
+import { agentLogger, type Logger } from "../log/logging.ts";
+import { MemoryPressure } from "../process/memory.ts";
+import { DenoProcessRunner } from "../process/run_process.ts";
+import { Agent, type AgentDeps } from "../reconcile/agent.ts";
+import type { RunListener } from "../results/run_listener.ts";
+import { acquireInstanceLock } from "../state/instance_lock.ts";
+import type { LostStatePolicy } from "../state/state_marker.ts";
+import type { StateStore } from "../state/store.ts";
+import { checkKeyOutsideWorkTree, CommitVerifier } from "../verify/verifier.ts";
+import { openStateAtStart } from "./start_up.ts";
 import {
   adoptDaemonSettings,
   type EffectiveSettings,
   type OwnSettings,
-} from "./app/daemon_settings.ts";
-import { daemonRecord } from "./state/daemon_record.ts";
-import { importLegacyState } from "./app/legacy_state.ts";
+} from "./daemon_settings.ts";
+import { daemonRecord } from "../state/daemon_record.ts";
 
-export type { EffectiveSettings } from "./app/daemon_settings.ts";
-import type { ProcessRunner } from "./process/types.ts";
+export type { EffectiveSettings } from "./daemon_settings.ts";
 
 /** Global command-line options (docs/commands.md#global-options). */
 export interface GlobalOptions {
@@ -46,35 +54,19 @@ export interface GlobalOptions {
   ageKeyFile?: string;
 }
 
-/** The real adapters, built once per command. */
-export interface App {
+/** The real adapters, built once per command: the agent's dependencies and the agent. */
+export interface App extends AgentDeps {
   agent: Agent;
   /** The host's SOPS keys (docs/secrets.md). */
   secrets: SecretsHost;
-  store: StateStore;
-  git: GitClient;
-  /** The one way the agent starts processes (git, hooks, health checks). */
-  runner: ProcessRunner;
-  logger: Logger;
-  repoRoot: string;
-  /** Absolute path of the repository configuration file (`--config`, else `<repo>/.upstream-watch.yaml`). */
-  configPath: string;
-  /** The repository configuration file as named in messages. */
-  configFile: string;
-  /** True when the configuration is `.upstream-watch.yaml` read from git (no `--config`). */
-  configFromGit: boolean;
   /** Warnings about the repository configuration (already logged). */
   configWarnings: ConfigWarning[];
-  /** This work tree's git dir. */
-  gitDir: string;
-  config: RepoConfig;
-  host: string;
-  remote: string;
-  branch: string;
   /** Signed-commit verification (its `enabled` says whether it is on). */
   verifier: CommitVerifier;
   /** Told when each of the agent's runs starts and ends; commands that deploy add to it. */
   runListeners: RunListener[];
+  /** Told when memory could be given back (hook output, webhook bodies); the daemon loop collects it. */
+  memory: MemoryPressure;
   /** The settings a daemon records for the other commands (docs/design.md#the-daemons-settings). */
   settings: EffectiveSettings;
   [Symbol.dispose](): void;
@@ -100,27 +92,32 @@ export async function openApp(
   options: OpenAppOptions,
 ): Promise<App> {
   const logger = agentLogger();
-  const runner = new DenoProcessRunner();
+  const memory = new MemoryPressure();
+  const runner = new DenoProcessRunner({ memory });
   const startDir = resolve(globals.repo ?? ".");
   const probe = new GitClient(runner, { cwd: startDir });
-  const info = await probe.repoInfo();
+  const info = await repoInfo(probe);
   const git = new GitClient(runner, { cwd: info.root });
 
   // The branch's upstream does not depend on the configuration: its git
   // processes run while the configuration is read. Its error, if any, is
   // reported after the configuration's own, as when they ran in turn.
   const upstream = info.branch
-    ? git.branchUpstream(info.branch)
+    ? branchUpstream(git, info.branch)
     : Promise.resolve(undefined);
   upstream.catch(() => {});
-  let { config, configPath, configDisplay, warnings } = await loadConfig(
+  let { config, warnings } = await loadConfig(
     git,
     info.root,
     globals.config,
     logger,
   );
-  const branchUpstream = await upstream;
-  let { remote, branch } = resolveUpstream(config, info.branch, branchUpstream);
+  const upstreamOfBranch = await upstream;
+  let { remote, branch } = resolveUpstream(
+    config.current,
+    info.branch,
+    upstreamOfBranch,
+  );
   const own = ownSettings(globals);
   let settings: EffectiveSettings = own;
 
@@ -133,17 +130,19 @@ export async function openApp(
       { pid: lock.takenOverFrom },
     );
   }
-  const statePath = resolve(info.root, config.stateFile);
+  const statePath = resolve(info.root, config.current.stateFile);
   let store: StateStore;
   try {
-    if (!options.readOnly) {
-      await excludeFromGit(info.root, info.gitCommonDir, statePath);
-    }
-    store = openGuardedState({
+    store = await openStateAtStart({
       file: statePath,
+      repoRoot: info.root,
       gitDir: info.gitDir,
+      gitCommonDir: info.gitCommonDir,
       readOnly: options.readOnly,
       lostState: options.lostState ?? "refuse",
+      recoverRuns: options.recoverRuns !== false,
+      git,
+      config: config.current,
       logger,
     });
   } catch (error) {
@@ -161,16 +160,16 @@ export async function openApp(
     }
     if (settings.config !== own.config) {
       try {
-        ({ config, configPath, configDisplay, warnings } = await loadConfig(
+        ({ config, warnings } = await loadConfig(
           git,
           info.root,
           settings.config ?? undefined,
           logger,
         ));
         ({ remote, branch } = resolveUpstream(
-          config,
+          config.current,
           info.branch,
-          branchUpstream,
+          upstreamOfBranch,
         ));
       } catch (error) {
         store.close();
@@ -180,33 +179,15 @@ export async function openApp(
     }
   }
   const host = settings.host;
-  if (store.legacyModules.length > 0) {
-    await importLegacyState(store, git, config, logger);
-  }
-  if (!options.readOnly && options.recoverRuns !== false) {
-    const interrupted = store.markInterruptedRuns(Date.now());
-    for (const run of interrupted) {
-      logger.warn(
-        "run {runId} of {service} was cut off by a crash or kill; marked interrupted, the service will run again",
-        { runId: run.id, service: run.service },
-      );
-    }
-    // Before any cycle: a hook that outlived the crash must not run twice at once.
-    await stopLeftoverHooks(interrupted, logger);
-  }
-  // The verifier follows the agent's configuration, which is reloaded as HEAD moves.
-  const built: { agent?: Agent } = {};
-  const runListeners: RunListener[] = [];
   const verifier = verifierFor(settings.allowedSigners, {
     git,
     runner,
     store,
     logger,
     repoRoot: info.root,
-    file: configDisplay,
-    config: () => built.agent?.config ?? config,
+    config,
   });
-  const agent = new Agent({
+  const deps = {
     secrets,
     git,
     store,
@@ -215,36 +196,18 @@ export async function openApp(
     now: Date.now,
     repoRoot: info.root,
     gitDir: info.gitDir,
-    configPath,
-    configDisplay,
-    configFromGit: settings.config === null,
     config,
     host,
     remote,
     branch,
     verifier,
-    runListeners,
-  });
-  built.agent = agent;
+    runListeners: [] as RunListener[],
+  };
   return {
-    agent,
-    secrets,
-    store,
-    git,
-    runner,
-    logger,
-    repoRoot: info.root,
-    gitDir: info.gitDir,
-    configPath,
-    configFile: configDisplay,
-    configFromGit: settings.config === null,
+    ...deps,
+    agent: new Agent(deps),
     configWarnings: warnings,
-    config,
-    host,
-    remote,
-    branch,
-    verifier,
-    runListeners,
+    memory,
     settings,
     [Symbol.dispose]: () => {
       verifier.closeSync();
@@ -263,8 +226,8 @@ function verifierFor(
     store: StateStore;
     logger: Logger;
     repoRoot: string;
-    file: string;
-    config: () => RepoConfig;
+    /** The verifier follows the configuration in effect, which is reloaded as HEAD moves. */
+    config: ConfigInEffect;
   },
 ): CommitVerifier {
   const commandLine: VerifyConfig | undefined = signers === null
@@ -272,10 +235,10 @@ function verifierFor(
     : { kind: "ssh", path: signers.path, mode: "head", source: signers.source };
   const location = {
     repoRoot: options.repoRoot,
-    file: commandLine ? commandLine.source : options.file,
+    file: commandLine ? commandLine.source : options.config.file,
   };
   const repository = () => {
-    const config = options.config().verify;
+    const config = options.config.current.verify;
     if (config && !commandLine) checkKeyOutsideWorkTree(config, location);
     return config;
   };
@@ -319,14 +282,7 @@ async function loadConfig(
   root: string,
   configOption: string | undefined,
   logger: Logger,
-): Promise<
-  {
-    config: RepoConfig;
-    configPath: string;
-    configDisplay: string;
-    warnings: ConfigWarning[];
-  }
-> {
+): Promise<{ config: ConfigInEffect; warnings: ConfigWarning[] }> {
   const configPath = configOption
     ? resolve(configOption)
     : join(root, REPO_CONFIG_FILE);
@@ -346,7 +302,12 @@ async function loadConfig(
     ? await loadRepoConfig(configPath, configDisplay)
     : await loadCommittedRepoConfig(git, "HEAD");
   logConfigWarnings(logger, warnings);
-  return { config, configPath, configDisplay, warnings };
+  const location = {
+    path: configPath,
+    file: configDisplay,
+    fromGit: !configOption,
+  };
+  return { config: new ConfigInEffect(config, location), warnings };
 }
 
 /** `remote` defaults to the branch's upstream remote, else origin; `branch` to the branch's upstream (docs/configuration.md). */
@@ -364,29 +325,4 @@ function resolveUpstream(
     );
   }
   return { remote, branch };
-}
-
-/** Keeps the state file (and its WAL files) out of `git status` via `.git/info/exclude`. */
-async function excludeFromGit(
-  root: string,
-  gitCommonDir: string,
-  statePath: string,
-): Promise<void> {
-  const inside = relative(root, statePath);
-  if (inside.startsWith("..") || isAbsolute(inside)) return;
-  const pattern = `/${inside.split("\\").join("/")}*`;
-  const excludeFile = join(gitCommonDir, "info", "exclude");
-  let current = "";
-  try {
-    current = await Deno.readTextFile(excludeFile);
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-    await Deno.mkdir(join(gitCommonDir, "info"), { recursive: true });
-  }
-  if (current.split(/\r?\n/).includes(pattern)) return;
-  const separator = current === "" || current.endsWith("\n") ? "" : "\n";
-  await Deno.writeTextFile(
-    excludeFile,
-    `${current}${separator}# upstream-watch state\n${pattern}\n`,
-  );
 }

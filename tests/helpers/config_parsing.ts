@@ -1,8 +1,8 @@
 /** Shared helpers of the configuration parser tests: parse text, expect a ConfigError. */
 import assert from "node:assert/strict";
-import { ConfigError } from "../errors.ts";
-import { parseRepoConfig } from "./repo_config.ts";
-import { parseServiceConfig } from "./service_config.ts";
+import { ConfigError } from "../../src/errors.ts";
+import { parseRepoConfig } from "../../src/config/repo_config.ts";
+import { parseServiceConfig } from "../../src/config/service_config.ts";
 
 /** The repository file name the tests parse as. */
 export const REPO_FILE = ".upstream-watch.yaml";

@@ -1,6 +1,6 @@
 /** Who wants to know when a service's run starts and ends (commit status reporting). */
 import type { Trigger } from "../state/types.ts";
-import type { RunSummary } from "./cycle_types.ts";
+import type { RunSummary } from "./cycle_result.ts";
 
 /** A run that has just been recorded as started. */
 export interface StartedRun {

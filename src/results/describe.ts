@@ -5,7 +5,7 @@ import { shortCommit } from "../git/commit_id.ts";
 /** Commits as every text shows them (for the layers that may not import git). */
 export { shortCommit };
 import type { RunReason } from "../state/types.ts";
-import type { Hold } from "./cycle_types.ts";
+import type { Hold } from "./holds.ts";
 
 /** A hold as JSON documents show it: times as ISO 8601 strings like every other time. */
 export type HoldJson =
