@@ -12,7 +12,7 @@ import type { RollbackRecord } from "../state/rollbacks.ts";
 import { type Suspension, suspensionOf } from "../state/suspensions.ts";
 import type { ServiceRecord } from "../state/types.ts";
 import type { CyclePlan, RunSummary } from "./cycle_types.ts";
-import { retryHold } from "./retry.ts";
+import { type FailureRecord, retryHold } from "./retry.ts";
 import type { ServiceEntry } from "./services.ts";
 
 /** One run of a service at a time; listeners hear when a run starts (a check then stops). */
@@ -131,6 +131,15 @@ export class SelfHealer {
   readonly #checks = new Map<string, AbortController>();
   readonly #nextAt = new Map<string, number>();
   readonly #inFlight = new Set<Promise<void>>();
+  /**
+   * Per service: the heals of the open incident. A heal after which the
+   * checks still fail counts as a failed attempt, even when its run passed
+   * its own health step, so `max_attempts` and the backoff bound it.
+   */
+  readonly #incidents = new Map<
+    string,
+    FailureRecord & { failedRevision: string; gaveUp: boolean }
+  >();
   /** Most checks of one service ever in progress at once (stays 1; tests read it). */
   maxConcurrentChecks = 0;
   #kill?: AbortSignal;
@@ -224,30 +233,66 @@ export class SelfHealer {
     }
     if (outcome.kind === "interrupted" || stop.aborted) return;
     this.#deps.onCheck?.(entry.name, outcome, head);
-    if (outcome.kind === "passed") return;
+    if (outcome.kind === "passed") {
+      this.#incidents.delete(entry.name);
+      return;
+    }
     logger.warn("health check failed: {error}", {
       service: entry.name,
       error: outcome.message,
     });
-    const record = this.#deps.state().state.get(entry.name);
-    if (
-      !healAllowed(record, {
-        now: now(),
-        maxAttempts: agent.config.maxAttempts,
-        backoffSeconds: agent.config.retryBackoff,
-      })
-    ) {
-      logger.debug("not healing: failed heals wait for their backoff", {
-        service: entry.name,
-      });
-      return;
-    }
+    if (!this.#healAllowed(entry.name, head)) return;
     if (stop.aborted) return;
     const summary = await agent.heal(entry, {
       head,
       error: outcome.message,
       signal: this.#kill,
     });
-    if (summary) this.#deps.onHeal?.(summary);
+    if (!summary) return;
+    const incident = this.#incidents.get(entry.name);
+    this.#incidents.set(entry.name, {
+      failedAttempts: incident?.failedRevision === head
+        ? incident.failedAttempts + 1
+        : 1,
+      failedRevision: head,
+      lastFailureAt: now(),
+      gaveUp: false,
+    });
+    this.#deps.onHeal?.(summary);
+  }
+
+  /** Failed heal runs and heals that did not take both wait for their backoff and stop at `max_attempts`. */
+  #healAllowed(service: string, head: string): boolean {
+    const { agent, logger, now } = this.#deps;
+    const policy = {
+      now: now(),
+      maxAttempts: agent.config.maxAttempts,
+      backoffSeconds: agent.config.retryBackoff,
+    };
+    const record = this.#deps.state().state.get(service);
+    if (!healAllowed(record, policy)) {
+      logger.debug("not healing: failed heals wait for their backoff", {
+        service,
+      });
+      return false;
+    }
+    const incident = this.#incidents.get(service);
+    const hold = retryHold(incident, { ...policy, revision: head });
+    if (hold === undefined) return true;
+    if (hold.kind === "exhausted" && incident && !incident.gaveUp) {
+      incident.gaveUp = true;
+      logger.warn(
+        "health checks still fail after {attempts} heals; not healing again until a check passes or a new revision arrives",
+        { service, attempts: hold.attempts },
+      );
+    } else {
+      logger.debug(
+        "not healing: the last heal did not take; waiting for its backoff",
+        {
+          service,
+        },
+      );
+    }
+    return false;
   }
 }
