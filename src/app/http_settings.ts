@@ -25,6 +25,7 @@ export function agentTelemetry(
     suspensions: () => suspensions(app.store),
     now: Date.now,
     intervalSeconds,
+    stateProblem: () => app.store.writeProblem(),
   });
 }
 

@@ -25,6 +25,7 @@ export function selfHealer(
     logger: app.logger,
     now: Date.now,
     repoRoot: app.repoRoot,
+    stateProblem: () => app.store.writeProblem(),
     onCheck: (service, outcome, commit) => {
       if (outcome.kind === "interrupted") return;
       options.telemetry.safety.healthChecked(service, outcome.kind);

@@ -78,6 +78,8 @@ export const NOTIFY_EVENTS = [
   "unhealthy",
   "healed",
   "verification_failed",
+  "state_unwritable",
+  "config_invalid",
 ] as const;
 
 /** An event a notify target may subscribe to. */

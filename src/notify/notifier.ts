@@ -10,6 +10,7 @@ import {
   type NotificationEvent,
   type NotifyEventName,
   stateLostEvent,
+  stateUnwritableEvent,
   syncFailedEvent,
   syncRecoveredEvent,
   verificationFailedEvent,
@@ -138,6 +139,13 @@ export class Notifier implements CycleObserver {
     if (this.#targets.length === 0) return;
     const { host, now } = this.#deps;
     this.send(stateLostEvent(error.message, { host, now }));
+  }
+
+  /** Queues `state_unwritable` (once per outage: the daemon calls this as the outage begins). */
+  stateUnwritable(problem: string): void {
+    if (this.#targets.length === 0) return;
+    const { host, now } = this.#deps;
+    this.send(stateUnwritableEvent(problem, { host, now }));
   }
 
   /** Queues the events of finished runs (a cycle's, or a manual `deploy`'s, which syncs nothing). */

@@ -2,6 +2,7 @@ import {
   errorMessage,
   GitError,
   StateLostError,
+  StateWriteError,
   SyncError,
 } from "../errors.ts";
 import type { Logger } from "../log/logging.ts";
@@ -9,6 +10,11 @@ import type { Trigger } from "../state/types.ts";
 import { collectGarbage } from "../process/memory.ts";
 import type { Agent } from "./agent.ts";
 import type { CycleResult } from "./cycle_types.ts";
+import {
+  type StateOutageObserver,
+  type StateWrites,
+  waitOutStateOutage,
+} from "./state_outage.ts";
 
 /** How one cycle ended, as observers (notifications, metrics, health) see it. */
 export type CycleReport =
@@ -20,7 +26,7 @@ export type CycleReport =
   );
 
 /** Something that wants to know about cycles; it must not throw and must not block. */
-export interface CycleObserver {
+export interface CycleObserver extends StateOutageObserver {
   cycleStarted?(trigger: Trigger, at: number): void;
   cycleFinished?(report: CycleReport): void;
   /** The state file was removed or replaced under the agent, which stops (the error ends the command). */
@@ -40,6 +46,8 @@ export interface DaemonOptions {
   requests?: CycleRequests;
   observers?: readonly CycleObserver[];
   now?: () => number;
+  /** The state store: while it cannot be written, no cycle runs (docs/design.md#when-the-state-file-cannot-be-written). */
+  state?: StateWrites;
 }
 
 /** The poll loop: one cycle per interval (or at once when requested) until `stop` is aborted; sync failures are logged and retried. */
@@ -50,15 +58,33 @@ export async function runDaemon(
   const requests = options.requests ?? new CycleRequests();
   let trigger: Trigger | undefined = "poll";
   while (trigger !== undefined && !options.stop.aborted) {
-    const report = await runObservedCycle(agent, {
-      trigger,
-      stop: options.stop,
-      kill: options.kill,
-      observers: options.observers,
-      logger: options.logger,
-      now: options.now,
-      busy: requests,
-    });
+    if (options.state?.writeProblem() !== undefined) {
+      await waitOutStateOutage({
+        state: options.state,
+        idle: () => !agent.activity.busy,
+        logger: options.logger,
+        observers: options.observers ?? [],
+        stop: options.stop,
+        now: options.now ?? Date.now,
+      });
+      continue;
+    }
+    let report: CycleReport;
+    try {
+      report = await runObservedCycle(agent, {
+        trigger,
+        stop: options.stop,
+        kill: options.kill,
+        observers: options.observers,
+        logger: options.logger,
+        now: options.now,
+        busy: requests,
+      });
+    } catch (error) {
+      // The store remembers the failure: the next turn waits it out.
+      if (!(error instanceof StateWriteError) || !options.state) throw error;
+      continue;
+    }
     if (report.kind === "sync_failed") {
       options.logger.error("sync failed: {error}; retrying next interval", {
         error: report.error.message,

@@ -5,6 +5,7 @@
  * @module
  */
 import { resolve } from "node:path";
+import { StateWriteError } from "../errors.ts";
 import { checkHealth, type HealthOutcome } from "../hooks/health_step.ts";
 import type { Logger } from "../log/logging.ts";
 import type { ProcessRunner } from "../process/types.ts";
@@ -19,6 +20,11 @@ import type { ServiceEntry } from "./services.ts";
 export class ServiceActivity {
   readonly #running = new Map<string, Promise<unknown>>();
   readonly #listeners = new Set<(service: string) => void>();
+
+  /** True while a run of any service is in progress. */
+  get busy(): boolean {
+    return this.#running.size > 0;
+  }
 
   /** True while a run of `service` is in progress. */
   isRunning(service: string): boolean {
@@ -122,6 +128,8 @@ export interface SelfHealDeps {
   onHeal?: (summary: RunSummary) => void;
   /** How often the loop looks for services whose check is due (ms). */
   tickMs?: number;
+  /** Why the state file cannot be written, if it cannot: no check or heal runs meanwhile. */
+  stateProblem?: () => string | undefined;
 }
 
 /** The self-heal loop; {@link SelfHealer.run} returns when `stop` is aborted and every check has ended. */
@@ -158,7 +166,12 @@ export class SelfHealer {
     const tickMs = this.#deps.tickMs ?? 250;
     try {
       while (!stop.aborted) {
-        this.#tick(stop);
+        try {
+          this.#tick(stop);
+        } catch (error) {
+          // Reading the state may fail too; the daemon reports it.
+          if (!(error instanceof StateWriteError)) throw error;
+        }
         await new Promise<void>((resolve) => {
           const timer = setTimeout(done, tickMs);
           function done() {
@@ -181,6 +194,8 @@ export class SelfHealer {
     const plan = agent.lastPlan;
     // Nothing to read from the state while no service asks for checks.
     if (!plan?.services.some((entry) => entry.config?.checkInterval)) return;
+    // A heal could not be recorded: the daemon waits until writes succeed.
+    if (this.#deps.stateProblem?.() !== undefined) return;
     const checkable = checkableServices({
       plan,
       ...this.#deps.state(),
@@ -190,7 +205,11 @@ export class SelfHealer {
       if (this.#checks.has(entry.name)) continue;
       const due = this.#nextAt.get(entry.name) ?? 0;
       if (now() < due) continue;
-      const work = this.#check(entry, plan.head, stop);
+      const work = this.#check(entry, plan.head, stop).catch((error) => {
+        // A state file that cannot be written is the daemon's to report.
+        if (error instanceof StateWriteError) return;
+        throw error;
+      });
       this.#inFlight.add(work);
       work.finally(() => this.#inFlight.delete(work));
     }

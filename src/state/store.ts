@@ -4,7 +4,12 @@ import {
   noteServiceRowChanges,
   refreshChangedServices,
 } from "./service_row_changes.ts";
-import { errorMessage, StateError, StateLostError } from "../errors.ts";
+import {
+  errorMessage,
+  StateError,
+  StateLostError,
+  StateWriteError,
+} from "../errors.ts";
 import {
   fileExists,
   type FileIdentity,
@@ -22,13 +27,16 @@ import {
   writeNotificationState,
 } from "./notification_state.ts";
 import * as runRecords from "./run_records.ts";
-import { MIGRATIONS, REQUIRED_TABLES, SCHEMA_VERSION } from "./schema.ts";
+import { MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
+import { checkTables, checkVersion, userVersion } from "./schema_check.ts";
 import {
   importLegacyDeployments,
   markRemoved,
   readServices,
   setDeployed,
 } from "./service_records.ts";
+import { openConnection, setBusyTimeout } from "./connection.ts";
+import { WriteGuard } from "./write_guard.ts";
 import type {
   CommandRecord,
   FinishRunInput,
@@ -48,11 +56,10 @@ export interface OpenStateOptions {
   readOnly?: boolean;
 }
 
-/** SQLite's page cache per connection, in KiB (measured by the daemon's RSS in `deno task bench`). */
-const PAGE_CACHE_KIB = 512;
-
 /** Key of the state file's id in `state_meta` (the git dir keeps a copy). */
 const STATE_ID_KEY = "state_id";
+/** Key a probe write sets while the file is known to be unwritable. */
+const PROBE_KEY = "write_probe";
 
 /** The SQLite state of one repository (docs/design.md#state-and-crash-recovery): services, runs and their captured output. */
 export class StateStore {
@@ -65,6 +72,8 @@ export class StateStore {
   #commits = 0;
   /** Device and inode of the open file, to notice it being removed or replaced under us. */
   #fileIdentity?: FileIdentity;
+  /** Why writes fail, until one succeeds again (docs/design.md#when-the-state-file-cannot-be-written). */
+  readonly #writes: WriteGuard;
   #servicesCache?: {
     version: number;
     commits: number;
@@ -78,6 +87,7 @@ export class StateStore {
     this.file = file;
     this.#db = db;
     this.readOnly = readOnly;
+    this.#writes = new WriteGuard(file);
   }
 
   /** Opens (creating and migrating unless read-only) the state database at `file`. */
@@ -88,48 +98,26 @@ export class StateStore {
       store.#migrate();
       return store;
     }
-    let db: DatabaseSync;
-    try {
-      // SQLite silently falls back to read-only on a file it cannot write; fail up front instead.
-      const existed = fileExists(file);
-      if (!readOnly && existed) {
-        Deno.openSync(file, { read: true, write: true }).close();
-      }
-      if (!readOnly && !existed && Deno.build.os !== "windows") {
-        // Runs hold command output: only the agent's user may read them. SQLite
-        // gives the -wal and -shm files the same mode as the database file.
-        Deno.openSync(file, { write: true, createNew: true, mode: 0o600 })
-          .close();
-      }
-      db = new DatabaseSync(file, { readOnly, timeout: 5000 });
-      // SQLite's default 2 MB page cache stays filled for the daemon's life;
-      // its queries touch few pages each and the OS caches the file anyway.
-      db.exec(`PRAGMA cache_size = -${PAGE_CACHE_KIB}`);
-    } catch (error) {
-      throw new StateError(
-        `cannot open state file ${file}: ${errorMessage(error)}`,
-        { file, cause: error },
-      );
-    }
+    const db = openConnection(file, readOnly);
     let store = new StateStore(file, db, readOnly);
     try {
       if (!readOnly) {
         db.exec("PRAGMA journal_mode = WAL");
         db.exec("PRAGMA synchronous = NORMAL");
-        store.legacyModules = readLegacyModules(db, store.#userVersion());
+        store.legacyModules = readLegacyModules(db, userVersion(db));
         store.#migrate();
-        store.#checkTables();
+        checkTables(db, file);
         noteServiceRowChanges(db);
         store.#fileIdentity = fileIdentity(file);
       } else {
-        store.#checkVersion();
-        if (store.#userVersion() < SCHEMA_VERSION) {
+        checkVersion(db, file);
+        if (userVersion(db) < SCHEMA_VERSION) {
           // Not yet migrated (e.g. the Go tool's file): reads as empty until `run` migrates it.
           db.close();
           store = new StateStore(file, new DatabaseSync(":memory:"), true);
           store.#migrate();
         } else {
-          store.#checkTables();
+          checkTables(db, file);
         }
       }
     } catch (error) {
@@ -146,43 +134,6 @@ export class StateStore {
   /** Closes the database; the store is unusable afterwards. */
   close(): void {
     if (this.#db.isOpen) this.#db.close();
-  }
-
-  #userVersion(): number {
-    const row = this.#db.prepare("PRAGMA user_version").get() as
-      | { user_version: number }
-      | undefined;
-    return row?.user_version ?? 0;
-  }
-
-  #checkVersion(): void {
-    const version = this.#userVersion();
-    if (version > SCHEMA_VERSION) {
-      throw new StateError(
-        `state file ${this.file} has schema version ${version}, newer than this build understands (${SCHEMA_VERSION}); upgrade upstream-watch`,
-        { file: this.file },
-      );
-    }
-  }
-
-  /** A table dropped by hand or by a damaged file would otherwise fail the first query with a stack trace. */
-  #checkTables(): void {
-    const present = new Set(
-      (this.#db.prepare(
-        "SELECT name FROM sqlite_master WHERE type = 'table'",
-      ).all() as { name: string }[]).map((row) => row.name),
-    );
-    const missing = REQUIRED_TABLES.filter((table) => !present.has(table));
-    if (missing.length > 0) {
-      throw new StateError(
-        `state file ${this.file} is missing table${
-          missing.length > 1 ? "s" : ""
-        } ${
-          missing.join(", ")
-        } (schema version ${this.#userVersion()}); restore it from a backup, or move it away to start with an empty state`,
-        { file: this.file },
-      );
-    }
   }
 
   /** Records the Go tool's deployments (service → commit, chosen by the caller) and forgets its rows. */
@@ -237,9 +188,9 @@ export class StateStore {
   }
 
   #migrate(): void {
-    this.#checkVersion();
+    checkVersion(this.#db, this.file);
     for (
-      let version = this.#userVersion();
+      let version = userVersion(this.#db);
       version < SCHEMA_VERSION;
       version++
     ) {
@@ -251,6 +202,10 @@ export class StateStore {
   }
 
   #stmt(sql: string): StatementSync {
+    // Readers write to the -shm mapping too (their read marks).
+    if (!this.readOnly && this.#fileIdentity) {
+      this.#writes.assertWritable(["-shm"]);
+    }
     let statement = this.#statements.get(sql);
     if (!statement) {
       statement = this.#db.prepare(sql);
@@ -267,15 +222,42 @@ export class StateStore {
   /** Runs `work` in one write transaction: all of it lands, or none (nested calls join the outer one). */
   transaction<T>(work: () => T): T {
     if (this.#db.isTransaction) return work();
-    this.#db.exec("BEGIN IMMEDIATE");
+    if (this.#fileIdentity) this.#writes.assertWritable(["", "-wal", "-shm"]);
+    let result: T;
     try {
-      const result = work();
+      this.#db.exec("BEGIN IMMEDIATE");
+      result = work();
       this.#db.exec("COMMIT");
-      this.#commits++;
-      return result;
     } catch (error) {
-      this.#db.exec("ROLLBACK");
+      // A failed COMMIT may have rolled back already (a full disk does).
+      if (this.#db.isTransaction) rollBack(this.#db);
+      throw this.#writes.failure(error);
+    }
+    this.#commits++;
+    this.#writes.succeeded();
+    return result;
+  }
+
+  /** Why the last write failed (set until a write succeeds again); the daemon deploys nothing meanwhile. */
+  writeProblem(): string | undefined {
+    return this.#writes.problem;
+  }
+
+  /** One small write with a short lock wait, to find out whether the file can be written again. */
+  probeWrite(now: number): boolean {
+    setBusyTimeout(this.#db, "probe");
+    try {
+      this.transaction(() => {
+        this.#stmt(
+          "INSERT INTO state_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        ).run(PROBE_KEY, String(now));
+      });
+      return true;
+    } catch (error) {
+      if (error instanceof StateWriteError) return false;
       throw error;
+    } finally {
+      setBusyTimeout(this.#db, "normal");
     }
   }
 
@@ -403,5 +385,14 @@ export class StateStore {
   /** The commands of one run in the order they ran, with their output. */
   commands(runId: number): CommandRecord[] {
     return runRecords.runCommands(this, runId);
+  }
+}
+
+/** Undoes the open transaction; when even that fails, the error that led here is the one reported. */
+function rollBack(db: DatabaseSync): void {
+  try {
+    db.exec("ROLLBACK");
+  } catch {
+    // SQLite rolls back itself when the connection cannot.
   }
 }

@@ -115,6 +115,7 @@ async function runWatching(
       logger: app.logger,
       requests,
       observers,
+      state: app.store,
     });
   } finally {
     daemonEnded.abort();
