@@ -14,6 +14,7 @@ import { type BranchUpstream, GitClient } from "./git/git_client.ts";
 import { stopLeftoverHooks } from "./hooks/leftover_hooks.ts";
 import { agentLogger, type Logger } from "./log/logging.ts";
 import { DenoProcessRunner } from "./process/run_process.ts";
+import { MarkingRunner } from "./process/run_marker.ts";
 import { Agent } from "./reconcile/agent.ts";
 import { acquireInstanceLock } from "./state/instance_lock.ts";
 import { decideLegacyDeployments } from "./state/legacy_import.ts";
@@ -43,6 +44,8 @@ export interface App {
   git: GitClient;
   /** The one way the agent starts processes (git, hooks, health checks). */
   runner: ProcessRunner;
+  /** {@link runner} for hook commands: each process carries this state file's run marker. */
+  hookRunner: ProcessRunner;
   logger: Logger;
   repoRoot: string;
   /** Absolute path of the repository configuration file (`--config`, else `<repo>/.upstream-watch.yaml`). */
@@ -148,8 +151,12 @@ export async function openApp(
       );
     }
     // Before any cycle: a hook that outlived the crash must not run twice at once.
-    await stopLeftoverHooks(interrupted, logger);
+    await stopLeftoverHooks(interrupted, logger, { stateId: store.stateId() });
   }
+  const stateId = store.readOnly ? undefined : store.stateId();
+  const hookRunner = stateId === undefined
+    ? runner
+    : new MarkingRunner(runner, stateId);
   // The verifier follows the agent's configuration, which is reloaded as HEAD moves.
   const built: { agent?: Agent } = {};
   const runListeners: RunListener[] = [];
@@ -164,7 +171,7 @@ export async function openApp(
   const agent = new Agent({
     git,
     store,
-    runner,
+    runner: hookRunner,
     logger,
     now: Date.now,
     repoRoot: info.root,
@@ -185,6 +192,7 @@ export async function openApp(
     store,
     git,
     runner,
+    hookRunner,
     logger,
     repoRoot: info.root,
     gitDir: info.gitDir,

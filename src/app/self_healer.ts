@@ -20,7 +20,7 @@ export function selfHealer(
       suspensions: suspensions(app.store),
       rollbacks: rollbacks(app.store),
     }),
-    runner: app.runner,
+    runner: app.hookRunner,
     withheldEnv: () => configEnvReferences(app.agent.config),
     logger: app.logger,
     now: Date.now,
