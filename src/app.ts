@@ -1,7 +1,4 @@
-import { logConfigWarnings } from "./log/config_warnings.ts";
 import { isAbsolute, join, relative, resolve } from "node:path";
-import { loadCommittedRepoConfig } from "./config/committed.ts";
-import { loadRepoConfig } from "./config/load.ts";
 import {
   type ConfigWarning,
   REPO_CONFIG_FILE,
@@ -9,6 +6,17 @@ import {
   SINGLE_SERVICE_NAME,
 } from "./config/types.ts";
 import { ConfigError } from "./errors.ts";
+import {
+  configLocation,
+  fallbackStatePath,
+  lastGoodStartupConfig,
+  recordStartupConfig,
+  startupConfig,
+  type StartupSource,
+} from "./app/startup_config.ts";
+import { headCommitFromFiles } from "./git/head_file.ts";
+import { recordStatePath } from "./state/config_record.ts";
+import { fileExists } from "./state/file_identity.ts";
 import { shortCommit } from "./git/commit_id.ts";
 import { type BranchUpstream, GitClient } from "./git/git_client.ts";
 import { stopLeftoverHooks } from "./hooks/leftover_hooks.ts";
@@ -79,6 +87,10 @@ export interface OpenAppOptions {
   lostState?: LostStatePolicy;
   /** Mark runs left `running` as interrupted (default true); a writer beside the daemon (`suspend`) must not. */
   recoverRuns?: boolean;
+  /** Resolve every `${VAR}` and path of the configuration at start (default: commands that take the lock). */
+  resolveConfig?: boolean;
+  /** A configuration at HEAD that cannot be used falls back to the last good one (default true; `validate` reports it instead). */
+  configFallback?: boolean;
 }
 
 /** Composition root: finds the repository, loads its configuration, opens the state and builds the agent. */
@@ -100,19 +112,33 @@ export async function openApp(
     ? git.branchUpstream(info.branch)
     : Promise.resolve(undefined);
   upstream.catch(() => {});
-  const { config, configPath, configDisplay, warnings } = await loadConfig(
-    git,
-    info.root,
-    globals.config,
-    logger,
-  );
-  const { remote, branch } = resolveUpstream(
-    config,
-    info.branch,
-    await upstream,
-  );
   const host = globals.host ?? Deno.env.get("UPSTREAM_WATCH_HOST") ??
     Deno.hostname();
+  const { configPath, configDisplay } = await configLocation(
+    info.root,
+    globals.config,
+  );
+  const source: StartupSource = {
+    git,
+    logger,
+    configFromGit: !globals.config,
+    configPath,
+    configDisplay,
+    repoRoot: info.root,
+  };
+  const started = await startupConfig(source, {
+    resolve: options.resolveConfig ?? options.lock ?? false,
+  });
+  if (started.kind === "refused" && options.configFallback === false) {
+    throw started.error;
+  }
+  const statePath = started.kind === "loaded"
+    ? resolve(info.root, started.config.stateFile)
+    : fallbackStatePath(info.root, info.gitDir);
+  // Without a state file there is no last good configuration to fall back to.
+  if (started.kind === "refused" && !fileExists(statePath)) {
+    throw started.error;
+  }
 
   // The lock comes first: a second instance must not touch the first one's running runs.
   const lock = options.lock ? acquireInstanceLock(info.gitDir) : undefined;
@@ -122,8 +148,10 @@ export async function openApp(
       { pid: lock.takenOverFrom },
     );
   }
-  const statePath = resolve(info.root, config.stateFile);
-  let store: StateStore;
+  let store: StateStore | undefined;
+  let config: RepoConfig;
+  let remote: string;
+  let branch: string;
   try {
     if (!options.readOnly) {
       await excludeFromGit(info.root, info.gitCommonDir, statePath);
@@ -135,10 +163,25 @@ export async function openApp(
       lostState: options.lostState ?? "refuse",
       logger,
     });
+    const head = async () =>
+      headCommitFromFiles(info.gitDir) ?? (await git.revParse(["HEAD"]))[0];
+    if (started.kind === "refused") {
+      config = await lastGoodStartupConfig(store, source, {
+        head: await head(),
+        error: started.error,
+      });
+    } else {
+      config = started.config;
+      await recordStartupConfig(store, { head, text: started.text });
+    }
+    if (!store.readOnly) recordStatePath(info.gitDir, statePath);
+    ({ remote, branch } = resolveUpstream(config, info.branch, await upstream));
   } catch (error) {
+    store?.close();
     lock?.[Symbol.dispose]();
     throw error;
   }
+  const warnings = started.kind === "loaded" ? started.warnings : [];
   if (store.legacyModules.length > 0) {
     await importLegacyState(store, git, config, logger);
   }
@@ -308,41 +351,6 @@ async function importLegacyState(
       commit: shortCommit(commit),
     });
   }
-}
-
-async function loadConfig(
-  git: GitClient,
-  root: string,
-  configOption: string | undefined,
-  logger: Logger,
-): Promise<
-  {
-    config: RepoConfig;
-    configPath: string;
-    configDisplay: string;
-    warnings: ConfigWarning[];
-  }
-> {
-  const configPath = configOption
-    ? resolve(configOption)
-    : join(root, REPO_CONFIG_FILE);
-  const configDisplay = configOption ?? REPO_CONFIG_FILE;
-  if (configOption) {
-    try {
-      await Deno.stat(configPath);
-    } catch {
-      throw new ConfigError("configuration file not found", {
-        file: configDisplay,
-      });
-    }
-  }
-  // Without --config the repository's own configuration is read from HEAD's
-  // git objects: what is in the work tree may be in no commit.
-  const { config, warnings } = configOption
-    ? await loadRepoConfig(configPath, configDisplay)
-    : await loadCommittedRepoConfig(git, "HEAD");
-  logConfigWarnings(logger, warnings);
-  return { config, configPath, configDisplay, warnings };
 }
 
 /** `remote` defaults to the branch's upstream remote, else origin; `branch` to the branch's upstream (docs/configuration.md). */

@@ -1,8 +1,7 @@
 /** The daemon's HTTP endpoint: the status model and the server, built from the app (imported only when `webhook:` is set). */
 import type { App } from "../app.ts";
-import { expandEnv } from "../config/expand_env.ts";
+import { webhookSecret } from "../config/secret_file.ts";
 import type { WebhookConfig } from "../config/types.ts";
-import { ConfigError } from "../errors.ts";
 import { createHandler } from "../http/handler.ts";
 import {
   RateLimiter,
@@ -89,14 +88,10 @@ export async function startHttpEndpoint(
 
 /** `webhook.read_token` with `${VAR}` expanded; undefined leaves the read-only endpoints open. */
 function readToken(app: App): string | undefined {
-  const token = app.config.webhook?.readToken;
-  if (token === undefined) return undefined;
-  const location = { file: app.configFile, key: "webhook.read_token" };
-  const expanded = expandEnv(token, (name) => Deno.env.get(name), location);
-  if (expanded === "") {
-    throw new ConfigError("webhook.read_token is empty", location);
-  }
-  return expanded;
+  return webhookSecret(app.config.webhook, "read_token", {
+    env: (name) => Deno.env.get(name),
+    file: app.configFile,
+  });
 }
 
 /** The configured limits over the defaults. */

@@ -158,7 +158,7 @@ function buildProgram(
   const withApp = (
     mode: "reader" | "writer" | "beside",
     body: (app: App) => Promise<number> | number,
-    options: Pick<OpenAppOptions, "lostState"> = {},
+    options: Pick<OpenAppOptions, "lostState" | "configFallback"> = {},
   ) =>
   async () => {
     // `beside`: writes the state next to a running daemon, without its lock.
@@ -350,11 +350,21 @@ function buildProgram(
 
   program.command("validate")
     .description("check the repository config and every service's hook file")
-    .action(() =>
+    .option(
+      "--ref <commit>",
+      "check them as committed at COMMIT (a branch, tag or commit id) instead of HEAD",
+    )
+    .action((options: { ref?: string }) =>
       withApp(
         "reader",
         async (app) =>
-          (await import("./commands/validate.ts")).validateCommand(app, output),
+          (await import("./commands/validate.ts")).validateCommand(
+            app,
+            output,
+            options,
+          ),
+        // HEAD's own configuration is what is checked: no fallback hides it.
+        { configFallback: options.ref !== undefined },
       )()
     );
 

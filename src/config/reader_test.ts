@@ -120,7 +120,7 @@ Deno.test("wrong types name file, line, column and key", () => {
       "notify:\n  - url: https://a\n  - events: [recovered]\n",
       "notify[1]",
       3,
-      '"url" is required',
+      '"url" or "url_file" is required',
     ],
     [
       "notify:\n  - url: https://a\n    events: [deployed]\n",

@@ -52,14 +52,16 @@ export const SERVICE_KEYS = [
 export type ServiceKey = (typeof SERVICE_KEYS)[number];
 
 /** Keys of one `notify:` entry. */
-export const NOTIFY_KEYS = ["url", "events", "format"] as const;
+export const NOTIFY_KEYS = ["url", "url_file", "events", "format"] as const;
 
 /** Keys of the `webhook:` mapping. */
 export const WEBHOOK_KEYS = [
   "listen",
   "secret",
+  "secret_file",
   "insecure",
   "read_token",
+  "read_token_file",
   "max_connections",
   "header_timeout",
   "body_timeout",

@@ -1,10 +1,11 @@
 import type { Logger } from "../log/logging.ts";
+import { RUN_MARKER_VARIABLE, UNRECORDED_RUN } from "../process/run_marker.ts";
 import {
+  ancestorPids,
   findMarkedProcesses,
   type MarkedProcess,
   processGroupOf,
-  UNRECORDED_RUN,
-} from "../process/run_marker.ts";
+} from "../process/process_group.ts";
 import {
   isSameProcessGroup,
   killProcessGroup,
@@ -30,7 +31,7 @@ export interface LeftoverHookOptions {
  * Two ways find them, so that neither a group recorded too late nor one never
  * recorded escapes: each interrupted run's recorded process group that still
  * exists (and whose leader is still the process that was started), and every
- * process whose environment carries this state file's marker with the id of
+ * process whose environment carries this state file's mark with the id of
  * an interrupted run or of no run (a self-heal check). Each group gets
  * SIGTERM, then SIGKILL after the grace period.
  */
@@ -96,27 +97,11 @@ function markedLeftovers(
   const interrupted = new Set(runs.map((run) => String(run.id)));
   const ownGroup = processGroupOf("self");
   const ancestors = ancestorPids();
-  return findMarkedProcesses(stateId).filter((found) =>
+  return findMarkedProcesses(RUN_MARKER_VARIABLE, stateId).filter((found) =>
     found.pgid > 1 && found.pgid !== ownGroup &&
     !ancestors.has(found.pid) &&
     (found.run === UNRECORDED_RUN || interrupted.has(found.run))
   );
-}
-
-/** This process and the processes it descends from. */
-function ancestorPids(): Set<number> {
-  const pids = new Set<number>();
-  let pid = Deno.pid;
-  while (pid > 1 && !pids.has(pid)) {
-    pids.add(pid);
-    try {
-      const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-      pid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-    } catch {
-      break;
-    }
-  }
-  return pids;
 }
 
 async function stopGroup(pgid: number, graceMs: number): Promise<void> {

@@ -38,6 +38,8 @@ export interface TelemetryDeps {
   intervalSeconds: () => number;
   /** Why the state file cannot be written, if it cannot (nothing deploys meanwhile). */
   stateProblem?: () => string | undefined;
+  /** Why the repository configuration at HEAD is not in effect, if it is not. */
+  configProblem?: () => string | undefined;
 }
 
 interface Histogram {
@@ -148,6 +150,10 @@ export class AgentTelemetry {
       };
     }
     if (this.#rejection) return { healthy: false, reason: this.#rejection };
+    const configProblem = this.#deps.configProblem?.();
+    if (configProblem !== undefined) {
+      return { healthy: false, reason: configProblem };
+    }
     if (lastOk !== undefined && now - lastOk <= windowMs) {
       return {
         healthy: true,

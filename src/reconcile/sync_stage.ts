@@ -14,7 +14,11 @@ import {
   VerificationError,
 } from "../verify/verification_error.ts";
 import { repairClone } from "./clone_repair.ts";
-import { type ConfigSource, reloadRepoConfig } from "./config_reload.ts";
+import {
+  type ConfigSource,
+  type Reloaded,
+  reloadRepoConfig,
+} from "./config_reload.ts";
 import { syncRepository, type SyncResult } from "./sync.ts";
 
 /** What the sync stage works with (a subset of the agent's dependencies). */
@@ -45,6 +49,8 @@ export interface Synced {
   config: RepoConfig;
   /** Set when a plan (not moving) found the fetched commit would be refused. */
   rejection?: Rejection;
+  /** Set when the configuration was read again: whether it was put in effect or refused. */
+  reloaded?: Reloaded;
 }
 
 /** Brings the work tree to the fetched commit (or, not moving, only looks at it). */
@@ -78,13 +84,15 @@ export async function syncStage(
       : undefined,
   });
   const head = options.move ? sync.after : sync.upstream;
+  let reloaded: Reloaded | undefined;
   if (
     sync.after !== sync.before &&
     await configMayDiffer(deps, sync.before, sync.after)
   ) {
-    config = await reloadRepoConfig(deps, config, sync.after);
+    reloaded = await reloadRepoConfig(deps, config, sync.after);
+    config = reloaded.config;
   }
-  return { sync, head, config, rejection };
+  return { sync, head, config, rejection, reloaded };
 }
 
 /**

@@ -6,6 +6,12 @@ import type { StateStore } from "../state/store.ts";
 import { recordedRejection } from "../verify/verifier.ts";
 import type { StatusDocument } from "./documents.ts";
 import { rejectionJson, runJson } from "./run_json.ts";
+import {
+  type ConfigRefusal,
+  configRefusal,
+  describeRefusal,
+} from "../state/config_record.ts";
+import type { ConfigRefusedJson } from "./documents.ts";
 import { isoTime } from "./time_text.ts";
 
 /** Something that plans without running or moving anything (the agent). */
@@ -71,6 +77,18 @@ export async function statusDocument(
     verification: rejectionJson(
       recordedRejection(source.store) ?? plan.rejection,
     ),
+    configRefused: configRefusedJson(configRefusal(source.store)),
     services,
+  };
+}
+
+function configRefusedJson(
+  refusal: ConfigRefusal | undefined,
+): ConfigRefusedJson | null {
+  if (!refusal) return null;
+  return {
+    ...refusal,
+    since: new Date(refusal.since).toISOString(),
+    message: describeRefusal(refusal),
   };
 }

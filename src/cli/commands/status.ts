@@ -29,6 +29,9 @@ export async function statusCommand(
   if (document.verification) {
     output.out(`${document.verification.message}\n`);
   }
+  if (document.configRefused) {
+    output.out(`${escapeControl(document.configRefused.message)}\n`);
+  }
   if (services.length === 0) {
     output.out("no services found\n");
     return 0;

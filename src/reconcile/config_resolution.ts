@@ -1,0 +1,58 @@
+/**
+ * Resolving a repository configuration completely before it is used: every
+ * `${VAR}`, every path, every target. A configuration that fails here is never
+ * put in effect (docs/design.md#the-cycle), so a pushed configuration cannot
+ * lock the agent out.
+ * @module
+ */
+import { secretValue, webhookSecret } from "../config/secret_file.ts";
+import type { RepoConfig } from "../config/types.ts";
+import { ConfigError, errorMessage } from "../errors.ts";
+import { resolveTargets } from "../notify/target.ts";
+import { checkKeyOutsideWorkTree } from "../verify/verifier.ts";
+
+/** What resolving a configuration looks at. */
+export interface ResolutionContext {
+  /** How the configuration file is named in messages. */
+  file: string;
+  /** Absolute work tree root (a key file must lie outside it). */
+  repoRoot: string;
+  /** The agent's environment, for `${VAR}`. */
+  env: (name: string) => string | undefined;
+}
+
+/** Throws the first {@link ConfigError} that using `config` would raise later, or returns when it can be used. */
+export async function resolveRepoConfig(
+  config: RepoConfig,
+  context: ResolutionContext,
+): Promise<void> {
+  const { file, env } = context;
+  for (const key of ["secret", "read_token"] as const) {
+    webhookSecret(config.webhook, key, { env, file });
+  }
+  resolveTargets(config.notify, { env, file });
+  // The repository a status goes to is worked out by the reporter, which
+  // keeps its previous targets when that fails; the tokens are checked here.
+  for (const [index, target] of (config.commitStatus ?? []).entries()) {
+    const location = { file, key: `commit_status[${index}].token` };
+    const token = secretValue(
+      { value: target.token, file: target.tokenFile },
+      env,
+      location,
+    );
+    if (token.trim() === "") throw new ConfigError("token is empty", location);
+  }
+  const verify = config.verify;
+  if (verify) {
+    checkKeyOutsideWorkTree(verify, { repoRoot: context.repoRoot, file });
+    try {
+      const info = await Deno.stat(verify.path);
+      if (!info.isFile) throw new Error("not a regular file");
+    } catch (error) {
+      throw new ConfigError(
+        `${verify.path} cannot be read: ${errorMessage(error)}`,
+        { file, key: verify.source },
+      );
+    }
+  }
+}
