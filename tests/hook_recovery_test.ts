@@ -71,7 +71,8 @@ Deno.test("after kill -9 of the agent mid-hook, the restart stops the hook left 
   }
 });
 
-Deno.test("SIGHUP stops the daemon gracefully: the running hook finishes, exit 0, nothing left running", async () => {
+/** `signal` stops the daemon gracefully: the running hook finishes, exit 0, its run recorded succeeded. */
+async function assertGracefulStop(signal: Deno.Signal): Promise<void> {
   await using fixture = await GitFixture.create({});
   const state = stateFileOf(fixture.clone);
   const markers = join(fixture.root, "markers");
@@ -89,7 +90,7 @@ Deno.test("SIGHUP stops the daemon gracefully: the running hook finishes, exit 0
     message: "the hook started",
   });
 
-  agent.kill("SIGHUP");
+  agent.kill(signal);
   const { code } = await agent.exited();
 
   assert.equal(code, 0, agent.stderr);
@@ -98,4 +99,12 @@ Deno.test("SIGHUP stops the daemon gracefully: the running hook finishes, exit 0
   assert.deepEqual(runRows(state, "api").map((run) => run.outcome), [
     "succeeded",
   ]);
+}
+
+Deno.test("SIGHUP stops the daemon gracefully: the running hook finishes, exit 0, nothing left running", async () => {
+  await assertGracefulStop("SIGHUP");
+});
+
+Deno.test("SIGQUIT stops the daemon gracefully like SIGTERM: the running hook finishes, exit 0", async () => {
+  await assertGracefulStop("SIGQUIT");
 });

@@ -211,6 +211,32 @@ Deno.test("beyond max_connections idle connections are closed at once; the held 
   await assertStillDeploys(fixture, daemon, deploys);
 });
 
+Deno.test("128 idle connections do not lock out /healthz: the longest-waiting idle one makes room", async () => {
+  const { fixture, daemon } = await deployingDaemon(["header_timeout: 60"]);
+  await using _fixture = fixture;
+  await using _daemon = daemon;
+  await withClients(daemon.url, 130, async (clients) => {
+    // Every slot is taken by a client that sends nothing.
+    await waitUntil(
+      () => clients.filter((client) => client.closed).length >= 2,
+      { message: "the two oldest idle connections make room" },
+    );
+    for (let probe = 0; probe < 3; probe++) {
+      const response = await fetch(`${daemon.url}/healthz`, {
+        signal: AbortSignal.timeout(5_000),
+      });
+      await response.body?.cancel();
+      assert.equal(response.status, 200);
+    }
+    // The oldest were closed first; the newest still wait.
+    assert.ok(clients[0].closed && !clients.at(-1)!.closed);
+  });
+  await waitUntil(
+    () => /closed \d+ idle one\(s\) to make room/.test(daemon.process.stderr),
+    { message: "the pressure is logged" },
+  );
+});
+
 Deno.test("out of file descriptors, accept errors are logged and the daemon recovers", async () => {
   // A cap above the descriptor limit: accept itself fails, as with Deno.serve at 1,024.
   const { fixture, daemon, deploys } = await deployingDaemon([

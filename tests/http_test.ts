@@ -154,6 +154,84 @@ Deno.test("a burst of 100 signed pushes runs at most two cycles", async () => {
   assert.deepEqual(deploys.slice(1), [commit], "the burst deployed once");
 });
 
+/** Sends `count` requests made by `request`, `concurrency` at a time; their answers in order. */
+async function sendAll(
+  count: number,
+  concurrency: number,
+  request: (index: number) => Promise<Response>,
+): Promise<{ status: number; body: Record<string, string> }[]> {
+  const answers: { status: number; body: Record<string, string> }[] = [];
+  let next = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < count) {
+      const index = next++;
+      const response = await request(index);
+      answers[index] = { status: response.status, body: await response.json() };
+    }
+  }));
+  return answers;
+}
+
+/** Waits until the daemon has been idle for a moment, then counts its webhook cycles. */
+async function settledWebhookCycles(daemon: DaemonProcess): Promise<number> {
+  let last = -1;
+  while (true) {
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const cycles = webhookCycles(await metrics(daemon));
+    if (cycles === last) return cycles;
+    last = cycles;
+  }
+}
+
+Deno.test("200 deliveries of pushes arriving while short cycles run cause at most two cycles", async () => {
+  await using fixture = await GitFixture.create({
+    ".upstream-watch.yaml": daemonConfig(freePort(), "retry_interval: 3600"),
+  });
+  await fixture.push({
+    "api/.update-hooks.yaml": hookFile({ update_commands: ["true"] }),
+  });
+  await using daemon = await startDaemon(fixture);
+  await waitUntil(
+    () => runRows(stateFileOf(fixture.clone)).length === 1,
+    { message: "the first deploy" },
+  );
+  // Nothing changes upstream: every cycle is a fetch and nothing else, so
+  // cycles end while the deliveries still come in.
+  const answers = await sendAll(200, 4, () => postPush(daemon, "github"));
+  assert.ok(answers.every((answer) => answer.status === 202));
+  const cycles = await settledWebhookCycles(daemon);
+  assert.ok(cycles >= 1 && cycles <= 2, `${cycles} webhook cycles`);
+});
+
+Deno.test("replays of one delivery id start one cycle; the rest are answered as duplicates", async () => {
+  await using fixture = await GitFixture.create({
+    ".upstream-watch.yaml": daemonConfig(freePort(), "retry_interval: 3600"),
+  });
+  await using daemon = await startDaemon(fixture);
+  const body = pushBody("main");
+  const headers = pushHeaders("github", SECRET, body);
+  const replay = async () =>
+    await fetch(`${daemon.url}/webhook`, { method: "POST", headers, body });
+  const first = await replay();
+  assert.equal(first.status, 202);
+  assert.equal((await first.json()).status, "accepted");
+  // Spread out, so that none of them could coalesce with another.
+  for (let round = 0; round < 5; round++) {
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    const answers = await sendAll(30, 3, replay);
+    for (const answer of answers) {
+      assert.equal(answer.status, 200);
+      assert.equal(answer.body.status, "duplicate");
+    }
+  }
+  assert.equal(await settledWebhookCycles(daemon), 1);
+  const samples = await metrics(daemon);
+  assert.equal(
+    samples.get('upstream_watch_webhook_requests_total{result="duplicate"}'),
+    150,
+  );
+});
+
 Deno.test("/healthz turns 503 with the reason when the upstream disappears, and 200 when it is back", async () => {
   await using fixture = await GitFixture.create({
     ".upstream-watch.yaml": daemonConfig(freePort()),

@@ -60,6 +60,61 @@ Deno.test("a suspended service is not run by polls, kept across restarts, shown 
   await Deno.remove(root, { recursive: true });
 });
 
+Deno.test("suspend --reason and the resume note show control characters escaped, never raw", async () => {
+  const root = await Deno.makeTempDir();
+  await using fixture = await twoServices(join(root, "ran.log"));
+  const reason = "disk\x1b[2J\x1b]0;owned\x07 full";
+  const suspended = await cli([
+    "--repo",
+    fixture.clone,
+    "suspend",
+    "--all",
+    "--reason",
+    reason,
+  ]);
+  assert.equal(suspended.code, 0, suspended.stderr);
+  assert.equal(
+    suspended.stdout,
+    "suspended the whole agent (disk\\x1b[2J\\x1b]0;owned\\x07 full)\n",
+  );
+  await cli(["--repo", fixture.clone, "suspend", "api", "--reason", reason]);
+  const resumed = await cli(["--repo", fixture.clone, "resume", "api"]);
+  assert.match(resumed.stdout, /note: the whole agent is still suspended/);
+  assert.doesNotMatch(
+    suspended.stdout + resumed.stdout,
+    // deno-lint-ignore no-control-regex
+    /[\x00-\x09\x0b-\x1f]/,
+  );
+  // JSON keeps the reason as it was given.
+  const status = parseJson(
+    await cli(["--repo", fixture.clone, "status", "--json"]),
+  );
+  assert.ok(JSON.stringify(status).includes("disk\\u001b[2J"));
+  await Deno.remove(root, { recursive: true });
+});
+
+Deno.test("a suspension's suspendedAt in the JSON documents is the ISO 8601 time the documentation describes", async () => {
+  const root = await Deno.makeTempDir();
+  await using fixture = await twoServices(join(root, "ran.log"));
+  await fixture.push({ "api/app.conf": "v2\n" });
+  const before = Date.now();
+  await cli(["--repo", fixture.clone, "suspend", "api"]);
+  const status = parseJson(
+    await cli(["--repo", fixture.clone, "status", "--json"]),
+  ) as { services: { name: string; hold?: Record<string, unknown> }[] };
+  const hold = status.services.find((service) => service.name === "api")?.hold;
+  assert.equal(hold?.kind, "suspended", JSON.stringify(status));
+  const at = hold.suspendedAt as string;
+  assert.equal(new Date(at).toISOString(), at);
+  assert.ok(Date.parse(at) >= before - 1000);
+  const commands = await Deno.readTextFile(
+    new URL("../docs/commands.md", import.meta.url),
+  );
+  const described = /`suspendedAt` \(([^)]*)\)/.exec(commands)?.[1] ?? "";
+  assert.match(described.replace(/\s+/g, " "), /ISO 8601/);
+  await Deno.remove(root, { recursive: true });
+});
+
 Deno.test("suspend --all stops every service while fetching goes on; resume --all lifts it", async () => {
   const root = await Deno.makeTempDir();
   const log = join(root, "ran.log");

@@ -3,7 +3,7 @@ import type { App } from "../app.ts";
 import { webhookSecret } from "../config/secret_file.ts";
 import type { WebhookConfig } from "../config/types.ts";
 import { BodyBuffers } from "../http/body_buffers.ts";
-import { Slots } from "../http/read_access.ts";
+import { Slots } from "../http/slots.ts";
 import { AgentTelemetry } from "../http/telemetry.ts";
 import {
   MAX_WEBHOOK_BODY_BYTES,

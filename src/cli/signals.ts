@@ -1,19 +1,20 @@
 import type { Logger } from "../log/logging.ts";
 
-/** How long a running command may finish after SIGINT/SIGTERM before it is killed (docs/design.md#stopping). */
+/** How long a running command may finish after a stop signal before it is killed (docs/design.md#stopping). */
 export const SHUTDOWN_GRACE_MS = 30_000;
 
 /**
  * Signals that ask the agent to stop on this platform (Windows cannot listen
- * for SIGTERM). SIGHUP (terminal closed, or sent by an operator) stops it the
- * same way rather than the default of dying with the run left `running`.
+ * for SIGTERM). SIGHUP (terminal closed, or sent by an operator) and SIGQUIT
+ * (Ctrl-\, or a supervisor's graceful stop as for nginx) stop it the same way,
+ * rather than dying with the run left `running` or being ignored.
  */
 export function stopSignals(
   os: typeof Deno.build.os = Deno.build.os,
 ): Deno.Signal[] {
   return os === "windows"
     ? ["SIGINT", "SIGBREAK"]
-    : ["SIGINT", "SIGTERM", "SIGHUP"];
+    : ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"];
 }
 
 /** A graceful stop: `stop` aborts on the first signal, `kill` after the grace period or a second signal. */

@@ -8,11 +8,12 @@ Deno.test("Windows stops on Ctrl+C and Ctrl+Break, never SIGTERM (not listenable
   assert.deepEqual([...windows].sort(), ["SIGBREAK", "SIGINT"]);
 });
 
-Deno.test("Linux and macOS stop on SIGINT, SIGTERM and SIGHUP (systemd and docker send SIGTERM)", () => {
+Deno.test("Linux and macOS stop on SIGINT, SIGTERM, SIGHUP and SIGQUIT (systemd and docker send SIGTERM)", () => {
   for (const os of ["linux", "darwin"] as const) {
     assert.deepEqual([...stopSignals(os)].sort(), [
       "SIGHUP",
       "SIGINT",
+      "SIGQUIT",
       "SIGTERM",
     ]);
   }

@@ -1,6 +1,6 @@
 /** The commit status request each git host's API expects. */
 import type { CommitStatusProvider } from "../config/commit_status_config.ts";
-import type { OutgoingRequest } from "../notify/delivery_queue.ts";
+import type { OutgoingRequest } from "../notify/http_post.ts";
 import { VERSION } from "../version.ts";
 
 /** A run's state as reported; each provider names it its own way. */

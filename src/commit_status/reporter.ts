@@ -8,9 +8,8 @@ import type { Logger } from "../log/logging.ts";
 import {
   DeliveryQueue,
   type DeliveryQueueOptions,
-  type DeliveryResult,
-  postRequest,
-} from "../notify/delivery_queue.ts";
+} from "../notify/retrying_delivery.ts";
+import { type DeliveryResult, postRequest } from "../notify/http_post.ts";
 import { redactUrlsIn } from "../notify/target.ts";
 import type { RunListener, StartedRun } from "../reconcile/run_listener.ts";
 import type { RunSummary } from "../reconcile/cycle_types.ts";

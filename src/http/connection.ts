@@ -74,7 +74,10 @@ export async function serveConnection(
         );
         return;
       }
-      const body = requestBody(reader, head.headers, limits);
+      const body = requestBody(reader, head.headers, {
+        limits,
+        expectContinue: head.expectContinue,
+      });
       if (body.kind === "invalid") {
         options.onDrop?.(`invalid request: ${body.reason}`);
         await writeResponse(

@@ -6,6 +6,7 @@ import { errorMessage } from "../errors.ts";
 import type { StateStore } from "../state/store.ts";
 import { IncompleteBodyError, type RequestInfo } from "./connection.ts";
 import { presentsReadToken, type RateLimiter } from "./read_access.ts";
+import { deliveryId, RecentDeliveries } from "./recent_deliveries.ts";
 import {
   renderMessagePage,
   renderRunPage,
@@ -49,9 +50,10 @@ export type Handler = (
 
 /** Routes `POST /webhook`, `GET /healthz`, `/metrics`, `/api/status`, `/` and `/runs/<id>`. */
 export function createHandler(deps: HandlerDeps): Handler {
+  const deliveries = new RecentDeliveries(deps.now);
   return async (request, info) => {
     try {
-      return await route(request, deps, info);
+      return await route(request, { ...deps, deliveries }, info);
     } catch (error) {
       if (error instanceof IncompleteBodyError) {
         // The client went away or stalled: nothing is wrong with the agent.
@@ -74,9 +76,12 @@ export function createHandler(deps: HandlerDeps): Handler {
   };
 }
 
+/** The handler's dependencies with what it keeps between requests. */
+type RouteDeps = HandlerDeps & { deliveries: RecentDeliveries };
+
 async function route(
   request: Request,
-  deps: HandlerDeps,
+  deps: RouteDeps,
   info: RequestInfo | undefined,
 ): Promise<Response> {
   const { pathname } = new URL(request.url);
@@ -93,7 +98,7 @@ async function route(
     const health = deps.telemetry.health();
     return text(health.healthy ? 200 : 503, `${health.reason}\n`);
   }
-  const refused = await refuseRead(request, deps, info);
+  const refused = refuseRead(request, deps, info);
   if (refused) return refused;
   switch (pathname) {
     case "/metrics":
@@ -125,7 +130,7 @@ async function route(
   return text(404, "not found\n");
 }
 
-async function webhook(request: Request, deps: HandlerDeps): Promise<Response> {
+async function webhook(request: Request, deps: RouteDeps): Promise<Response> {
   if (!deps.webhook) {
     await request.body?.cancel();
     return text(404, "webhook is not configured\n");
@@ -152,6 +157,22 @@ async function webhook(request: Request, deps: HandlerDeps): Promise<Response> {
       log.debug("webhook ignored: {reason}", { reason: verdict.reason });
       return json(202, { status: "ignored", reason: verdict.reason });
     case "push": {
+      // Only an authenticated push is remembered: nobody else can use up an id.
+      const id = deliveryId(request.headers);
+      if (id !== undefined && deps.deliveries.seenBefore(id)) {
+        deps.telemetry.webhookReceived("duplicate");
+        log.info(
+          "webhook push from {provider} ignored: {id} was accepted before",
+          {
+            provider: verdict.provider,
+            id,
+          },
+        );
+        return json(200, {
+          status: "duplicate",
+          reason: `delivery ${id} was accepted before`,
+        });
+      }
       const cycle = deps.requestCycle();
       deps.telemetry.webhookReceived("accepted");
       log.info("webhook push from {provider}: cycle {cycle}", {
@@ -165,11 +186,11 @@ async function webhook(request: Request, deps: HandlerDeps): Promise<Response> {
 }
 
 /** A 429 or 401 when the client is over its rate or lacks the read token. */
-async function refuseRead(
+function refuseRead(
   request: Request,
   deps: HandlerDeps,
   info: RequestInfo | undefined,
-): Promise<Response | undefined> {
+): Response | undefined {
   const client = info?.remoteAddr.hostname ?? "unknown";
   const waitSeconds = deps.readLimiter?.take(client) ?? 0;
   if (waitSeconds > 0) {
@@ -183,7 +204,7 @@ async function refuseRead(
   }
   if (
     deps.readToken !== undefined &&
-    !(await presentsReadToken(request.headers, deps.readToken))
+    !presentsReadToken(request.headers, deps.readToken)
   ) {
     return new Response("this endpoint requires the read token\n", {
       status: 401,

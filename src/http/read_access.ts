@@ -1,5 +1,5 @@
 /** Who may read the status endpoints, and how often: the optional read token and a per-client rate limit. */
-import { constantTimeEqual } from "./webhook.ts";
+import { sameSecret } from "./constant_time.ts";
 
 /** Requests a client may make at once before it is limited. */
 export const READ_BURST = 30;
@@ -56,16 +56,11 @@ export class RateLimiter {
   }
 }
 
-const encoder = new TextEncoder();
-
 /**
  * True when `headers` carry `token` as `Authorization: Bearer <token>` or as
  * the password of `Authorization: Basic` (so a browser can prompt for it).
  */
-export async function presentsReadToken(
-  headers: Headers,
-  token: string,
-): Promise<boolean> {
+export function presentsReadToken(headers: Headers, token: string): boolean {
   const authorization = headers.get("authorization")?.trim() ?? "";
   let presented: string | undefined;
   const bearer = /^Bearer\s+(.+)$/i.exec(authorization);
@@ -81,55 +76,5 @@ export async function presentsReadToken(
     }
   }
   if (presented === undefined) return false;
-  const [a, b] = await Promise.all([
-    crypto.subtle.digest("SHA-256", encoder.encode(presented)),
-    crypto.subtle.digest("SHA-256", encoder.encode(token)),
-  ]);
-  return constantTimeEqual(new Uint8Array(a), new Uint8Array(b));
-}
-
-/**
- * A fixed number of slots; callers wait in turn for one, up to a deadline,
- * so a burst is served in order while at most `size` run at once.
- */
-export class Slots {
-  #free: number;
-  readonly #waiting: Array<() => void> = [];
-  constructor(readonly size: number) {
-    this.#free = size;
-  }
-
-  /** A release function, or undefined when no slot came free within `timeoutMs`. */
-  async take(timeoutMs: number): Promise<(() => void) | undefined> {
-    if (this.#free <= 0) {
-      const granted = await new Promise<boolean>((resolve) => {
-        const wake = () => {
-          clearTimeout(timer);
-          resolve(true);
-        };
-        const timer = setTimeout(() => {
-          this.#waiting.splice(this.#waiting.indexOf(wake), 1);
-          resolve(false);
-        }, timeoutMs);
-        this.#waiting.push(wake);
-      });
-      if (!granted) return undefined;
-    } else {
-      this.#free--;
-    }
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      // The slot passes straight to the next in line.
-      const next = this.#waiting.shift();
-      if (next) next();
-      else this.#free++;
-    };
-  }
-
-  /** Slots in use. */
-  get taken(): number {
-    return this.size - this.#free;
-  }
+  return sameSecret(presented, token);
 }

@@ -41,12 +41,20 @@ export type Body =
     abandon(): void;
   };
 
-/** The body `headers` announce, read from `reader` as the consumer pulls it. */
+const CONTINUE = new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n");
+
+/**
+ * The body `headers` announce, read from `reader` as the consumer pulls it.
+ * With `expectContinue`, `100 Continue` is written when the consumer first
+ * asks for bytes the client has not sent: a handler that answers without
+ * reading the body never invites it.
+ */
 export function requestBody(
   reader: DeadlineReader,
   headers: Headers,
-  limits: ConnectionLimits,
+  options: { limits: ConnectionLimits; expectContinue: boolean },
 ): Body {
+  const { limits } = options;
   const declared = headers.get("content-length");
   let length = 0;
   if (declared !== null) {
@@ -57,10 +65,13 @@ export function requestBody(
       return { kind: "invalid", reason: "malformed Content-Length" };
     }
     length = Number(value);
+    // The handler sees one value, whatever the client repeated.
+    headers.set("content-length", value);
   }
   const deadline = Date.now() + limits.bodyTimeoutMs;
   let received = 0;
   let abandoned = false;
+  let invite = options.expectContinue && length > 0;
   const fail = (error: unknown): never => {
     if (error instanceof DeadlineError) {
       throw new IncompleteBodyError("timeout", received, length);
@@ -76,6 +87,16 @@ export function requestBody(
   const stream = new ReadableStream({
     type: "bytes",
     async pull(controller) {
+      if (invite) {
+        invite = false;
+        if (reader.buffered.byteLength === 0) {
+          try {
+            await reader.writeAll(CONTINUE, deadline);
+          } catch (error) {
+            return fail(error);
+          }
+        }
+      }
       const request = controller.byobRequest;
       const view = request?.view
         ? new Uint8Array(

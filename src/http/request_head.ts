@@ -13,9 +13,11 @@ export type Head =
     target: string;
     headers: Headers;
     keepAlive: boolean;
+    /** The client waits for `100 Continue` before it sends the body. */
+    expectContinue: boolean;
   }
   | { kind: "closed" }
-  | { kind: "invalid"; status: 400 | 411 | 431 | 505; reason: string };
+  | { kind: "invalid"; status: 400 | 411 | 417 | 431 | 505; reason: string };
 
 /** Reads one request head under the header (or, between requests, the idle) deadline. */
 export async function readHead(
@@ -56,20 +58,30 @@ export async function readHead(
 /** Parses a request line and its header lines. */
 export function parseHead(text: string): Head {
   const [requestLine, ...lines] = text.split("\r\n");
-  const match = /^([A-Z]{1,16}) (\/[^\s]*) HTTP\/1\.([01])$/.exec(
-    requestLine,
-  );
-  if (!match) {
-    if (/^[A-Z]+ \S+ HTTP\/\d/.test(requestLine)) {
-      return {
-        kind: "invalid",
-        status: 505,
-        reason: "only HTTP/1.0 and HTTP/1.1 are served",
-      };
-    }
+  const parts = /^([A-Z]{1,16}) (\S+) (HTTP\/\d(?:\.\d)?)$/.exec(requestLine);
+  if (!parts) {
     return { kind: "invalid", status: 400, reason: "malformed request line" };
   }
+  const [, method, target, version] = parts;
+  const minor = /^HTTP\/1\.([01])$/.exec(version)?.[1];
+  if (minor === undefined) {
+    return {
+      kind: "invalid",
+      status: 505,
+      reason: "only HTTP/1.0 and HTTP/1.1 are served",
+    };
+  }
+  // Only a path is served: the absolute form is for proxies, and the
+  // authority and asterisk forms are for CONNECT and OPTIONS.
+  if (!target.startsWith("/")) {
+    return {
+      kind: "invalid",
+      status: 400,
+      reason: "the request target must be a path such as /webhook",
+    };
+  }
   const headers = new Headers();
+  let hosts = 0;
   for (const line of lines) {
     const header = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*(.*?)[ \t]*$/.exec(
       line,
@@ -79,11 +91,20 @@ export function parseHead(text: string): Head {
     if (!header || /[\x00-\x08\x0a-\x1f\x7f]/.test(header[2])) {
       return { kind: "invalid", status: 400, reason: "malformed header line" };
     }
+    if (header[1].toLowerCase() === "host") hosts++;
     try {
       headers.append(header[1], header[2]);
     } catch {
       return { kind: "invalid", status: 400, reason: "malformed header line" };
     }
+  }
+  // HTTP/1.1 requires exactly one Host; HTTP/1.0 clients may omit it.
+  if (hosts > 1 || (hosts === 0 && minor === "1")) {
+    return {
+      kind: "invalid",
+      status: 400,
+      reason: hosts > 1 ? "more than one Host header" : "missing Host header",
+    };
   }
   if (headers.has("transfer-encoding")) {
     return {
@@ -92,16 +113,26 @@ export function parseHead(text: string): Head {
       reason: "chunked request bodies are not accepted; send Content-Length",
     };
   }
+  // 100-continue is the only expectation defined; HTTP/1.0 knows none.
+  const expect = headers.get("expect")?.toLowerCase();
+  if (expect !== undefined && minor === "1" && expect !== "100-continue") {
+    return {
+      kind: "invalid",
+      status: 417,
+      reason: "only Expect: 100-continue is understood",
+    };
+  }
   const connection = headers.get("connection")?.toLowerCase() ?? "";
-  const keepAlive = match[3] === "1"
+  const keepAlive = minor === "1"
     ? !/\bclose\b/.test(connection)
     : /\bkeep-alive\b/.test(connection);
   return {
     kind: "request",
-    method: match[1],
-    target: match[2],
+    method,
+    target,
     headers,
     keepAlive,
+    expectContinue: minor === "1" && expect === "100-continue",
   };
 }
 

@@ -42,6 +42,7 @@ function reasonPhrase(status: number): string {
     408: "Request Timeout",
     411: "Length Required",
     413: "Content Too Large",
+    417: "Expectation Failed",
     429: "Too Many Requests",
     431: "Request Header Fields Too Large",
     500: "Internal Server Error",

@@ -22,7 +22,11 @@ export interface HttpServer {
 
 /** Limits of the HTTP endpoint. */
 export interface ServerLimits extends ConnectionLimits {
-  /** Connections open at once; further ones are closed as soon as they are accepted. */
+  /**
+   * Connections open at once. A further one makes room by closing the
+   * longest-waiting idle one; only when every one has a request in flight is it
+   * closed as soon as it is accepted.
+   */
   maxConnections: number;
 }
 
@@ -102,6 +106,8 @@ class ConnectionPool {
   readonly #served = new Set<Promise<void>>();
   #stopping = false;
   #refused = 0;
+  #evicted = 0;
+  #lastEvictedLog = -Infinity;
   #acceptErrors = 0;
   #lastRefusedLog = -Infinity;
   #lastAcceptErrorLog = -Infinity;
@@ -129,7 +135,11 @@ class ConnectionPool {
         continue;
       }
       retryMs = ACCEPT_RETRY_MS;
-      if (this.#open.size >= this.limits.maxConnections || this.#stopping) {
+      if (this.#stopping) {
+        closeQuietly(conn);
+        continue;
+      }
+      if (this.#open.size >= this.limits.maxConnections && !this.#evictIdle()) {
         this.#refuse(conn);
         continue;
       }
@@ -184,6 +194,35 @@ class ConnectionPool {
       this.#served.delete(served);
     });
     this.#served.add(served);
+  }
+
+  /**
+   * Closes the connection that has waited longest without a request in
+   * flight (still sending its head, or idle between requests) to make room:
+   * idle connections cannot lock out `/healthz`. False when every one is busy.
+   */
+  #evictIdle(): boolean {
+    for (const [conn, state] of this.#open) {
+      if (state.busy) continue;
+      // Gone from the count now; its serving loop ends on the closed socket.
+      this.#open.delete(conn);
+      closeQuietly(conn);
+      this.#evicted++;
+      this.#logPressure();
+      return true;
+    }
+    return false;
+  }
+
+  #logPressure(): void {
+    const now = Date.now();
+    if (now - this.#lastEvictedLog < REFUSED_LOG_INTERVAL_MS) return;
+    this.logger.warn(
+      "HTTP connections at the limit (webhook.max_connections: {max}): closed {count} idle one(s) to make room",
+      { count: this.#evicted, max: this.limits.maxConnections },
+    );
+    this.#lastEvictedLog = now;
+    this.#evicted = 0;
   }
 
   #refuse(conn: Deno.Conn): void {

@@ -3,7 +3,8 @@ import { createHmac, type Hmac } from "node:crypto";
 import { errorMessage } from "../errors.ts";
 import { collectGarbage } from "../process/memory.ts";
 import type { BodyBuffers } from "./body_buffers.ts";
-import type { Slots } from "./read_access.ts";
+import { sameBytes, sameSecret } from "./constant_time.ts";
+import type { Slots } from "./slots.ts";
 
 /** Largest request body accepted (docs/webhooks.md). */
 export const MAX_WEBHOOK_BODY_BYTES = 1024 * 1024;
@@ -36,7 +37,6 @@ export interface WebhookSettings {
   bodyBuffers?: BodyBuffers;
 }
 
-const encoder = new TextEncoder();
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /**
@@ -63,7 +63,7 @@ export async function verifyWebhook(
     }
     if (
       credentials.kind === "token" &&
-      !(await sameSecret(credentials.token, secret))
+      !sameSecret(credentials.token, secret)
     ) {
       await request.body?.cancel();
       return unauthorized("invalid token");
@@ -96,7 +96,7 @@ export async function verifyWebhook(
         // A body with a bad signature is never decoded.
         if (hmac && credentials.kind === "hmac") {
           const expected = new Uint8Array(hmac.digest());
-          if (!constantTimeEqual(expected, credentials.signature)) {
+          if (!sameBytes(expected, credentials.signature)) {
             return { kind: "unsigned" };
           }
         }
@@ -327,25 +327,6 @@ function grow(
   );
   grown.set(buffer.subarray(0, size));
   return grown;
-}
-
-/** Compares two tokens in constant time, whatever their lengths (both are hashed first). */
-async function sameSecret(presented: string, secret: string): Promise<boolean> {
-  const [a, b] = await Promise.all([
-    crypto.subtle.digest("SHA-256", encoder.encode(presented)),
-    crypto.subtle.digest("SHA-256", encoder.encode(secret)),
-  ]);
-  return constantTimeEqual(new Uint8Array(a), new Uint8Array(b));
-}
-
-/** True when both byte strings are equal; the time taken depends only on their lengths. */
-export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let difference = 0;
-  for (let index = 0; index < a.length; index++) {
-    difference |= a[index] ^ b[index];
-  }
-  return difference === 0;
 }
 
 function hexBytes(hex: string): Uint8Array {

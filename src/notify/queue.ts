@@ -3,12 +3,14 @@ import type { NotificationEvent } from "./event.ts";
 import { notificationRequest } from "./format.ts";
 import { redactUrlsIn, type ResolvedTarget } from "./target.ts";
 import {
-  DeliveryQueue,
-  type DeliveryQueueOptions,
   type DeliveryResult,
   postRequest,
   REQUEST_TIMEOUT_MS,
-} from "./delivery_queue.ts";
+} from "./http_post.ts";
+import {
+  DeliveryQueue,
+  type DeliveryQueueOptions,
+} from "./retrying_delivery.ts";
 
 export { type DeliveryResult, REQUEST_TIMEOUT_MS };
 

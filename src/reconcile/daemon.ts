@@ -15,6 +15,7 @@ import {
   type StateWrites,
   waitOutStateOutage,
 } from "./state_outage.ts";
+import { sleep } from "../hooks/health_step.ts";
 
 /** How one cycle ended, as observers (notifications, metrics, health) see it. */
 export type CycleReport =
@@ -196,20 +197,41 @@ export type CycleRequestResult =
   /** A cycle was already requested: this request joins it. */
   | "coalesced";
 
+/** Deliveries closer together than this form one burst (docs/webhooks.md). */
+export const BURST_GAP_MS = 250;
+/** A burst's second cycle waits at most this long for the burst to end. */
+export const BURST_MAX_WAIT_MS = 10_000;
+
 /**
- * Requests for an immediate cycle (webhooks). Any number of requests while a
- * cycle runs coalesce into one pending cycle, so a burst of pushes causes at
- * most two cycles.
+ * Requests for an immediate cycle (webhooks). A request while the loop waits
+ * starts a cycle at once; any number while a cycle runs coalesce into one
+ * pending cycle, and that cycle (like one asked for moments after another
+ * request) waits until the requests pause for {@link BURST_GAP_MS}, so a
+ * burst of pushes causes at most two cycles however short the cycles are.
  */
 export class CycleRequests {
   #pending = false;
   #running = false;
+  /** The pending cycle belongs to a burst: it waits for the burst to end. */
+  #settle = false;
+  #pendingSince = 0;
+  #lastRequestAt = -Infinity;
   #wake?: () => void;
+  readonly #now: () => number;
+
+  constructor(options: { now?: () => number } = {}) {
+    this.#now = options.now ?? Date.now;
+  }
 
   /** Asks for a cycle as soon as possible. */
   request(): CycleRequestResult {
+    const now = this.#now();
+    const inBurst = now - this.#lastRequestAt < BURST_GAP_MS;
+    this.#lastRequestAt = now;
     if (this.#pending) return "coalesced";
     this.#pending = true;
+    this.#pendingSince = now;
+    this.#settle = inBurst || this.#running;
     if (this.#wake) {
       this.#wake();
       return "started";
@@ -241,11 +263,25 @@ export class CycleRequests {
         if (stop.aborted) done();
       });
     }
+    if (this.#pending && this.#settle) await this.#burstEnd(stop);
     if (stop.aborted) return undefined;
     if (this.#pending) {
       this.#pending = false;
       return "webhook";
     }
     return "poll";
+  }
+
+  /** Waits until requests pause for {@link BURST_GAP_MS}, at most {@link BURST_MAX_WAIT_MS} after the pending one. */
+  async #burstEnd(stop: AbortSignal): Promise<void> {
+    while (!stop.aborted) {
+      const now = this.#now();
+      const wait = Math.min(
+        this.#lastRequestAt + BURST_GAP_MS,
+        this.#pendingSince + BURST_MAX_WAIT_MS,
+      ) - now;
+      if (wait <= 0) return;
+      await sleep(wait, stop);
+    }
   }
 }

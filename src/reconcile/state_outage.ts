@@ -5,6 +5,7 @@
  * docs/design.md#when-the-state-file-cannot-be-written.
  * @module
  */
+import { sleep } from "../hooks/health_step.ts";
 import type { Logger } from "../log/logging.ts";
 import type { StateStore } from "../state/store.ts";
 
@@ -82,18 +83,4 @@ function tell(
       });
     }
   }
-}
-
-function sleep(ms: number, stop: AbortSignal): Promise<boolean> {
-  if (stop.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const done = (slept: boolean) => {
-      clearTimeout(timer);
-      stop.removeEventListener("abort", onAbort);
-      resolve(slept);
-    };
-    const onAbort = () => done(false);
-    const timer = setTimeout(() => done(true), ms);
-    stop.addEventListener("abort", onAbort, { once: true });
-  });
 }

@@ -3,7 +3,7 @@ import { commitStatusTargets } from "../../app/commit_status.ts";
 import { contextFor, sendCommitStatus } from "../../commit_status/reporter.ts";
 import { ExitCode, UsageError } from "../../errors.ts";
 import { shortCommit } from "../../git/commit_id.ts";
-import { REQUEST_TIMEOUT_MS } from "../../notify/delivery_queue.ts";
+import { REQUEST_TIMEOUT_MS } from "../../notify/http_post.ts";
 import type { Output } from "../output.ts";
 
 /** Service name in the context of the test status, so it never hides a real deploy's. */

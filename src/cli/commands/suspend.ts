@@ -8,6 +8,7 @@ import {
   suspensionOf,
   suspensions,
 } from "../../state/suspensions.ts";
+import { escapeControl } from "../../log/escape.ts";
 import type { Output } from "../output.ts";
 
 /** `suspend SERVICE... | --all [--reason TEXT]`: polls, webhooks, retries and self-heal leave them alone until `resume`. */
@@ -22,7 +23,7 @@ export async function suspendCommand(
   output.out(
     `suspended ${
       names[0] === ALL_SERVICES ? "the whole agent" : names.join(", ")
-    }${reason ? ` (${reason})` : ""}\n`,
+    }${reason ? ` (${escapeControl(reason)})` : ""}\n`,
   );
   return ExitCode.ok;
 }
@@ -47,7 +48,11 @@ export async function resumeCommand(
   );
   const still = suspensions(app.store).get(ALL_SERVICES);
   if (still && names !== "all") {
-    output.out(`note: the whole agent is still ${describeSuspension(still)}\n`);
+    output.out(
+      `note: the whole agent is still ${
+        escapeControl(describeSuspension(still))
+      }\n`,
+    );
   }
   return ExitCode.ok;
 }

@@ -1,94 +1,6 @@
-/** Delivering HTTP messages off the deploy path: one bounded queue per target, timeouts, retries with backoff. */
+/** Delivering messages off the deploy path: one bounded queue per target, retries with backoff. */
 import type { Logger } from "../log/logging.ts";
-
-/** How one delivery attempt ended. */
-export type DeliveryResult =
-  | { kind: "delivered"; status: number }
-  | { kind: "failed"; error: string; retry: boolean; status?: number };
-
-/** Default per-request limit. */
-export const REQUEST_TIMEOUT_MS = 10_000;
-
-/** One HTTP request ready to send. */
-export interface OutgoingRequest {
-  url: string | URL;
-  method?: string;
-  headers: Record<string, string>;
-  body: string;
-}
-
-/** Options of {@link postRequest}. */
-export interface PostOptions {
-  /** Per-request limit. */
-  timeoutMs: number;
-  /** Aborting cancels the request. */
-  signal?: AbortSignal;
-  fetch?: typeof fetch;
-  /** Removes secrets (URLs, tokens) from every error text. */
-  redact: (text: string) => string;
-  /** Said after a redirect, which is never followed: what the operator should change. */
-  redirectHint: string;
-}
-
-/** Sends `request` once; never throws, and every error text has passed through `redact`. */
-export async function postRequest(
-  request: OutgoingRequest,
-  options: PostOptions,
-): Promise<DeliveryResult> {
-  const { redact } = options;
-  const controller = new AbortController();
-  const timer = setTimeout(
-    () => controller.abort(new Error("timed out")),
-    options.timeoutMs,
-  );
-  const onAbort = () => controller.abort(new Error("cancelled at shutdown"));
-  options.signal?.addEventListener("abort", onAbort, { once: true });
-  if (options.signal?.aborted) onAbort();
-  try {
-    const response = await (options.fetch ?? fetch)(request.url, {
-      method: request.method ?? "POST",
-      headers: request.headers,
-      body: request.body,
-      signal: controller.signal,
-      // A redirect is never followed (it could carry the payload elsewhere) nor retried.
-      redirect: "manual",
-    });
-    const text = await response.text();
-    const status = response.status;
-    if (response.ok) return { kind: "delivered", status };
-    if (status >= 300 && status < 400) {
-      return {
-        kind: "failed",
-        error: redact(
-          `HTTP ${status} redirect to ${
-            response.headers.get("location") ?? "(no location)"
-          }: redirects are not followed; ${options.redirectHint}`,
-        ),
-        retry: false,
-        status,
-      };
-    }
-    // 4xx other than 408/429 is a permanent refusal (bad token, bad topic): no retry.
-    const retry = status >= 500 || status === 408 || status === 429;
-    const detail = text.trim().split("\n")[0].slice(0, 200);
-    return {
-      kind: "failed",
-      error: redact(`HTTP ${status}${detail ? `: ${detail}` : ""}`),
-      retry,
-      status,
-    };
-  } catch (error) {
-    const reason = controller.signal.aborted
-      ? (controller.signal.reason as Error).message
-      : describeError(error);
-    // Without --allow-net no retry can succeed.
-    const retry = !(error instanceof Deno.errors.NotCapable);
-    return { kind: "failed", error: redact(reason), retry };
-  } finally {
-    clearTimeout(timer);
-    options.signal?.removeEventListener("abort", onAbort);
-  }
-}
+import { type DeliveryResult, REQUEST_TIMEOUT_MS } from "./http_post.ts";
 
 /** What the queue needs to know about the messages it carries. */
 export interface DeliveryKind<Item> {
@@ -281,20 +193,6 @@ export class DeliveryQueue<Item> {
     }
     return first === "deadline" ? left : 0;
   }
-}
-
-/** The message with its causes (fetch says "fetch failed" and puts the reason in `cause`). */
-function describeError(error: unknown): string {
-  const parts: string[] = [];
-  let current: unknown = error;
-  while (current !== undefined && current !== null && parts.length < 4) {
-    const message = current instanceof Error
-      ? current.message
-      : String(current);
-    if (message !== "" && !parts.includes(message)) parts.push(message);
-    current = current instanceof Error ? current.cause : undefined;
-  }
-  return parts.join(": ");
 }
 
 function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { agentLogger } from "../log/logging.ts";
-import { DeliveryQueue, type DeliveryResult } from "./delivery_queue.ts";
+import type { DeliveryResult } from "./http_post.ts";
+import { DeliveryQueue } from "./retrying_delivery.ts";
 
 Deno.test("a target that stays down loses its oldest waiting items first, and never holds up another target", async () => {
   const sent: string[] = [];
