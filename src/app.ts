@@ -126,9 +126,8 @@ export async function openApp(
     configDisplay,
     repoRoot: info.root,
   };
-  const started = await startupConfig(source, {
-    resolve: options.resolveConfig ?? options.lock ?? false,
-  });
+  const resolveConfig = options.resolveConfig ?? options.lock ?? false;
+  const started = await startupConfig(source, { resolve: resolveConfig });
   if (started.kind === "refused" && options.configFallback === false) {
     throw started.error;
   }
@@ -169,10 +168,14 @@ export async function openApp(
       config = await lastGoodStartupConfig(store, source, {
         head: await head(),
         error: started.error,
+        resolve: resolveConfig,
       });
     } else {
       config = started.config;
-      await recordStartupConfig(store, { head, text: started.text });
+      // Only a resolved configuration is a good one (`suspend` only parses).
+      if (resolveConfig) {
+        await recordStartupConfig(store, { head, text: started.text });
+      }
     }
     if (!store.readOnly) recordStatePath(info.gitDir, statePath);
     ({ remote, branch } = resolveUpstream(config, info.branch, await upstream));

@@ -54,6 +54,24 @@ async function daemonFixture(
   };
 }
 
+/** The daemon on `clone`, once it deployed v1. */
+async function deployedDaemon(
+  clone: string,
+  log: string,
+): Promise<DaemonProcess> {
+  const daemon = await DaemonProcess.start([
+    "--repo",
+    clone,
+    "run",
+    "--interval",
+    "0.3",
+  ]);
+  await waitUntil(async () => (await readLines(log)).length === 1, {
+    message: "v1 deployed",
+  });
+  return daemon;
+}
+
 async function healthOf(
   url: string,
 ): Promise<{ status: number; body: string }> {
@@ -129,16 +147,7 @@ Deno.test("a write lock held by another process past the busy timeout stops depl
   const { fixture, log, pushVersion } = await daemonFixture(receiver);
   await using _ = fixture;
   const stateFile = join(fixture.clone, ".upstream-watch.sqlite");
-  await using daemon = await DaemonProcess.start([
-    "--repo",
-    fixture.clone,
-    "run",
-    "--interval",
-    "0.3",
-  ]);
-  await waitUntil(async () => (await readLines(log)).length === 1, {
-    message: "v1 deployed",
-  });
+  await using daemon = await deployedDaemon(fixture.clone, log);
 
   const release = join(fixture.root, "release");
   const holder = new Deno.Command(Deno.execPath(), {
@@ -216,16 +225,7 @@ Deno.test({
       outputBytes: 60_000,
     });
     await using _ = fixture;
-    await using daemon = await DaemonProcess.start([
-      "--repo",
-      fixture.clone,
-      "run",
-      "--interval",
-      "0.3",
-    ]);
-    await waitUntil(async () => (await readLines(log)).length === 1, {
-      message: "v1 deployed",
-    });
+    await using daemon = await deployedDaemon(fixture.clone, log);
     // Fill what is left of the file system.
     const filler = join(fs.dir, "filler");
     new Deno.Command("sh", {

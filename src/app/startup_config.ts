@@ -97,14 +97,14 @@ export function fallbackStatePath(root: string, gitDir: string): string {
 export async function lastGoodStartupConfig(
   store: StateStore,
   source: StartupSource,
-  refused: { head: string; error: ConfigError },
+  refused: { head: string; error: ConfigError; resolve: boolean },
 ): Promise<RepoConfig> {
   const record = lastGoodConfig(store);
   if (!record) throw refused.error;
   let config: RepoConfig;
   try {
     config = (await parseStoredConfig(source, record.text, {
-      resolve: !store.readOnly,
+      resolve: refused.resolve,
     })).config;
   } catch (error) {
     if (error instanceof ConfigError) throw refused.error;
