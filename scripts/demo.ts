@@ -23,6 +23,8 @@ const PROJECT_ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const MAIN = join(PROJECT_ROOT, "main.ts");
 const EXAMPLE = join(PROJECT_ROOT, "examples", "infra");
 const DOCKER_EXAMPLE = join(PROJECT_ROOT, "examples", "infra-docker");
+/** The published demo age key that opens examples/infra/backup/backup.sops.env (it protects nothing). */
+const DEMO_AGE_KEY = join(PROJECT_ROOT, "examples", "demo-age-key.txt");
 
 /** Git isolated from the user's configuration, with a fixed author, for the git commands the demo runs itself. */
 const GIT_ENV: Record<string, string> = {
@@ -266,6 +268,37 @@ async function runningContainer(
   return `${running[0].id.slice(0, 12)} started ${running[0].startedAt}`;
 }
 
+/** Fails unless backup/.env was decrypted from backup.sops.env: mode 0600, its variables there, git status clean. */
+async function expectDecryptedEnv(agent: string): Promise<void> {
+  const env = join(agent, "backup", ".env");
+  let info: Deno.FileInfo;
+  let text: string;
+  try {
+    info = await Deno.stat(env);
+    text = await Deno.readTextFile(env);
+  } catch {
+    throw new DemoError("backup/.env was not decrypted from backup.sops.env");
+  }
+  const names = text.split("\n").filter((line) => line.includes("="))
+    .map((line) => line.slice(0, line.indexOf("=")));
+  if ((info.mode! & 0o777) !== 0o600 || !names.includes("BACKUP_PASSPHRASE")) {
+    throw new DemoError(
+      `backup/.env has mode ${(info.mode! & 0o777).toString(8)} and ${
+        names.join(", ")
+      }; expected 600 and BACKUP_PASSPHRASE`,
+    );
+  }
+  const status = await git(agent, "status", "--porcelain");
+  if (status !== "") {
+    throw new DemoError(`the work tree is not clean:\n${status}`);
+  }
+  print(
+    `✓ backup/.env decrypted from backup.sops.env (${info.size} bytes, mode 0600, variables ${
+      names.join(", ")
+    }); git status is clean`,
+  );
+}
+
 async function demo(root: string, docker?: RealDocker): Promise<void> {
   const seed = join(root, "seed");
   const upstream = join(root, "upstream.git");
@@ -314,11 +347,16 @@ async function demo(root: string, docker?: RealDocker): Promise<void> {
     path = `${bin}:${path}`;
   }
   print(`backup target:    ${backups} (BACKUP_DIR for the backup service)`);
+  print(
+    `age key:          ${DEMO_AGE_KEY} (SOPS_AGE_KEY_FILE; a published demo key)`,
+  );
 
   const cli = new Cli(agent, {
     ...docker?.env,
     PATH: path,
     BACKUP_DIR: backups,
+    // Opens backup/backup.sops.env, from which backup/.env is decrypted.
+    SOPS_AGE_KEY_FILE: DEMO_AGE_KEY,
     // The agent's git ignores the user's git configuration too (no global hooks).
     GIT_CONFIG_GLOBAL: "/dev/null",
     GIT_CONFIG_NOSYSTEM: "1",
@@ -332,6 +370,7 @@ async function demo(root: string, docker?: RealDocker): Promise<void> {
   const firstRuns = await runsAfter(cli, 0);
   expectRuns(firstRuns, ["backup", "proxy", "whoami"], "first cycle");
   const lastFirstId = Math.max(...firstRuns.map((run) => run.id));
+  await expectDecryptedEnv(agent);
   let proxyBefore = "";
   if (docker) {
     await expectServes(docker, docker.whoamiPort, "whoami v1.10.3\n");
@@ -463,6 +502,12 @@ async function demo(root: string, docker?: RealDocker): Promise<void> {
 
   heading(`logs of run ${whoamiRun} (the captured output of whoami's update)`);
   await cli.show(["logs", String(whoamiRun)]);
+
+  const backupRun = firstRuns.find((run) => run.service === "backup")!;
+  heading(
+    `logs of run ${backupRun.id}: backup's first deploy, step decrypt first (names and sizes, never values)`,
+  );
+  await cli.show(["logs", String(backupRun.id)]);
 
   heading("what the backup service's shell command wrote");
   print((await Deno.readTextFile(join(backups, "deployments.log"))).trimEnd());

@@ -1,4 +1,4 @@
-import { isAbsolute, join, relative, resolve } from "node:path";
+import { resolve } from "node:path";
 import {
   type ConfigWarning,
   REPO_CONFIG_FILE,
@@ -17,9 +17,12 @@ import {
 import { headCommitFromFiles } from "./git/head_file.ts";
 import { recordStatePath } from "./state/config_record.ts";
 import { fileExists } from "./state/file_identity.ts";
+import { excludeFromGit } from "./app/git_exclude.ts";
 import { shortCommit } from "./git/commit_id.ts";
 import { type BranchUpstream, GitClient } from "./git/git_client.ts";
+import type { SecretsHost } from "./hooks/decrypt_step.ts";
 import { stopLeftoverHooks } from "./hooks/leftover_hooks.ts";
+import { secretsHost } from "./app/secrets_host.ts";
 import { agentLogger, type Logger } from "./log/logging.ts";
 import { DenoProcessRunner } from "./process/run_process.ts";
 import { MarkingRunner } from "./process/run_marker.ts";
@@ -43,11 +46,15 @@ export interface GlobalOptions {
   host?: string;
   /** `--allowed-signers PATH`: turns SSH signature verification on whatever the repository says. */
   allowedSigners?: string;
+  /** `--age-key-file PATH`: age identities for services' SOPS files (besides `SOPS_AGE_KEY_FILE`, `SOPS_AGE_KEY`). */
+  ageKeyFile?: string;
 }
 
 /** The real adapters, built once per command. */
 export interface App {
   agent: Agent;
+  /** The host's SOPS keys (docs/secrets.md). */
+  secrets: SecretsHost;
   store: StateStore;
   git: GitClient;
   /** The one way the agent starts processes (git, hooks, health checks). */
@@ -139,6 +146,7 @@ export async function openApp(
     throw started.error;
   }
 
+  const secrets = secretsHost(globals, runner, info);
   // The lock comes first: a second instance must not touch the first one's running runs.
   const lock = options.lock ? acquireInstanceLock(info.gitDir) : undefined;
   if (lock?.takenOverFrom) {
@@ -215,6 +223,7 @@ export async function openApp(
     config: () => built.agent?.config ?? config,
   });
   const agent = new Agent({
+    secrets,
     git,
     store,
     runner: hookRunner,
@@ -235,6 +244,7 @@ export async function openApp(
   built.agent = agent;
   return {
     agent,
+    secrets,
     store,
     git,
     runner,
@@ -371,29 +381,4 @@ function resolveUpstream(
     );
   }
   return { remote, branch };
-}
-
-/** Keeps the state file (and its WAL files) out of `git status` via `.git/info/exclude`. */
-async function excludeFromGit(
-  root: string,
-  gitCommonDir: string,
-  statePath: string,
-): Promise<void> {
-  const inside = relative(root, statePath);
-  if (inside.startsWith("..") || isAbsolute(inside)) return;
-  const pattern = `/${inside.split("\\").join("/")}*`;
-  const excludeFile = join(gitCommonDir, "info", "exclude");
-  let current = "";
-  try {
-    current = await Deno.readTextFile(excludeFile);
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-    await Deno.mkdir(join(gitCommonDir, "info"), { recursive: true });
-  }
-  if (current.split(/\r?\n/).includes(pattern)) return;
-  const separator = current === "" || current.endsWith("\n") ? "" : "\n";
-  await Deno.writeTextFile(
-    excludeFile,
-    `${current}${separator}# upstream-watch state\n${pattern}\n`,
-  );
 }

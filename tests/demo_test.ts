@@ -18,6 +18,15 @@ Deno.test("the demo validates examples/infra, deploys it, then updates only the 
   assert.equal(result.code, 0, output);
   assert.match(output, /3 of 3 services valid/);
   assert.match(output, /first cycle: backup, proxy, whoami succeeded/);
+  assert.match(
+    output,
+    /✓ backup\/\.env decrypted from backup\.sops\.env \(\d+ bytes, mode 0600/,
+  );
+  assert.match(output, /decrypt {4}\[decrypt, exit 0/);
+  assert.ok(
+    !output.includes("demo-passphrase-not-a-secret"),
+    "the demo printed the secret",
+  );
   assert.match(output, /second cycle: whoami succeeded/);
   assert.match(output, /third cycle: no runs/);
   assert.match(output, /== done: the demo passed ==/);

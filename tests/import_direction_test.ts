@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
  * `src/` (`src/app.ts` and `src/app/` are both `app`; `src/errors.ts` is
  * `errors`). Imports within a layer are always allowed. The layers point one
  * way: cli → app → report → reconcile → (git, hooks, state, notify, http,
- * verify, commit_status) → process, log, errors, config.
+ * verify, commit_status) → secrets → process, log, errors, config.
  */
 const MAY_IMPORT: Record<string, readonly string[]> = {
   // Commands start no processes of their own: the app's runner does.
@@ -20,6 +20,7 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
     "notify",
     "commit_status",
     "verify",
+    "secrets",
     "git",
     "state",
     "config",
@@ -35,6 +36,7 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
     "commit_status",
     "verify",
     "hooks",
+    "secrets",
     "git",
     "state",
     "config",
@@ -48,6 +50,7 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
     "notify",
     "verify",
     "hooks",
+    "secrets",
     "git",
     "state",
     "config",
@@ -60,7 +63,9 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   notify: ["verify", "state", "config", "log", "errors"],
   commit_status: ["notify", "config", "log", "errors", "version"],
   verify: ["git", "state", "config", "process", "errors"],
-  hooks: ["state", "config", "process", "log"],
+  hooks: ["secrets", "git", "state", "config", "process", "log", "errors"],
+  // Decrypting SOPS files: pure but for gpg, which runs through the one runner.
+  secrets: ["config", "process"],
   git: ["process", "errors"],
   state: ["log", "errors"],
   config: ["git", "errors"],

@@ -158,7 +158,8 @@ Deno.test("failed heals back off and stop at max_attempts, with one unhealthy no
   });
   {
     await using agent = AgentProcess.start(fixture.clone, { interval: 60 });
-    await waitUntil(() => pathExists(marker), { message: "first deploy" });
+    // The first deploy's own health step must pass before the marker goes.
+    await agent.waitForLog(/\[api\] deployed /);
     await Deno.remove(marker);
     await waitUntil(async () => (await readLines(log)).length === 3, {
       message: "two heals",

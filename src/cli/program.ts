@@ -117,6 +117,10 @@ function buildProgram(
       "--allowed-signers <path>",
       "deploy only commits signed by a key of this allowed-signers file (default: $UPSTREAM_WATCH_ALLOWED_SIGNERS, else verify: in the repository)",
     )
+    .option(
+      "--age-key-file <path>",
+      "age identities for services' SOPS secrets, besides $SOPS_AGE_KEY_FILE and $SOPS_AGE_KEY",
+    )
     .addOption(
       new Option("--log-format <format>", "log format").choices([
         "text",

@@ -27,6 +27,9 @@ export function configEnvReferences(config: RepoConfig): string[] {
   return [...new Set(texts.flatMap(referencedNames))].sort();
 }
 
+/** Variables the agent reads its SOPS age keys from: hooks never inherit them. */
+export const AGE_KEY_VARIABLES = ["SOPS_AGE_KEY", "SOPS_AGE_KEY_FILE"] as const;
+
 /**
  * What a hook inherits: the agent's environment without the `withheld`
  * variables, then the service's `env`. A service entry written `NAME:
@@ -37,7 +40,7 @@ export function hookEnvironment(
   withheld: readonly string[],
   serviceEnv: Record<string, string>,
 ): Record<string, string> {
-  const hidden = new Set(withheld);
+  const hidden = new Set([...withheld, ...AGE_KEY_VARIABLES]);
   const env: Record<string, string> = Object.fromEntries(
     Object.entries(inherited).filter(([name]) => !hidden.has(name)),
   );

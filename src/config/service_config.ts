@@ -8,6 +8,7 @@ import { describe } from "./describe_value.ts";
 import { ENV_NAME } from "./expand_env.ts";
 import { folderNames, hosts, watchPaths } from "./names.ts";
 import { ConfigReader, type Entry } from "./reader.ts";
+import { readSecrets } from "./secrets_config.ts";
 import {
   type HookCommand,
   type LoadedConfig,
@@ -50,6 +51,15 @@ export function parseServiceConfig(
   entry = value("env");
   if (entry) config.env = serviceEnv(reader, entry);
   readSafetyKeys(reader, value, config);
+  if (value("secrets") || value("env_from")) {
+    const { secrets, envFrom } = readSecrets(
+      reader,
+      value("secrets"),
+      value("env_from"),
+    );
+    config.secrets = secrets;
+    if (envFrom !== undefined) config.envFrom = envFrom;
+  }
   return { config, warnings: reader.warnings };
 }
 

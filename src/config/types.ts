@@ -73,6 +73,29 @@ export interface RepoConfig {
   publicUrl?: string;
 }
 
+/** The formats a SOPS file can be in, as `sops --input-type` names them. */
+export const SECRET_FORMATS = [
+  "yaml",
+  "json",
+  "dotenv",
+  "ini",
+  "binary",
+] as const;
+
+/** One of {@link SECRET_FORMATS}. */
+export type SecretFormat = (typeof SECRET_FORMATS)[number];
+
+/** One SOPS file of a service (docs/secrets.md), paths relative to the service folder. */
+export interface SecretFile {
+  /** The encrypted file, as committed. */
+  file: string;
+  /** Where the decrypted file is written; undefined: not written (only `env_from` reads it). */
+  to?: string;
+  /** Permission bits of the decrypted file (default 0o600). */
+  mode: number;
+  format: SecretFormat;
+}
+
 /** `<service>/.update-hooks.yaml`, with defaults applied (docs/configuration.md). */
 export interface ServiceConfig {
   preUpdateCommands: HookCommand[];
@@ -98,6 +121,10 @@ export interface ServiceConfig {
   rollback?: boolean;
   /** Seconds between self-heal checks while the daemon runs; undefined = off. */
   checkInterval?: number;
+  /** SOPS files decrypted before `pre` (step `decrypt`); empty: none. */
+  secrets?: SecretFile[];
+  /** The secret (its `file`) whose dotenv values become the hooks' environment. */
+  envFrom?: string;
 }
 
 /** A parsed configuration plus the problems that did not stop loading it. */

@@ -46,6 +46,8 @@ export const SERVICE_KEYS = [
   "health_interval",
   "rollback",
   "check_interval",
+  "secrets",
+  "env_from",
 ] as const;
 
 /** A top-level key of `.update-hooks.yaml`. */

@@ -7,6 +7,12 @@ import type {
   ProcessGroupRecord,
   StepName,
 } from "../state/types.ts";
+import {
+  type DecryptOutcome,
+  decryptSecrets,
+  type SecretsContext,
+} from "./decrypt_step.ts";
+import { maskSecrets } from "./mask_secrets.ts";
 import { healthSettings, runHealthStep } from "./health_step.ts";
 import { displayCommand, runHookProcess } from "./hook_process.ts";
 
@@ -65,6 +71,8 @@ export interface HookCommandContext {
 /** Everything {@link runHookSteps} needs: the command context and the service's hook file. */
 export interface HookStepsInput extends HookCommandContext {
   config: ServiceConfig;
+  /** Where the service's SOPS files are read and written (step `decrypt`); undefined: none are. */
+  secrets?: SecretsContext;
 }
 
 /** One hook command run and recorded, with the logger that carries its step. */
@@ -86,12 +94,14 @@ export function updateSteps(
   ];
 }
 
-/** Runs and records hook commands for one service, numbering them in order. */
+/** Runs and records hook commands for one service, numbering them in order; `masks` are hidden in output. */
 function commandRunner(
   input: HookCommandContext,
   serviceEnv: Record<string, string>,
+  options: { masks?: readonly string[]; firstSeq?: number } = {},
 ): CommandRun {
-  let seq = 0;
+  let seq = options.firstSeq ?? 0;
+  const mask = (text: string) => maskSecrets(text, options.masks ?? []);
   return async (step, command, extraEnv = {}, timeoutMs = input.timeoutMs) => {
     const shown = displayCommand(command);
     const log = input.logger.with({ service: input.service, step });
@@ -115,7 +125,7 @@ function commandRunner(
             pgid: pid,
             startTime: processStartTime(pid) ?? null,
           }),
-      onLine: (line) => log.info("| {line}", { line }),
+      onLine: (line) => log.info("| {line}", { line: mask(line) }),
     });
     const record: CommandRecord = {
       seq: seq++,
@@ -125,7 +135,7 @@ function commandRunner(
       finishedAt: input.now(),
       exitCode: result.exitCode,
       timedOut: result.timedOut,
-      output: result.output,
+      output: mask(result.output),
       truncated: result.truncated,
     };
     input.onCommandFinished(record);
@@ -133,11 +143,22 @@ function commandRunner(
   };
 }
 
-/** Runs pre → update → post; the first failing command stops the sequence, then `on_failure` runs. */
+/**
+ * Runs decrypt → pre → update → post; the first failing command stops the
+ * sequence, then `on_failure` runs. A failed `decrypt` runs no hook at all.
+ */
 export async function runHookSteps(
   input: HookStepsInput,
 ): Promise<StepsOutcome> {
-  const runCommand = commandRunner(input, input.config.env);
+  const decrypted = await runDecryptStep(input);
+  if (decrypted.kind === "failed") return decryptFailure(decrypted.message);
+  const recorded = decrypted.files.length > 0 ? 1 : 0;
+  const runCommand = commandRunner(
+    input,
+    // The hook file's own `env` wins over the values of `env_from`.
+    { ...decrypted.env, ...input.config.env },
+    { masks: decrypted.masks, firstSeq: recorded },
+  );
   let outcome = await runSequence(
     updateSteps(input.config),
     runCommand,
@@ -174,6 +195,50 @@ export async function runHookSteps(
     await runFailureCommands(input, outcome.step, runCommand);
   }
   return outcome;
+}
+
+/** Step `decrypt`: writes the service's secrets and records which (names and sizes) as the run's first entry. */
+async function runDecryptStep(input: HookStepsInput): Promise<DecryptOutcome> {
+  if (!input.secrets || !input.config.secrets?.length) {
+    return { kind: "decrypted", files: [], masks: [], env: {} };
+  }
+  const log = input.logger.with({ service: input.service, step: "decrypt" });
+  const startedAt = input.now();
+  const outcome = await decryptSecrets(input.config, input.secrets);
+  if (outcome.kind === "failed") {
+    log.error(outcome.message);
+    return outcome;
+  }
+  const lines = outcome.files.map((file) =>
+    file.to === undefined
+      ? `${file.file}: ${file.bytes} bytes, for the environment only`
+      : `${file.file} → ${file.to}: ${file.bytes} bytes`
+  );
+  for (const line of lines) log.info("decrypt: {line}", { line });
+  input.onCommandFinished({
+    seq: 0,
+    step: "decrypt",
+    command: "decrypt",
+    startedAt,
+    finishedAt: input.now(),
+    exitCode: 0,
+    timedOut: false,
+    output: lines.map((line) => `${line}\n`).join(""),
+    truncated: false,
+  });
+  return outcome;
+}
+
+/** The outcome of a run whose secrets could not be decrypted: it fails at step `decrypt`. */
+export function decryptFailure(message: string): StepsOutcome {
+  return {
+    kind: "failed",
+    step: "decrypt",
+    command: "",
+    exitCode: null,
+    timedOut: false,
+    message,
+  };
 }
 
 /** A service's removal commands alone, with no service `env`, health step or `on_failure`. */

@@ -1,10 +1,12 @@
 /** The notification event document (docs/notifications.md#the-event-document) and how a finished cycle becomes events. */
 import type { NOTIFY_EVENTS } from "../config/vocabulary.ts";
-import { shortCommit } from "../git/commit_id.ts";
 import { describeReason } from "../reconcile/describe.ts";
 import type { CycleResult, RunSummary } from "../reconcile/cycle_types.ts";
 import type { StateStore } from "../state/store.ts";
 import type { RunRecord, StepName } from "../state/types.ts";
+import { eventMessage, eventTitle } from "./event_text.ts";
+
+export { eventMessage, eventTitle } from "./event_text.ts";
 
 /** An event a notify target may subscribe to. */
 export type NotifyEventName = typeof NOTIFY_EVENTS[number];
@@ -283,7 +285,8 @@ export function eventDocument(
   return document;
 }
 
-type Draft = Omit<NotificationEvent, "title" | "message">;
+/** An event before its title and message are written. */
+export type Draft = Omit<NotificationEvent, "title" | "message">;
 
 function blank(context: Omit<EventContext, "store">): Draft {
   return {
@@ -307,85 +310,6 @@ function finish(draft: Draft & { fallback?: NotifyEventName }) {
   return { ...draft, title: eventTitle(draft), message: eventMessage(draft) };
 }
 
-/** A one-line summary of an event, e.g. `api: deploy failed on web-1`. */
-export function eventTitle(event: Draft): string {
-  const service = event.service ?? "";
-  switch (event.event) {
-    case "deploy_succeeded":
-      return `${service}: deployed ${
-        shownCommit(event.toCommit)
-      } on ${event.host}`;
-    case "deploy_failed":
-      return `${service}: deploy failed on ${event.host}`;
-    case "recovered":
-      return event.service === null
-        ? `sync recovered on ${event.host}`
-        : `${service}: recovered on ${event.host}`;
-    case "sync_failed":
-      return `sync failed on ${event.host}`;
-    case "state_lost":
-      return `state file lost on ${event.host}; agent stopped`;
-    case "state_unwritable":
-      return `state file cannot be written on ${event.host}; deploying stopped`;
-    case "config_invalid":
-      return `configuration of ${
-        shownCommit(event.toCommit)
-      } rejected on ${event.host}; keeping the last good one`;
-    case "service_removed":
-      return `${service}: removed from the repository (${event.host})`;
-    case "rolled_back":
-      return `${service}: rolled back to ${
-        shownCommit(event.toCommit)
-      } on ${event.host}`;
-    case "unhealthy":
-      return `${service}: unhealthy on ${event.host}`;
-    case "healed":
-      return `${service}: healthy again on ${event.host}`;
-    case "verification_failed":
-      return `commit ${
-        shownCommit(event.toCommit)
-      } refused on ${event.host}: signature verification failed`;
-    case "test":
-      return `upstream-watch test message from ${event.host}`;
-  }
-}
-
-/** The human-readable lines of an event (without the output tail). */
-export function eventMessage(event: Draft): string {
-  const lines: string[] = [];
-  if (event.service !== null) {
-    const commits = event.fromCommit
-      ? `${shownCommit(event.fromCommit)} → ${shownCommit(event.toCommit)}`
-      : shownCommit(event.toCommit);
-    const verb = event.event === "service_removed" ? "last deployed" : "commit";
-    lines.push(
-      `${verb}: ${
-        event.event === "service_removed"
-          ? shownCommit(event.fromCommit)
-          : commits
-      }`,
-    );
-  }
-  if (event.failedStep) {
-    lines.push(
-      `failed step: ${event.failedStep}${
-        event.attempt ? ` (attempt ${event.attempt})` : ""
-      }`,
-    );
-  }
-  if (event.error) lines.push(`error: ${event.error}`);
-  if (event.reason) lines.push(`reason: ${event.reason}`);
-  if (event.runId !== null) lines.push(`run: ${event.runId}`);
-  lines.push(`host: ${event.host}`);
-  return lines.join("\n");
-}
-
-/** A commit as titles and messages show it; "-" where the event has none. */
-function shownCommit(commit: string | null): string {
-  return commit ? shortCommit(commit) : "-";
-}
-
-/** The tail of the command that failed: the last one recorded in the failed step. */
 function failingOutputTail(store: StateStore, run: RunRecord): string | null {
   const commands = store.commands(run.id);
   const inStep = commands.filter((command) => command.step === run.failedStep);

@@ -322,6 +322,7 @@ export class Agent {
       config: this.#config,
       recorder: this.#recorder,
       commits: this.#newest,
+      secrets: this.#deps.secrets,
     };
   }
 

@@ -1,6 +1,7 @@
 /** What the agent is built from: the composition root's adapters and the repository's settings. */
 import type { RepoConfig } from "../config/types.ts";
 import type { GitClient } from "../git/git_client.ts";
+import type { SecretsHost } from "../hooks/decrypt_step.ts";
 import type { Logger } from "../log/logging.ts";
 import type { ProcessRunner } from "../process/types.ts";
 import type { StateStore } from "../state/store.ts";
@@ -32,4 +33,6 @@ export interface AgentDeps {
   verifier?: CommitVerifier;
   /** Told when each run starts and ends (commit statuses). */
   runListeners?: RunListener[];
+  /** The host's SOPS keys for services' `secrets` (docs/secrets.md). */
+  secrets?: SecretsHost;
 }

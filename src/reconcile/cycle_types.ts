@@ -38,6 +38,8 @@ export interface PlanItem {
   /** The service's hook file is invalid: it would fail with this message. */
   configError?: string;
   dependsOn: string[];
+  /** SOPS files its run decrypts first (step `decrypt`), service-relative; undefined or empty: none. */
+  secrets?: { file: string; to?: string }[];
 }
 
 /** What a cycle would do at `head`. */

@@ -136,6 +136,10 @@ export class PlanItems {
         hold,
         configError: verdict.due ? entry.error?.message : undefined,
         dependsOn: entry.config?.dependsOn ?? [],
+        secrets: (entry.config?.secrets ?? []).map(({ file, to }) => ({
+          file,
+          to,
+        })),
       });
     }
     holdDependents(items);

@@ -4,10 +4,11 @@ import { join } from "node:path";
 import { readCommittedConfig } from "../config/committed.ts";
 import { configEnvReferences } from "../config/env_references.ts";
 import { parseServiceConfig } from "../config/load.ts";
-import { type HookCommand, SERVICE_CONFIG_FILE } from "../config/types.ts";
+import { SERVICE_CONFIG_FILE, type ServiceConfig } from "../config/types.ts";
 import { ConfigError, errorMessage } from "../errors.ts";
 import { shortCommit } from "../git/commit_id.ts";
 import type { GitClient } from "../git/git_client.ts";
+import { removeDecryptedSecrets } from "../hooks/decrypt_step.ts";
 import { runRemoveCommands } from "../hooks/run_steps.ts";
 import type { Logger } from "../log/logging.ts";
 import type { RunReason, ServiceRecord, Trigger } from "../state/types.ts";
@@ -33,7 +34,9 @@ export async function reportRemoved(
     "service_removed: {service} is no longer in the repository (last deployed {commit}); its state is kept",
     { service: record.name, commit: shortCommit(deployed) },
   );
-  const commands = await removeCommands(record.name, deployed, options);
+  const config = await removedConfig(record.name, deployed, options);
+  await removeSecrets(record.name, config, options);
+  const commands = config?.onRemoveCommands ?? [];
   if (commands.length === 0) {
     store.markRemoved(record.name, now());
     return;
@@ -85,11 +88,34 @@ export async function reportRemoved(
   store.markRemoved(record.name, now());
 }
 
-async function removeCommands(
+/** The decrypted files of the removed service go with it: nothing decrypts them again. */
+async function removeSecrets(
+  service: string,
+  config: ServiceConfig | undefined,
+  options: { repoRoot: string; logger: Logger },
+): Promise<void> {
+  if (!config?.secrets?.length) return;
+  try {
+    const removed = await removeDecryptedSecrets(config, {
+      repoRoot: options.repoRoot,
+      dir: service,
+    });
+    for (const file of removed) {
+      options.logger.info("removed the decrypted {file}", { service, file });
+    }
+  } catch (error) {
+    options.logger.warn("cannot remove the decrypted secrets: {error}", {
+      service,
+      error: errorMessage(error),
+    });
+  }
+}
+
+async function removedConfig(
   service: string,
   deployed: string,
   options: { git: GitClient; logger: Logger },
-): Promise<HookCommand[]> {
+): Promise<ServiceConfig | undefined> {
   const file = `${service}/${SERVICE_CONFIG_FILE}`;
   try {
     const display = `${file}@${shortCommit(deployed)}`;
@@ -102,7 +128,7 @@ async function removeCommands(
     if (text === undefined) {
       throw new ConfigError("file not found", { file: display });
     }
-    return parseServiceConfig(text, display).config.onRemoveCommands;
+    return parseServiceConfig(text, display).config;
   } catch (error) {
     options.logger.warn(
       "cannot read {file} at {commit}: {error}; no on_remove_commands run",
@@ -113,6 +139,6 @@ async function removeCommands(
         error: errorMessage(error),
       },
     );
-    return [];
+    return undefined;
   }
 }

@@ -11,6 +11,7 @@ import type { ServiceConfig } from "../config/types.ts";
 import { errorMessage } from "../errors.ts";
 import { shortCommit } from "../git/commit_id.ts";
 import type { GitClient } from "../git/git_client.ts";
+import { secretsAt } from "../hooks/decrypt_step.ts";
 import {
   configFailure,
   runHookSteps,
@@ -151,6 +152,13 @@ export async function runRollback(
         service: entry.name,
         cwd: resolve(deps.repoRoot, entry.dir),
         config: loaded.config,
+        // The old revision's secrets, from the commit rolled back to.
+        secrets: secretsAt(deps.secrets, {
+          git,
+          commit: deployedCommit,
+          repoRoot: deps.repoRoot,
+          dir: entry.dir,
+        }),
         agentEnv: {
           ...deps.recorder.env(entry.name, deployedCommit, failedCommit, {
             trigger: "rollback",

@@ -9,6 +9,7 @@ import { configEnvReferences } from "../config/env_references.ts";
 import type { RepoConfig } from "../config/types.ts";
 import { shortCommit } from "../git/commit_id.ts";
 import type { GitClient } from "../git/git_client.ts";
+import { secretsAt, type SecretsHost } from "../hooks/decrypt_step.ts";
 import {
   configFailure,
   runHookSteps,
@@ -41,6 +42,8 @@ export interface RunContext {
   recorder: RunRecorder;
   /** The commits that touched a service (its revision, its "why"). */
   commits: NewestCommits;
+  /** The host's SOPS keys; undefined: services' secrets are not decrypted. */
+  secrets?: SecretsHost;
 }
 
 /** Why and from where one service runs. */
@@ -137,6 +140,12 @@ export async function runService(
       service: entry.name,
       cwd: resolve(repoRoot, entry.dir),
       config: entry.config,
+      secrets: secretsAt(context.secrets, {
+        git: context.git,
+        commit: options.head,
+        repoRoot,
+        dir: entry.dir,
+      }),
       agentEnv: recorder.env(entry.name, options.head, options.deployedCommit, {
         trigger: options.trigger,
         runId,

@@ -30,6 +30,10 @@ export function planDocument(
       hold: item.hold ? holdJson(item.hold) : null,
       configError: item.configError ?? null,
       suspension: suspensionOf(item),
+      decrypt: (item.secrets ?? []).map(({ file, to }) => ({
+        file,
+        to: to ?? null,
+      })),
     })),
   };
 }

@@ -90,6 +90,8 @@ export interface PlanServiceJson {
   hold: HoldJson | null;
   configError: string | null;
   suspension: SafetyFields["suspension"];
+  /** Step `decrypt`: the SOPS files its run decrypts before `pre` (names only). */
+  decrypt: { file: string; to: string | null }[];
 }
 
 /** The `plan --json` document: what the next cycle would run and why. */

@@ -12,6 +12,7 @@ export type RunOutcome =
 /** A step of a service update. */
 export type StepName =
   | "config"
+  | "decrypt"
   | "pre"
   | "update"
   | "post"

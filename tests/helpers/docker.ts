@@ -206,6 +206,8 @@ export interface ComposeService {
   dependsOn?: string[] | Record<string, string>;
   /** Bind mounts, `HOST:CONTAINER`. */
   volumes?: string[];
+  /** Compose `env_file` entries, relative to the service folder. */
+  envFile?: string[];
 }
 
 /** How a test image behaves. */
@@ -326,6 +328,7 @@ export class DockerLab implements AsyncDisposable {
       }
       if (service.command) entry.command = service.command;
       if (service.volumes) entry.volumes = service.volumes;
+      if (service.envFile) entry.env_file = service.envFile;
       if (Array.isArray(service.dependsOn)) {
         entry.depends_on = service.dependsOn;
       } else if (service.dependsOn) {

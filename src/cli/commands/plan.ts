@@ -49,7 +49,13 @@ export async function planCommand(
         : !item.due && suspensionOf(item)
         ? ` (${suspensionOf(item)!.text})`
         : "") +
-      (item.configError ? ` (will fail: ${item.configError})` : ""),
+      (item.configError ? ` (will fail: ${item.configError})` : "") +
+      (item.due && item.secrets?.length
+        ? `; decrypt first: ${
+          item.secrets.map(({ file, to }) => to ? `${file} → ${to}` : file)
+            .join(", ")
+        }`
+        : ""),
     ]),
   ));
   return 0;

@@ -6,6 +6,7 @@ import type { RepoConfig } from "../../config/types.ts";
 import { readRepoConfig } from "../../reconcile/config_reload.ts";
 import type { Output } from "../output.ts";
 import { checkKeyFile } from "../../verify/key_file.ts";
+import { secretProblems } from "../../app/secrets_check.ts";
 
 /**
  * `validate [--ref COMMIT]`: checks the repository config and every service's
@@ -72,13 +73,16 @@ export async function validateCommand(
       `${app.configFile}: \${${name}} is not set here; the agent must have it in its environment\n`,
     );
   }
+  const secrets = await secretProblems(app, services, commit);
+  for (const problem of secrets) output.err(`${escapeControl(problem)}\n`);
   const warnings = configWarnings + unset.size +
     services.reduce((count, service) => count + service.warnings.length, 0);
+  const invalid = broken.length + secrets.length;
   output.out(
-    `${services.length - broken.length} of ${services.length} services valid` +
+    `${services.length - invalid} of ${services.length} services valid` +
       (warnings > 0 ? `, ${warnings} warning(s)` : "") + "\n",
   );
-  return broken.length > 0 || configError ? ExitCode.usage : ExitCode.ok;
+  return invalid > 0 || configError ? ExitCode.usage : ExitCode.ok;
 }
 
 /** The verification key file must exist and parse. */
