@@ -9,11 +9,25 @@
 # target, so the build needs network access (image builds normally have it).
 # The final image holds no Deno and no sources: the binary, git, ssh, the
 # docker CLI with the compose plugin, tini and curl (for the health check).
+#
+# Build arguments for machines that cannot pull these images or download
+# Deno's runtime (the Docker tests build the image so, see CONTRIBUTING.md):
+# - BUILD_IMAGE, DOCKER_CLI_IMAGE, BASE_IMAGE replace the three images below;
+#   BASE_IMAGE must be Debian bookworm, DOCKER_CLI_IMAGE must hold the docker
+#   CLI and its compose plugin at the paths copied below.
+# - AGENT=source puts Deno and the sources in the image instead of the
+#   compiled binary: /usr/local/bin/upstream-watch is then a launcher running
+#   main.ts with the same flags (scripts/source_launcher.ts), offline from the
+#   npm packages `deno install` cached in the build stage.
 
 ARG DENO_VERSION=2.9.6
 ARG DOCKER_CLI_VERSION=28
+ARG BUILD_IMAGE=denoland/deno:${DENO_VERSION}
+ARG DOCKER_CLI_IMAGE=docker:${DOCKER_CLI_VERSION}-cli
+ARG BASE_IMAGE=debian:bookworm-slim
 
-FROM denoland/deno:${DENO_VERSION} AS build
+FROM ${BUILD_IMAGE} AS build
+ARG AGENT=compiled
 WORKDIR /src
 # Dependencies first: this layer is rebuilt only when they change.
 COPY deno.json deno.lock ./
@@ -24,29 +38,39 @@ COPY src/ src/
 # Compiles for the platform this stage runs on (the target platform of a
 # `docker buildx build --platform …`), i.e. x86_64 or aarch64 Linux.
 RUN set -eu; \
-    target="$(uname -m)-unknown-linux-gnu"; \
-    deno task compile --target "$target"; \
-    install -D -m 0755 "dist/upstream-watch-$target" /out/upstream-watch; \
-    /out/upstream-watch version
+    case "$AGENT" in \
+      compiled) \
+        target="$(uname -m)-unknown-linux-gnu"; \
+        deno task compile --target "$target"; \
+        install -D -m 0755 "dist/upstream-watch-$target" /out/bin/upstream-watch; \
+        /out/bin/upstream-watch version ;; \
+      source) \
+        app=/usr/local/lib/upstream-watch; \
+        mkdir -p "/out/lib/upstream-watch"; \
+        cp -R deno.json deno.lock main.ts src "/out/lib/upstream-watch/"; \
+        cp -R "${DENO_DIR:?the build image must set DENO_DIR}" "/out/lib/upstream-watch/deno-dir"; \
+        install -D -m 0755 "$(command -v deno)" /out/bin/deno; \
+        deno run --allow-write scripts/source_launcher.ts /out/bin/upstream-watch "$app" ;; \
+      *) echo "AGENT must be compiled or source, not \"$AGENT\"" >&2; exit 1 ;; \
+    esac
 
 # Static docker CLI and compose plugin, multi-arch, from Docker's own image.
-FROM docker:${DOCKER_CLI_VERSION}-cli AS docker-cli
+FROM ${DOCKER_CLI_IMAGE} AS docker-cli
 
-FROM debian:bookworm-slim
+FROM ${BASE_IMAGE}
 
+# Installs what the base lacks (a base built with these packages, as the
+# Docker tests' is, needs no package index).
 # hadolint ignore=DL3008
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends \
-        ca-certificates \
-        curl \
-        git \
-        openssh-client \
-        tini \
-    && rm -rf /var/lib/apt/lists/*
+RUN packages="ca-certificates curl git openssh-client tini"; \
+    if ! dpkg -s $packages >/dev/null 2>&1; then \
+        apt-get update \
+        && apt-get install -y --no-install-recommends $packages \
+        && rm -rf /var/lib/apt/lists/*; \
+    fi
 
 COPY --from=docker-cli /usr/local/bin/docker /usr/local/bin/docker
 COPY --from=docker-cli /usr/local/libexec/docker/cli-plugins/docker-compose /usr/local/libexec/docker/cli-plugins/docker-compose
-COPY --from=build /out/upstream-watch /usr/local/bin/upstream-watch
 
 # The infrastructure repository is bind-mounted from the host and is usually
 # owned by another uid than the container's user; git (>= 2.35.2) refuses to
@@ -60,10 +84,7 @@ ARG UID=1000
 ARG GID=1000
 RUN git config --system --add safe.directory '*' \
     && groupadd --gid "${GID}" upstream-watch \
-    && useradd --uid "${UID}" --gid upstream-watch --create-home --shell /usr/sbin/nologin upstream-watch \
-    && docker --version \
-    && docker compose version \
-    && upstream-watch version
+    && useradd --uid "${UID}" --gid upstream-watch --create-home --shell /usr/sbin/nologin upstream-watch
 
 # Mount the repository here, or better at the same absolute path as on the
 # host and set working_dir to it (see examples/compose/compose.yaml).
@@ -83,3 +104,9 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
 # or `docker run --init`, where Docker's own init is PID 1.
 ENTRYPOINT ["tini", "-s", "--", "upstream-watch"]
 CMD ["run"]
+
+# The agent last, so that a new version of it rebuilds only these layers.
+COPY --from=build /out/ /usr/local/
+RUN docker --version \
+    && docker compose version \
+    && upstream-watch version

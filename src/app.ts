@@ -218,6 +218,7 @@ export async function openApp(
     git,
     runner,
     store,
+    logger,
     repoRoot: info.root,
     file: configDisplay,
     config: () => built.agent?.config ?? config,
@@ -277,6 +278,7 @@ function verifierFor(
     git: GitClient;
     runner: DenoProcessRunner;
     store: StateStore;
+    logger: Logger;
     repoRoot: string;
     file: string;
     config: () => RepoConfig;
@@ -284,33 +286,35 @@ function verifierFor(
 ): CommitVerifier {
   const cliPath = globals.allowedSigners ??
     (Deno.env.get("UPSTREAM_WATCH_ALLOWED_SIGNERS") || undefined);
-  const override: VerifyConfig | undefined = cliPath === undefined
+  const commandLine: VerifyConfig | undefined = cliPath === undefined
     ? undefined
     : {
       kind: "ssh",
       path: resolve(cliPath),
-      mode: options.config().verify?.mode ?? "head",
+      mode: "head",
       source: globals.allowedSigners !== undefined
         ? "--allowed-signers"
         : "UPSTREAM_WATCH_ALLOWED_SIGNERS",
     };
   const location = {
     repoRoot: options.repoRoot,
-    file: override ? override.source : options.file,
+    file: commandLine ? commandLine.source : options.file,
   };
-  const current = () => override ?? options.config().verify;
-  const initial = current();
-  if (initial) checkKeyOutsideWorkTree(initial, location);
+  const repository = () => {
+    const config = options.config().verify;
+    if (config && !commandLine) checkKeyOutsideWorkTree(config, location);
+    return config;
+  };
+  if (commandLine) checkKeyOutsideWorkTree(commandLine, location);
+  repository();
   return new CommitVerifier({
     git: options.git,
     runner: options.runner,
     store: options.store,
     now: Date.now,
-    config: () => {
-      const config = current();
-      if (config) checkKeyOutsideWorkTree(config, location);
-      return config;
-    },
+    commandLine,
+    repository,
+    onKept: (line) => options.logger.warn("{line}", { line }),
   });
 }
 

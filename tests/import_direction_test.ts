@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
-import { dirname, join, normalize, relative } from "node:path";
+import { dirname, join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
+import { IMPORT_STATEMENT, sourceFiles } from "./helpers/source_files.ts";
 
 /**
  * Which layers each layer of `src/` may import. A layer is a folder under
@@ -109,10 +109,6 @@ interface ImportEdge {
   line: number;
 }
 
-/** Static imports and re-exports (`import type`, `export * from`, side-effect imports). */
-const IMPORT_STATEMENT =
-  /^[ \t]*(?:(?:import|export)\b[^;]*?\bfrom\s*|import\s*)["']([^"']+)["']/gm;
-
 /** The relative imports of each file, resolved against the importing file's folder. */
 function importGraph(files: ReadonlyMap<string, string>): ImportEdge[] {
   const edges: ImportEdge[] = [];
@@ -160,19 +156,6 @@ function violations(edges: readonly ImportEdge[]): string[] {
     );
   }
   return found;
-}
-
-/** Every `.ts` file under `dir` except unit tests, keyed by its path relative to `dir`. */
-function sourceFiles(dir: string): Map<string, string> {
-  const files = new Map<string, string>();
-  const entries = readdirSync(dir, { recursive: true, withFileTypes: true });
-  for (const entry of entries) {
-    if (!entry.isFile() || !entry.name.endsWith(".ts")) continue;
-    if (entry.name.endsWith("_test.ts")) continue;
-    const path = join(entry.parentPath, entry.name);
-    files.set(relative(dir, path), readFileSync(path, "utf8"));
-  }
-  return files;
 }
 
 const SRC = fileURLToPath(new URL("../src/", import.meta.url));

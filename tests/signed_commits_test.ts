@@ -4,46 +4,24 @@ import { openApp } from "../src/app.ts";
 import { createHandler } from "../src/http/handler.ts";
 import { AgentTelemetry } from "../src/http/telemetry.ts";
 import { runObservedCycle } from "../src/reconcile/daemon.ts";
-import { cli, isolateGitConfig, parseJson, runOnce } from "./helpers/cli.ts";
-import { git, GIT_ENV, GitFixture } from "./helpers/git_fixture.ts";
+import {
+  cli,
+  isolateGitConfig,
+  parseJson,
+  runOnce,
+  spawnCli,
+} from "./helpers/cli.ts";
+import { git, GitFixture } from "./helpers/git_fixture.ts";
 import { appendingHooks, readLines } from "./helpers/hooks.ts";
 import { Receiver } from "./helpers/http_receiver.ts";
 import {
   allowedSigners,
   gpgKey,
+  pushSignedWithGpg,
   signPushesWithSsh,
   sshKey,
 } from "./helpers/signing.ts";
-
-/** A fixture whose pusher signs with an allowed SSH key; `verify:` points at an allowed-signers file outside the clone. */
-async function signedFixture(
-  verify: string,
-  extraConfig = "",
-): Promise<
-  {
-    fixture: GitFixture;
-    log: string;
-    key: string;
-    other: string;
-    signers: string;
-  }
-> {
-  const fixture = await GitFixture.create({});
-  const key = await sshKey(fixture.root, "alice");
-  const other = await sshKey(fixture.root, "mallory");
-  const signers = await allowedSigners(join(fixture.root, "allowed_signers"), [
-    { principal: "alice@example.test", key },
-  ]);
-  await signPushesWithSsh(fixture, key);
-  const log = join(fixture.root, "ran.log");
-  await fixture.push({
-    ".upstream-watch.yaml":
-      `verify:\n  allowed_signers: ${signers}\n${verify}${extraConfig}`,
-    "api/.update-hooks.yaml": appendingHooks(log),
-  }, "signed setup");
-  await git(fixture.clone, "pull", "--quiet");
-  return { fixture, log, key, other, signers };
-}
+import { signedFixture } from "./helpers/signed_fixture.ts";
 
 Deno.test("a commit signed by an allowed SSH key is deployed", async () => {
   const { fixture, log } = await signedFixture("");
@@ -122,7 +100,7 @@ Deno.test("mode all refuses an unsigned commit in the middle of the fetched rang
   assert.equal((await readLines(log)).length, 1);
 });
 
-Deno.test("mode all verifies merges too, in one git process, and does not verify again once recorded", async () => {
+Deno.test("mode all verifies merges too, and does not verify again once recorded", async () => {
   const { fixture, log, key } = await signedFixture("  mode: all\n");
   await using _ = fixture;
   assert.equal((await runOnce(fixture.clone)).code, 0);
@@ -206,7 +184,7 @@ Deno.test("a relative key path is a configuration error naming file and line", a
   assert.match(result.stderr, /\.upstream-watch\.yaml:2:.*absolute path/);
 });
 
-Deno.test("--allowed-signers turns verification on whatever the repository says", async () => {
+Deno.test("--allowed-signers turns verification on whatever the repository says; dropping it later keeps it on until verify-reset", async () => {
   await using fixture = await GitFixture.create({});
   const key = await sshKey(fixture.root, "alice");
   const signers = await allowedSigners(join(fixture.root, "allowed"), [
@@ -221,17 +199,31 @@ Deno.test("--allowed-signers turns verification on whatever the repository says"
     "the unsigned first commit must verify on a first start",
   );
   assert.equal((await readLines(log)).length, 0);
-  Deno.env.set("UPSTREAM_WATCH_ALLOWED_SIGNERS", signers);
-  try {
-    assert.equal((await runOnce(fixture.clone)).code, 3);
-  } finally {
-    Deno.env.delete("UPSTREAM_WATCH_ALLOWED_SIGNERS");
-  }
-  assert.equal(
-    (await runOnce(fixture.clone)).code,
-    0,
-    "off without the option",
+  // In a process of its own: the variable must not reach tests running beside.
+  const fromVariable = await spawnCli(
+    ["--repo", fixture.clone, "run", "--once"],
+    { env: { UPSTREAM_WATCH_ALLOWED_SIGNERS: signers } },
   );
+  assert.equal(fromVariable.code, 3, fromVariable.stderr);
+  const without = await runOnce(fixture.clone);
+  assert.equal(without.code, 3, "still on without the option: it was recorded");
+  assert.match(without.stderr, /unsigned\) refused/);
+  const reset = await cli([
+    "--repo",
+    fixture.clone,
+    "verify-reset",
+    "--reason",
+    "verification moves to CI",
+  ]);
+  assert.equal(reset.code, 0, reset.stderr);
+  assert.match(
+    reset.stdout,
+    /forgot the recorded allowed_signers .*allowed \(mode head\); verification is now off/,
+  );
+  assert.equal((await runOnce(fixture.clone)).code, 0, "off after the reset");
+  assert.equal((await readLines(log)).length, 1);
+  const again = await cli(["--repo", fixture.clone, "verify-reset"]);
+  assert.match(again.stdout, /nothing to reset/);
 });
 
 Deno.test("validate checks that the allowed-signers file exists and parses", async () => {
@@ -279,27 +271,11 @@ Deno.test("an OpenPGP keyring verifies gpg-signed commits and refuses others", a
   await using fixture = await GitFixture.create({});
   await using signer = await gpgKey(fixture.root, "Bob <bob@example.test>");
   const log = join(fixture.root, "ran.log");
-  const gpgCommit = async (message: string) => {
-    const result = await new Deno.Command("git", {
-      args: [
-        "-c",
-        "gpg.format=openpgp",
-        "-c",
-        "user.signingkey=bob@example.test",
-        "commit",
-        "--quiet",
-        "-S",
-        "--allow-empty",
-        "-m",
-        message,
-      ],
-      cwd: fixture.pusher,
-      env: { ...GIT_ENV, GNUPGHOME: signer.home },
-      stderr: "piped",
-    }).output();
-    assert.ok(result.success, new TextDecoder().decode(result.stderr));
-    await git(fixture.pusher, "push", "--quiet", "origin", "HEAD:main");
-  };
+  const gpgCommit = (message: string) =>
+    pushSignedWithGpg(fixture, {
+      home: signer.home,
+      signingKey: "bob@example.test",
+    }, message);
   await Deno.mkdir(join(fixture.pusher, "api"));
   await Deno.writeTextFile(
     join(fixture.pusher, "api/.update-hooks.yaml"),

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import examples from "@octokit/webhooks-examples" with { type: "json" };
+// A test-only package: named here rather than in deno.json's imports, so
+// that the program's lockfile (which `deno task` installs in full) never
+// holds it; its lock entry is in tests/deno.lock.
+// deno-lint-ignore no-import-prefix
+import examples from "npm:@octokit/webhooks-examples@7.6.1" with {
+  type: "json",
+};
 import { createHandler, type Handler } from "../src/http/handler.ts";
 import { AgentTelemetry } from "../src/http/telemetry.ts";
 import { agentLogger } from "../src/log/logging.ts";

@@ -331,6 +331,23 @@ function buildProgram(
       )()
     );
 
+  program.command("verify-reset")
+    .description(
+      "forget the recorded signature-verification settings, so the deployed configuration may lower or switch off verification (logged and notified)",
+    )
+    .option("--reason <text>", "why, logged and sent with the notification")
+    .action((options: { reason?: string }) =>
+      withApp(
+        "beside",
+        async (app) =>
+          (await import("./commands/verify_reset.ts")).verifyResetCommand(
+            app,
+            { reason: options.reason },
+            output,
+          ),
+      )()
+    );
+
   program.command("adopt")
     .description(
       "record services (default: all) as deployed at HEAD without running anything",

@@ -84,6 +84,8 @@ export const NOTIFY_EVENTS = [
   "verification_failed",
   "state_unwritable",
   "config_invalid",
+  "rewound",
+  "verification_reset",
 ] as const;
 
 /** An event a notify target may subscribe to. */

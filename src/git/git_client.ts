@@ -92,6 +92,8 @@ export class GitClient {
       GIT_TERMINAL_PROMPT: "0",
       // Git Credential Manager (Windows, macOS) may open a dialog despite GIT_TERMINAL_PROMPT.
       GCM_INTERACTIVE: "never",
+      // A `refs/replace` object would swap a verified commit's tree for another.
+      GIT_NO_REPLACE_OBJECTS: "1",
       ...options.env,
     };
   }

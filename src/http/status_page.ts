@@ -167,6 +167,10 @@ ${
     document.verification
       ? markup`<p class="meta" id="verification"><span class="badge failed">refused</span> ${document.verification.message}</p>`
       : ""
+  }${
+    document.lastRewind
+      ? markup`<p class="meta" id="rewind"><span class="badge">rewound</span> ${document.lastRewind.message}</p>`
+      : ""
   }
 </header>
 <section id="services">

@@ -67,6 +67,9 @@ export function cycleEvents(
     if (event === "suppressed") suppressed.push(summary);
     else if (event) events.push(event);
   }
+  if (result.sync.rewound) {
+    events.push(rewoundEvent(result.sync, context));
+  }
   const services = result.removed.length > 0
     ? context.store.services()
     : new Map();
@@ -224,6 +227,36 @@ export function verificationFailedEvent(
   });
 }
 
+/** The `rewound` event: `sync: reset` moved the work tree to a commit that does not descend from the deployed one. */
+export function rewoundEvent(
+  sync: { before: string; after: string },
+  context: Omit<EventContext, "store">,
+): NotificationEvent {
+  return finish({
+    ...blank(context),
+    event: "rewound",
+    fromCommit: sync.before,
+    toCommit: sync.after,
+    reason:
+      "the branch was force-pushed or rewound; the new commit passed verification (if on) and is deployed",
+  });
+}
+
+/** The `verification_reset` event: the operator let the deployed configuration lower or switch off verification. */
+export function verificationResetEvent(
+  change: { was: string; reason: string | null },
+  context: Omit<EventContext, "store">,
+): NotificationEvent {
+  return finish({
+    ...blank(context),
+    event: "verification_reset",
+    outcome: null,
+    reason: `verify-reset by the operator${
+      change.reason ? ` (${change.reason})` : ""
+    }: the recorded ${change.was} no longer applies; the deployed configuration or the command line decides from now on`,
+  });
+}
+
 /** The `recovered` event sent when syncing works again after a `sync_failed`. */
 export function syncRecoveredEvent(
   failingSince: number,
@@ -310,6 +343,7 @@ function finish(draft: Draft & { fallback?: NotifyEventName }) {
   return { ...draft, title: eventTitle(draft), message: eventMessage(draft) };
 }
 
+/** The tail of the command that failed: the last one recorded in the failed step. */
 function failingOutputTail(store: StateStore, run: RunRecord): string | null {
   const commands = store.commands(run.id);
   const inStep = commands.filter((command) => command.step === run.failedStep);

@@ -40,6 +40,12 @@ export function eventTitle(event: Draft): string {
       return `commit ${
         shownCommit(event.toCommit)
       } refused on ${event.host}: signature verification failed`;
+    case "rewound":
+      return `rewound from ${shownCommit(event.fromCommit)} to ${
+        shownCommit(event.toCommit)
+      } on ${event.host}`;
+    case "verification_reset":
+      return `signature verification settings reset by the operator on ${event.host}`;
     case "test":
       return `upstream-watch test message from ${event.host}`;
   }

@@ -10,6 +10,8 @@ export interface SyncResult {
   after: string;
   /** The commit fetched from the remote (equals `after` unless nothing moved). */
   upstream: string;
+  /** `sync: reset` moved to a commit that does not descend from `before` (a force-push, a rewind). */
+  rewound?: boolean;
 }
 
 /** Options of {@link syncRepository}. */
@@ -81,13 +83,19 @@ export async function syncRepository(
   let merging: Promise<unknown> | undefined = localChanges && !options.verify
     ? merge()
     : undefined;
+  // A reset may move anywhere: whether it moves back is asked beside the checks.
+  const descends = moving && options.mode === "reset"
+    ? git.isAncestor(before, upstream)
+    : undefined;
+  descends?.catch(() => {});
   // What is read ahead is used only once the fetched commit has passed.
   if (moving) options.whileMoving?.(before, upstream);
   await options.verify?.(before, upstream);
   if (!moving) return { before, after: before, upstream };
-  if (options.mode === "reset") {
+  if (descends) {
+    const rewound = !(await wrapGit(() => descends, "cannot compare commits"));
     await wrapGit(() => git.resetHard(upstream), "cannot reset the work tree");
-    return { before, after: upstream, upstream };
+    return { before, after: upstream, upstream, rewound };
   }
   if (!merging) {
     if (changed) await refuseLocalChanges(git);
@@ -172,9 +180,9 @@ async function refuseLocalChanges(
   );
 }
 
-async function wrapGit(work: () => Promise<void>, what: string): Promise<void> {
+async function wrapGit<T>(work: () => Promise<T>, what: string): Promise<T> {
   try {
-    await work();
+    return await work();
   } catch (error) {
     if (!(error instanceof GitError)) throw error;
     throw new SyncError(

@@ -6,8 +6,11 @@
  */
 import { REPO_CONFIG_FILE, type RepoConfig } from "../config/types.ts";
 import { GitError } from "../errors.ts";
+import { shortCommit } from "../git/commit_id.ts";
 import type { GitClient } from "../git/git_client.ts";
 import type { Logger } from "../log/logging.ts";
+import { recordRewind } from "../state/rewinds.ts";
+import type { StateStore } from "../state/store.ts";
 import type { CommitVerifier } from "../verify/verifier.ts";
 import {
   type Rejection,
@@ -26,6 +29,7 @@ export interface SyncStageDeps extends ConfigSource {
   git: GitClient;
   logger: Logger;
   now: () => number;
+  store: StateStore;
   gitDir: string;
   remote: string;
   branch: string;
@@ -83,6 +87,18 @@ export async function syncStage(
       }
       : undefined,
   });
+  if (sync.rewound) {
+    deps.logger.warn("{rewind} (a rewind or force-push)", {
+      rewind: rewindText({ from: sync.before, to: sync.after }),
+    });
+    if (!deps.store.readOnly) {
+      recordRewind(deps.store, {
+        from: sync.before,
+        to: sync.after,
+        at: deps.now(),
+      });
+    }
+  }
   const head = options.move ? sync.after : sync.upstream;
   let reloaded: Reloaded | undefined;
   if (
@@ -93,6 +109,13 @@ export async function syncStage(
     config = reloaded.config;
   }
   return { sync, head, config, rejection, reloaded };
+}
+
+/** `sync: reset moved the work tree from … to …, which does not descend from it`. */
+export function rewindText(rewind: { from: string; to: string }): string {
+  return `sync: reset moved the work tree from ${shortCommit(rewind.from)} to ${
+    shortCommit(rewind.to)
+  }, which does not descend from it`;
 }
 
 /**

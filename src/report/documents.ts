@@ -42,6 +42,15 @@ export interface RejectionJson {
   message: string;
 }
 
+/** The last time `sync: reset` moved the work tree to a commit that does not descend from the deployed one. */
+export interface RewindJson {
+  from: string;
+  to: string;
+  /** ISO 8601. */
+  at: string;
+  message: string;
+}
+
 /** One service's entry of the status document. */
 export interface ServiceStatus extends SafetyFields {
   name: string;
@@ -68,6 +77,7 @@ export interface StatusDocument {
   verification: RejectionJson | null;
   /** The configuration of a commit that could not be used (the last good one is in effect), or null. */
   configRefused: ConfigRefusedJson | null;
+  lastRewind: RewindJson | null;
   services: ServiceStatus[];
 }
 

@@ -1,10 +1,12 @@
 /** Building the status document from a plan and the state. */
 import type { CyclePlan } from "../reconcile/cycle_types.ts";
 import { holdJson } from "../reconcile/describe.ts";
+import { rewindText } from "../reconcile/sync_stage.ts";
 import { safetyStatus } from "../reconcile/safety_status.ts";
+import { lastRewind } from "../state/rewinds.ts";
 import type { StateStore } from "../state/store.ts";
 import { recordedRejection } from "../verify/verifier.ts";
-import type { StatusDocument } from "./documents.ts";
+import type { RewindJson, StatusDocument } from "./documents.ts";
 import { rejectionJson, runJson } from "./run_json.ts";
 import {
   type ConfigRefusal,
@@ -78,6 +80,7 @@ export async function statusDocument(
       recordedRejection(source.store) ?? plan.rejection,
     ),
     configRefused: configRefusedJson(configRefusal(source.store)),
+    lastRewind: rewindJson(source.store),
     services,
   };
 }
@@ -90,5 +93,17 @@ function configRefusedJson(
     ...refusal,
     since: new Date(refusal.since).toISOString(),
     message: describeRefusal(refusal),
+  };
+}
+
+function rewindJson(store: StateStore): RewindJson | null {
+  const rewind = lastRewind(store);
+  if (!rewind) return null;
+  const at = isoTime(rewind.at);
+  return {
+    from: rewind.from,
+    to: rewind.to,
+    at,
+    message: `rewound at ${at}: ${rewindText(rewind)}`,
   };
 }

@@ -93,6 +93,23 @@ export const MIGRATIONS: readonly string[] = [
     finished_at INTEGER
   ) WITHOUT ROWID;
   `,
+  // Signed-commit verification that a pushed configuration cannot switch off:
+  // the settings once in effect, and when each commit was first checked (the
+  // time key validity is judged at).
+  `
+  CREATE TABLE verification_settings (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    kind TEXT NOT NULL,
+    path TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    source TEXT NOT NULL,
+    recorded_at INTEGER NOT NULL
+  );
+  CREATE TABLE verified_commits (
+    commit_id TEXT PRIMARY KEY,
+    first_checked_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /** The schema version this build writes. */
@@ -108,4 +125,6 @@ export const REQUIRED_TABLES: readonly string[] = [
   "state_meta",
   "suspensions",
   "rollbacks",
+  "verification_settings",
+  "verified_commits",
 ];

@@ -1,7 +1,38 @@
 /** Debian's headless Chromium, for checking pages as a browser renders them (installed by .ci/install-chromium). */
+import { ensureTool, testNeeding, type TestTool } from "./tool_setup.ts";
 
-/** Where the `chromium` package installs the browser. */
-export const CHROMIUM_PATH = "/usr/bin/chromium";
+/**
+ * The browser: `CHROMIUM_PATH` from the environment (another install, or
+ * Chrome), else where Debian's `chromium` package puts it.
+ */
+export const CHROMIUM_PATH = Deno.env.get("CHROMIUM_PATH") ||
+  "/usr/bin/chromium";
+
+/** Headless Chromium, installed by .ci/install-chromium (Debian's chromium package) when missing. */
+export const CHROMIUM: TestTool = {
+  name: "Chromium",
+  setupScript: ".ci/install-chromium",
+  probe: async () => {
+    try {
+      const info = await Deno.stat(CHROMIUM_PATH);
+      return info.isFile ? undefined : `${CHROMIUM_PATH} is not a file`;
+    } catch {
+      return `${CHROMIUM_PATH} not found`;
+    }
+  },
+};
+
+/** Set up (or found missing) once per test module. */
+const chromiumSupport = await ensureTool(CHROMIUM);
+
+/**
+ * A Deno test that renders pages in headless Chromium: skipped with the
+ * reason when the browser is missing and cannot be installed, except under
+ * `CI=true` on Linux.
+ */
+export function chromiumTest(name: string, fn: () => Promise<void>): void {
+  testNeeding(CHROMIUM, chromiumSupport, { name, fn });
+}
 
 /** Options of {@link runChromium}. */
 export interface ChromiumOptions {
@@ -13,21 +44,13 @@ export interface ChromiumOptions {
 
 /**
  * Runs headless Chromium with `args` then `url` in a throw-away profile;
- * returns its standard output. Throws, so tests fail rather than skip, when
- * the browser is missing.
+ * returns its standard output (tests calling it are {@link chromiumTest}s).
  */
 export async function runChromium(
   args: readonly string[],
   url: string,
   options: ChromiumOptions = {},
 ): Promise<string> {
-  try {
-    await Deno.stat(CHROMIUM_PATH);
-  } catch {
-    throw new Error(
-      `${CHROMIUM_PATH} not found: install it with .ci/install-chromium (Debian's chromium package)`,
-    );
-  }
   const profile = await Deno.makeTempDir({
     prefix: "upstream-watch-chromium-",
   });

@@ -10,6 +10,12 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { WAIT_MS, waitUntil } from "./agent_process.ts";
 import { spawnCli } from "./cli.ts";
+import {
+  ensureTool,
+  testNeeding,
+  type TestTool,
+  type ToolSupport,
+} from "./tool_setup.ts";
 
 /** The statically linked busybox of Debian's busybox-static, copied into every test image. */
 export const BUSYBOX = "/bin/busybox";
@@ -23,9 +29,7 @@ export const DOCKER_SHIM_DIR = fileURLToPath(
 );
 
 /** Whether the Docker tests can run here, and if not, why. */
-export type DockerSupport =
-  | { available: true; serverVersion: string }
-  | { available: false; reason: string };
+export type DockerSupport = ToolSupport;
 
 /** Result of one docker (or docker-compose) invocation. */
 interface CommandResult {
@@ -74,13 +78,9 @@ export async function docker(
   return result.stdout.trim();
 }
 
-async function probeDocker(): Promise<DockerSupport> {
-  if (Deno.build.os !== "linux") {
-    return {
-      available: false,
-      reason: "the test images run a Linux busybox",
-    };
-  }
+/** Why the Docker tests cannot run here, or undefined when they can. */
+async function dockerMissing(): Promise<string | undefined> {
+  if (Deno.build.os !== "linux") return "the test images run a Linux busybox";
   const missing = async (command: string, args: string[]) => {
     try {
       const result = await runCommand(command, args);
@@ -92,12 +92,7 @@ async function probeDocker(): Promise<DockerSupport> {
   };
   const info = await missing("docker", ["info", "--format", "{{.ID}}"]);
   if (info !== undefined) {
-    return {
-      available: false,
-      reason: `no Docker engine answers \`docker info\` (${
-        info.split("\n")[0]
-      }); start one with .ci/start-docker`,
-    };
+    return `no Docker engine answers \`docker info\` (${info.split("\n")[0]})`;
   }
   // The shim runs docker-compose v1 where it exists, else the v2 plugin.
   const compose = await missing("docker-compose", ["version", "--short"]);
@@ -105,60 +100,35 @@ async function probeDocker(): Promise<DockerSupport> {
     compose !== undefined &&
     await missing("docker", ["compose", "version"]) !== undefined
   ) {
-    return {
-      available: false,
-      reason:
-        `neither docker-compose nor docker compose works (docker-compose: ${compose}); .ci/start-docker installs docker-compose`,
-    };
+    return `neither docker-compose nor docker compose works (docker-compose: ${compose})`;
   }
   try {
     await Deno.stat(BUSYBOX);
   } catch {
-    return {
-      available: false,
-      reason: `${BUSYBOX} is missing (Debian package busybox-static)`,
-    };
+    return `${BUSYBOX} is missing (Debian package busybox-static)`;
   }
-  const version = await docker(["version", "--format", "{{.Server.Version}}"]);
-  return { available: true, serverVersion: version };
+  return undefined;
 }
 
-/** Probed once per test module. */
-export const dockerSupport: DockerSupport = await probeDocker();
+/** A Docker engine with compose and the static busybox; .ci/start-docker installs and starts what is missing. */
+export const DOCKER: TestTool = {
+  name: "Docker",
+  setupScript: ".ci/start-docker",
+  probe: dockerMissing,
+};
 
-/** Set in the (shared) environment once one test module printed why the Docker tests are skipped. */
-const SKIP_NOTED = "UPSTREAM_WATCH_DOCKER_SKIP_NOTED";
-
-function noteSkipOnce(reason: string): void {
-  if (Deno.env.get(SKIP_NOTED)) return;
-  Deno.env.set(SKIP_NOTED, "1");
-  Deno.stderr.writeSync(
-    new TextEncoder().encode(`Docker tests skipped: ${reason}\n`),
-  );
-}
+/** Set up (or found missing) once per test module. */
+export const dockerSupport: DockerSupport = await ensureTool(DOCKER);
 
 /**
  * A Deno test named `docker: NAME` that needs a Docker engine. Without one
- * it is ignored (one line says why), except under `CI=true` on Linux, where
- * it fails with the reason: the Linux CI starts an engine and must never pass
- * by skipping them.
+ * (and when .ci/start-docker cannot start one) it is ignored with the reason
+ * in the run's summary, except under `CI=true` on Linux, where it fails with
+ * the reason: the Linux CI starts an engine and must never pass by skipping
+ * them.
  */
 export function dockerTest(name: string, fn: () => Promise<void>): void {
-  const required = Deno.env.get("CI") === "true" && Deno.build.os === "linux";
-  const skip = !dockerSupport.available && !required;
-  if (skip) noteSkipOnce((dockerSupport as { reason: string }).reason);
-  Deno.test({
-    name: `docker: ${name}`,
-    ignore: skip,
-    fn: async () => {
-      if (!dockerSupport.available) {
-        throw new Error(
-          `CI=true but the Docker tests cannot run: ${dockerSupport.reason}`,
-        );
-      }
-      await fn();
-    },
-  });
+  testNeeding(DOCKER, dockerSupport, { name: `docker: ${name}`, fn });
 }
 
 /** A port on 127.0.0.1 that nothing listened on a moment ago. */

@@ -90,6 +90,12 @@ export class GitFixture implements AsyncDisposable {
     return await git(this.pusher, "rev-parse", "HEAD");
   }
 
+  /** Points the upstream's branch at `commit` (a reset and force-push from the pusher). */
+  async forcePushTo(commit: string): Promise<void> {
+    await git(this.pusher, "reset", "--quiet", "--hard", commit);
+    await git(this.pusher, "push", "--quiet", "--force", "origin", "HEAD:main");
+  }
+
   /** The agent clone's HEAD commit. */
   cloneHead(): Promise<string> {
     return git(this.clone, "rev-parse", "HEAD");

@@ -102,6 +102,7 @@ export function fakeAgent(
             upstream: "b".repeat(40),
             verification: null,
             configRefused: null,
+            lastRewind: null,
             services: [],
           },
         ),

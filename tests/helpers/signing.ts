@@ -1,15 +1,17 @@
 /** Real signing keys for tests: `ssh-keygen` keys and allowed-signers files, and passphrase-less OpenPGP keys in a temp GNUPGHOME. */
 import { join } from "node:path";
-import { git, type GitFixture } from "./git_fixture.ts";
+import { git, GIT_ENV, type GitFixture } from "./git_fixture.ts";
 
 async function run(
   command: string,
   args: string[],
   env?: Record<string, string>,
+  cwd?: string,
 ) {
   const result = await new Deno.Command(command, {
     args,
     env,
+    cwd,
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -106,4 +108,30 @@ export async function gpgKey(
       await run("gpgconf", ["--kill", "all"], env).catch(() => "");
     },
   };
+}
+
+/** Commits what is staged in the fixture's pusher, signed by the OpenPGP key `signingKey` of `home`, and pushes it. */
+export async function pushSignedWithGpg(
+  fixture: GitFixture,
+  signer: { home: string; signingKey: string },
+  message: string,
+): Promise<void> {
+  await run(
+    "git",
+    [
+      "-c",
+      "gpg.format=openpgp",
+      "-c",
+      `user.signingkey=${signer.signingKey}`,
+      "commit",
+      "--quiet",
+      "-S",
+      "--allow-empty",
+      "-m",
+      message,
+    ],
+    { ...GIT_ENV, GNUPGHOME: signer.home },
+    fixture.pusher,
+  );
+  await git(fixture.pusher, "push", "--quiet", "origin", "HEAD:main");
 }

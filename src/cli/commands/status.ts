@@ -32,6 +32,9 @@ export async function statusCommand(
   if (document.configRefused) {
     output.out(`${escapeControl(document.configRefused.message)}\n`);
   }
+  if (document.lastRewind) {
+    output.out(`${document.lastRewind.message}\n`);
+  }
   if (services.length === 0) {
     output.out("no services found\n");
     return 0;
