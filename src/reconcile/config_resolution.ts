@@ -7,7 +7,7 @@
  */
 import { secretValue, webhookSecret } from "../config/secret_file.ts";
 import type { RepoConfig } from "../config/types.ts";
-import { ConfigError, errorMessage } from "../errors.ts";
+import { ConfigError } from "../errors.ts";
 import { resolveTargets } from "../notify/target.ts";
 import { checkKeyOutsideWorkTree } from "../verify/verifier.ts";
 
@@ -42,17 +42,12 @@ export async function resolveRepoConfig(
     );
     if (token.trim() === "") throw new ConfigError("token is empty", location);
   }
-  const verify = config.verify;
-  if (verify) {
-    checkKeyOutsideWorkTree(verify, { repoRoot: context.repoRoot, file });
-    try {
-      const info = await Deno.stat(verify.path);
-      if (!info.isFile) throw new Error("not a regular file");
-    } catch (error) {
-      throw new ConfigError(
-        `${verify.path} cannot be read: ${errorMessage(error)}`,
-        { file, key: verify.source },
-      );
-    }
+  // A key file that cannot be read is the verifier's to report: it refuses
+  // the commit naming why, whichever configuration is in effect.
+  if (config.verify) {
+    checkKeyOutsideWorkTree(config.verify, {
+      repoRoot: context.repoRoot,
+      file,
+    });
   }
 }
