@@ -3,7 +3,6 @@ import {
   type ConfigWarning,
   REPO_CONFIG_FILE,
   type RepoConfig,
-  SINGLE_SERVICE_NAME,
 } from "./config/types.ts";
 import { ConfigError } from "./errors.ts";
 import {
@@ -18,17 +17,15 @@ import { headCommitFromFiles } from "./git/head_file.ts";
 import { recordStatePath } from "./state/config_record.ts";
 import { fileExists } from "./state/file_identity.ts";
 import { excludeFromGit } from "./app/git_exclude.ts";
-import { shortCommit } from "./git/commit_id.ts";
+import { MarkingRunner } from "./process/run_marker.ts";
 import { type BranchUpstream, GitClient } from "./git/git_client.ts";
 import type { SecretsHost } from "./hooks/decrypt_step.ts";
 import { stopLeftoverHooks } from "./hooks/leftover_hooks.ts";
 import { secretsHost } from "./app/secrets_host.ts";
 import { agentLogger, type Logger } from "./log/logging.ts";
 import { DenoProcessRunner } from "./process/run_process.ts";
-import { MarkingRunner } from "./process/run_marker.ts";
 import { Agent } from "./reconcile/agent.ts";
 import { acquireInstanceLock } from "./state/instance_lock.ts";
-import { decideLegacyDeployments } from "./state/legacy_import.ts";
 import {
   type LostStatePolicy,
   openGuardedState,
@@ -37,6 +34,15 @@ import type { StateStore } from "./state/store.ts";
 import type { VerifyConfig } from "./config/verify_config.ts";
 import { checkKeyOutsideWorkTree, CommitVerifier } from "./verify/verifier.ts";
 import type { RunListener } from "./reconcile/run_listener.ts";
+import {
+  adoptDaemonSettings,
+  type EffectiveSettings,
+  type OwnSettings,
+} from "./app/daemon_settings.ts";
+import { daemonRecord } from "./state/daemon_record.ts";
+import { importLegacyState } from "./app/legacy_state.ts";
+
+export type { EffectiveSettings } from "./app/daemon_settings.ts";
 import type { ProcessRunner } from "./process/types.ts";
 
 /** Global command-line options (docs/commands.md#global-options). */
@@ -81,6 +87,8 @@ export interface App {
   verifier: CommitVerifier;
   /** Told when each of the agent's runs starts and ends; commands that deploy add to it. */
   runListeners: RunListener[];
+  /** The settings a daemon records for the other commands (docs/design.md#the-daemons-settings). */
+  settings: EffectiveSettings;
   [Symbol.dispose](): void;
 }
 
@@ -98,6 +106,8 @@ export interface OpenAppOptions {
   resolveConfig?: boolean;
   /** A configuration at HEAD that cannot be used falls back to the last good one (default true; `validate` reports it instead). */
   configFallback?: boolean;
+  /** Use only this command's own flags and environment, never the daemon's recorded settings (`run`: it is the daemon). */
+  ownSettings?: boolean;
 }
 
 /** Composition root: finds the repository, loads its configuration, opens the state and builds the agent. */
@@ -119,20 +129,16 @@ export async function openApp(
     ? git.branchUpstream(info.branch)
     : Promise.resolve(undefined);
   upstream.catch(() => {});
-  const host = globals.host ?? Deno.env.get("UPSTREAM_WATCH_HOST") ??
-    Deno.hostname();
-  const { configPath, configDisplay } = await configLocation(
-    info.root,
-    globals.config,
-  );
-  const source: StartupSource = {
+  const sourceFor = async (
+    configOption: string | undefined,
+  ): Promise<StartupSource> => ({
     git,
     logger,
-    configFromGit: !globals.config,
-    configPath,
-    configDisplay,
+    configFromGit: !configOption,
+    ...await configLocation(info.root, configOption),
     repoRoot: info.root,
-  };
+  });
+  let source = await sourceFor(globals.config);
   const resolveConfig = options.resolveConfig ?? options.lock ?? false;
   const started = await startupConfig(source, { resolve: resolveConfig });
   if (started.kind === "refused" && options.configFallback === false) {
@@ -145,6 +151,8 @@ export async function openApp(
   if (started.kind === "refused" && !fileExists(statePath)) {
     throw started.error;
   }
+  const own = ownSettings(globals);
+  let settings: EffectiveSettings = own;
 
   const secrets = secretsHost(globals, runner, info);
   // The lock comes first: a second instance must not touch the first one's running runs.
@@ -157,6 +165,7 @@ export async function openApp(
   }
   let store: StateStore | undefined;
   let config: RepoConfig;
+  let warnings = started.kind === "loaded" ? started.warnings : [];
   let remote: string;
   let branch: string;
   try {
@@ -192,7 +201,36 @@ export async function openApp(
     lock?.[Symbol.dispose]();
     throw error;
   }
-  const warnings = started.kind === "loaded" ? started.warnings : [];
+  if (!options.ownSettings) {
+    const adopted = adoptDaemonSettings(own, daemonRecord(store));
+    settings = adopted.settings;
+    if (adopted.differences.length > 0) {
+      logger.info(
+        "using the settings the daemon was started with: {differences}; give the flag to use another",
+        { differences: adopted.differences.join(", ") },
+      );
+    }
+    if (settings.config !== own.config) {
+      try {
+        source = await sourceFor(settings.config ?? undefined);
+        const daemons = await startupConfig(source, {
+          resolve: resolveConfig,
+        });
+        if (daemons.kind === "refused") throw daemons.error;
+        ({ config, warnings } = daemons);
+        ({ remote, branch } = resolveUpstream(
+          config,
+          info.branch,
+          await upstream,
+        ));
+      } catch (error) {
+        store.close();
+        lock?.[Symbol.dispose]();
+        throw error;
+      }
+    }
+  }
+  const host = settings.host;
   if (store.legacyModules.length > 0) {
     await importLegacyState(store, git, config, logger);
   }
@@ -211,10 +249,11 @@ export async function openApp(
   const hookRunner = stateId === undefined
     ? runner
     : new MarkingRunner(runner, stateId);
+  const { configPath, configDisplay } = source;
   // The verifier follows the agent's configuration, which is reloaded as HEAD moves.
   const built: { agent?: Agent } = {};
   const runListeners: RunListener[] = [];
-  const verifier = verifierFor(globals, {
+  const verifier = verifierFor(settings.allowedSigners, {
     git,
     runner,
     store,
@@ -234,7 +273,7 @@ export async function openApp(
     gitDir: info.gitDir,
     configPath,
     configDisplay,
-    configFromGit: !globals.config,
+    configFromGit: settings.config === null,
     config,
     host,
     remote,
@@ -255,7 +294,7 @@ export async function openApp(
     gitDir: info.gitDir,
     configPath,
     configFile: configDisplay,
-    configFromGit: !globals.config,
+    configFromGit: settings.config === null,
     configWarnings: warnings,
     config,
     host,
@@ -263,6 +302,7 @@ export async function openApp(
     branch,
     verifier,
     runListeners,
+    settings,
     [Symbol.dispose]: () => {
       verifier.closeSync();
       store.close();
@@ -273,7 +313,7 @@ export async function openApp(
 
 /** The verifier with the command line's `--allowed-signers` (or its variable) over the repository's `verify:`. */
 function verifierFor(
-  globals: GlobalOptions,
+  signers: EffectiveSettings["allowedSigners"],
   options: {
     git: GitClient;
     runner: DenoProcessRunner;
@@ -284,18 +324,9 @@ function verifierFor(
     config: () => RepoConfig;
   },
 ): CommitVerifier {
-  const cliPath = globals.allowedSigners ??
-    (Deno.env.get("UPSTREAM_WATCH_ALLOWED_SIGNERS") || undefined);
-  const commandLine: VerifyConfig | undefined = cliPath === undefined
+  const commandLine: VerifyConfig | undefined = signers === null
     ? undefined
-    : {
-      kind: "ssh",
-      path: resolve(cliPath),
-      mode: "head",
-      source: globals.allowedSigners !== undefined
-        ? "--allowed-signers"
-        : "UPSTREAM_WATCH_ALLOWED_SIGNERS",
-    };
+    : { kind: "ssh", path: signers.path, mode: "head", source: signers.source };
   const location = {
     repoRoot: options.repoRoot,
     file: commandLine ? commandLine.source : options.file,
@@ -318,56 +349,26 @@ function verifierFor(
   });
 }
 
-/** The Go tool's database is migrated in place on first start (docs/migrating-from-go.md). */
-async function importLegacyState(
-  store: StateStore,
-  git: GitClient,
-  config: RepoConfig,
-  logger: Logger,
-): Promise<void> {
-  const found = store.legacyModules.length;
-  const { verdicts, invalid, withoutCommit } = await decideLegacyDeployments(
-    store.legacyModules,
-    git,
-    {
-      singleService: config.singleDirectoryMode
-        ? SINGLE_SERVICE_NAME
-        : undefined,
+/** The command's own host, `--config` and signature override, from its flags and environment. */
+function ownSettings(globals: GlobalOptions): OwnSettings {
+  const signers = globals.allowedSigners ??
+    (Deno.env.get("UPSTREAM_WATCH_ALLOWED_SIGNERS") || undefined);
+  return {
+    host: globals.host ?? Deno.env.get("UPSTREAM_WATCH_HOST") ??
+      Deno.hostname(),
+    config: globals.config ? resolve(globals.config) : null,
+    allowedSigners: signers === undefined ? null : {
+      path: resolve(signers),
+      source: globals.allowedSigners !== undefined
+        ? "--allowed-signers"
+        : "UPSTREAM_WATCH_ALLOWED_SIGNERS",
     },
-  );
-  for (const { service, value } of invalid) {
-    logger.error(
-      "the original database records {value} for {service}, which is not a commit id; that record is ignored",
-      { service, value: JSON.stringify(value) },
-    );
-  }
-  if (withoutCommit > 0) {
-    logger.info("{count} records of the original database hold no commit", {
-      count: withoutCommit,
-    });
-  }
-  const imported = new Map<string, string>();
-  for (const verdict of verdicts) {
-    if (verdict.kind === "imported") {
-      imported.set(verdict.service, verdict.commit);
-    } else {
-      logger.warn(
-        "none of the {recorded} commits recorded for {service} is in the repository; it counts as never deployed",
-        { service: verdict.service, recorded: verdict.recorded },
-      );
-    }
-  }
-  store.importLegacy(imported, Date.now());
-  logger.info(
-    "migrated the original upstream-watch database: {count} services imported from {found} records",
-    { count: imported.size, found },
-  );
-  for (const [service, commit] of imported) {
-    logger.info("imported {service} as deployed at {commit}", {
-      service,
-      commit: shortCommit(commit),
-    });
-  }
+    explicit: {
+      host: globals.host !== undefined,
+      config: globals.config !== undefined,
+      allowedSigners: globals.allowedSigners !== undefined,
+    },
+  };
 }
 
 /** `remote` defaults to the branch's upstream remote, else origin; `branch` to the branch's upstream (docs/configuration.md). */

@@ -1,7 +1,8 @@
 /**
  * Deploy safety against real containers: a broken image version caught by
  * its health check and rolled back to the old container, a killed container
- * healed by the check loop, and a suspended service whose stopped container
+ * healed by the check loop, a held service whose removed container is healed
+ * at the revision it runs, and a suspended service whose stopped container
  * stays stopped.
  */
 import assert from "node:assert/strict";
@@ -11,7 +12,7 @@ import {
   WAIT_MS,
   waitUntil,
 } from "./helpers/agent_process.ts";
-import { cli } from "./helpers/cli.ts";
+import { cli, parseJson } from "./helpers/cli.ts";
 import {
   docker,
   DockerLab,
@@ -349,5 +350,75 @@ dockerTest(
     assert.equal(running.length, 1);
     assert.equal(running[0].image, v2);
     await lab.waitForBody(port, "web v2\n");
+  },
+);
+
+/** A service that rolls back and is checked every second. */
+const HELD_HEAL: HookFileKeys = { rollback: true, check_interval: 1 };
+
+dockerTest(
+  "a held service whose container is removed by hand is healed at the revision it runs, not the held one",
+  async () => {
+    await using lab = await DockerLab.create();
+    const good = await lab.webImage("v1");
+    const silent = await lab.webImage("v2");
+    const web = lab.service("operator-web");
+    const port = freePort();
+    await using fixture = await GitFixture.create(
+      lab.serviceFiles(
+        web,
+        { web: { image: good, port } },
+        webHooks(port, "web v1", HELD_HEAL),
+      ),
+    );
+    await lab.runOnce(fixture.clone, 0);
+    await lab.waitForBody(port, "web v1\n");
+    const v1 = await fixture.cloneHead();
+    const v2 = await fixture.push(
+      lab.serviceFiles(
+        web,
+        { web: { image: silent, command: ["sleep", "3600"] } },
+        webHooks(port, "web v2", HELD_HEAL),
+      ),
+      "web: v2",
+    );
+    await lab.runOnce(fixture.clone, 1);
+    await lab.waitForBody(port, "web v1\n");
+    const state = stateFileOf(fixture.clone);
+    const rolledBack = runRows(state, web).length;
+
+    await using agent = AgentProcess.start(fixture.clone, {
+      interval: 60,
+      env: lab.hookEnv(),
+    });
+    await agent.waitForLog(/watching /);
+    const before = await lab.onlyContainer(web);
+    await docker(["rm", "-f", before.id]);
+
+    await waitUntil(
+      () =>
+        runRows(state, web).slice(rolledBack).some((run) =>
+          run.trigger === "heal" && run.outcome === "succeeded"
+        ),
+      { message: `a heal run succeeded:\n${agent.stderr}`, timeoutMs: WAIT_MS },
+    );
+    const healed = await lab.onlyContainer(web);
+    assert.equal(healed.image, good, "the old image runs again");
+    assert.equal(healed.running, true);
+    assert.notEqual(healed.id, before.id);
+    await lab.waitForBody(port, "web v1\n");
+    const heals = runRows(state, web).slice(rolledBack);
+    assert.ok(heals.every((run) => run.to_commit === v1), "healed at v1");
+    assert.ok(heals.every((run) => run.trigger === "heal"));
+    assert.equal(await git(fixture.clone, "status", "--porcelain"), "");
+    assert.equal(await fixture.cloneHead(), v2, "the clone stays at HEAD");
+    const status = parseJson<{ services: { name: string; state: string }[] }>(
+      await cli(["--repo", fixture.clone, "status", "--json"]),
+    );
+    assert.equal(
+      status.services.find((service) => service.name === web)?.state,
+      "held",
+    );
+    assert.equal((await agent.stop()).code, 0);
   },
 );

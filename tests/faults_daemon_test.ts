@@ -161,7 +161,7 @@ Deno.test("the upstream unreachable for several cycles: the daemon keeps running
   );
 });
 
-Deno.test("two agents on one repository: run, deploy and adopt exit 4 naming the daemon's pid; a lock left by kill -9 is taken over", async () => {
+Deno.test("two agents on one repository: run and adopt exit 4 naming the daemon's pid, deploy is handed to the daemon; a lock left by kill -9 is taken over", async () => {
   await using fixture = await GitFixture.create({});
   const log = join(fixture.root, "ran.log");
   await fixture.push({ "api/.update-hooks.yaml": appendingHooks(log) });
@@ -174,7 +174,7 @@ Deno.test("two agents on one repository: run, deploy and adopt exit 4 naming the
       message: "the daemon deployed api",
     });
 
-    for (const command of [["run", "--once"], ["deploy", "api"], ["adopt"]]) {
+    for (const command of [["run", "--once"], ["adopt"]]) {
       const result = await cli([...repo, ...command]);
       assert.equal(result.code, 4, `${command.join(" ")}: ${result.stderr}`);
       assert.match(
@@ -190,6 +190,10 @@ Deno.test("two agents on one repository: run, deploy and adopt exit 4 naming the
     assert.match(second.stderr, new RegExp(`pid ${agent.pid}`));
     assert.equal(agent.status, undefined, "the first one keeps running");
     assert.deepEqual(await readLines(log), ["api"], "nothing ran twice");
+    // The daemon carries a deploy out itself, once.
+    const deployed = await cli([...repo, "deploy", "api"]);
+    assert.equal(deployed.code, 0, deployed.stderr);
+    assert.deepEqual(await readLines(log), ["api", "api"]);
 
     agent.kill("SIGKILL");
     await agent.exited();
@@ -207,6 +211,6 @@ Deno.test("two agents on one repository: run, deploy and adopt exit 4 naming the
       `WRN took over the lock left by pid ${daemonPid}, which is no longer running`,
     ),
   );
-  assert.deepEqual(await readLines(log), ["api", "api"]);
+  assert.deepEqual(await readLines(log), ["api", "api", "api"]);
   assert.equal(await pathExists(pidFile), false, "released on exit");
 });

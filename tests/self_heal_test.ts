@@ -301,6 +301,10 @@ Deno.test("a heal after which the checks still fail counts as a failed attempt: 
   const events = (await receiver.waitFor(2)).map((request) =>
     JSON.parse(request.body).event
   );
-  assert.equal(events.filter((event) => event === "unhealthy").length, 1);
+  assert.equal(
+    events.filter((event) => event === "unhealthy").length,
+    1,
+    events.join(", "),
+  );
   assert.ok(!events.includes("healed"), events.join(", "));
 });

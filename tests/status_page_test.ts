@@ -51,7 +51,10 @@ chromiumTest(
       ...dom.matchAll(/data-service="([^"]+)" data-state="(\w+)"/g),
     ]
       .map((match) => [match[1], match[2]]);
-    assert.deepEqual(cards, [["web", "failing"], ["api", "ok"], ["db", "ok"]]);
+    assert.deepEqual(cards, [["web", "retrying"], ["api", "deployed"], [
+      "db",
+      "deployed",
+    ]]);
     const head = (await fixture.cloneHead()).slice(0, 12);
     assert.ok(dom.includes(head), "deployed short hash shown");
     assert.ok(

@@ -1,6 +1,8 @@
 /** The daemon's HTTP endpoint: the status model and the server, built from the app (imported only when `webhook:` is set). */
 import type { App } from "../app.ts";
+import { expandEnv } from "../config/expand_env.ts";
 import { webhookSecret } from "../config/secret_file.ts";
+import { ConfigError } from "../errors.ts";
 import type { WebhookConfig } from "../config/types.ts";
 import { createHandler } from "../http/handler.ts";
 import {
@@ -21,6 +23,16 @@ import type { CycleRequests } from "../reconcile/daemon.ts";
 import { statusDocument } from "../report/status_document.ts";
 import { VERSION } from "../version.ts";
 import { statusPlanner } from "./status_planner.ts";
+import type { OperatorDesk } from "./operator_desk.ts";
+import type { OperatorApi } from "../http/operator_api.ts";
+import { operatorRequest } from "../state/operator_requests.ts";
+import {
+  ALL_SERVICES,
+  describeSuspension,
+  resume,
+  suspend,
+  suspensions,
+} from "../state/suspensions.ts";
 
 /** Commit subjects remembered for the status page (commits never change). */
 const SUBJECT_CACHE_SIZE = 1000;
@@ -38,6 +50,8 @@ export async function startHttpEndpoint(
     webhook?: WebhookSettings;
     requests: CycleRequests;
     telemetry: AgentTelemetry;
+    /** Carries out the operator's requests of `POST /api/services/…`. */
+    desk?: OperatorDesk;
   },
 ): Promise<HttpEndpoint | undefined> {
   const config = app.agent.config.webhook;
@@ -61,6 +75,7 @@ export async function startHttpEndpoint(
       version: VERSION,
       now: Date.now,
       readToken: readToken(app),
+      operator: options.desk ? operatorApi(app, options.desk) : undefined,
       readLimiter: new RateLimiter({
         burst: READ_BURST,
         refillPerSecond: READ_REFILL_PER_SECOND,
@@ -75,8 +90,13 @@ export async function startHttpEndpoint(
     },
   );
   app.logger.info(
-    "listening on {url}: POST /webhook, GET / (status page), /healthz, /metrics, /api/status",
-    { url: server.url },
+    "listening on {url}: POST /webhook, GET / (status page), /healthz, /metrics, /api/status{operator}",
+    {
+      url: server.url,
+      operator: app.config.webhook?.adminToken
+        ? ", POST /api/services/{name}/{action}"
+        : "",
+    },
   );
   if (!options.webhook?.secret) {
     app.logger.warn(
@@ -92,6 +112,61 @@ function readToken(app: App): string | undefined {
     env: (name) => Deno.env.get(name),
     file: app.configFile,
   });
+}
+
+/** A token of `webhook:` with `${VAR}` expanded; an empty one is a configuration error. */
+function expandedToken(
+  app: App,
+  token: string | undefined,
+  key: string,
+): string | undefined {
+  if (token === undefined) return undefined;
+  const location = { file: app.configFile, key: `webhook.${key}` };
+  const expanded = expandEnv(token, (name) => Deno.env.get(name), location);
+  if (expanded === "") {
+    throw new ConfigError(`webhook.${key} is empty`, location);
+  }
+  return expanded;
+}
+
+/** The operator actions over HTTP, when `webhook.admin_token` is set (docs/webhooks.md#operator-actions). */
+function operatorApi(app: App, desk: OperatorDesk): OperatorApi | undefined {
+  const adminToken = expandedToken(
+    app,
+    app.config.webhook?.adminToken,
+    "admin_token",
+  );
+  if (adminToken === undefined) return undefined;
+  if (adminToken === readToken(app)) {
+    throw new ConfigError(
+      "webhook.admin_token must differ from webhook.read_token",
+      { file: app.configFile, key: "webhook.admin_token" },
+    );
+  }
+  return {
+    adminToken,
+    submit: (request) => desk.submit(request),
+    settled: (id, timeoutMs) => desk.settled(id, timeoutMs),
+    request: (id) => operatorRequest(app.store, id),
+    serviceNames: () => app.agent.serviceNames(),
+    suspend: (service, reason) => {
+      suspend(app.store, [service], { reason, now: Date.now() });
+      app.logger.info("suspended over HTTP", { service });
+      return `suspended ${service}${reason ? ` (${reason})` : ""}`;
+    },
+    resume: (service) => {
+      const lifted = resume(app.store, [service]);
+      app.logger.info("resumed over HTTP", { service });
+      const still = suspensions(app.store).get(ALL_SERVICES);
+      return (lifted.length === 0
+        ? `${service} was not suspended`
+        : `resumed ${service}`) +
+        (still
+          ? `; the whole agent is still ${describeSuspension(still)}`
+          : "");
+    },
+    publicUrl: () => app.agent.config.publicUrl,
+  };
 }
 
 /** The configured limits over the defaults. */

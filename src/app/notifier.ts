@@ -1,6 +1,7 @@
 /** The notifier of the commands that deploy, built from the app's configuration. */
 import type { App } from "../app.ts";
 import { createNotifier } from "../notify/notifier.ts";
+import type { EventContextSource } from "../notify/event_context.ts";
 
 /** How long queued notifications may still be delivered when the agent exits. */
 export const NOTIFY_FLUSH_MS = 5_000;
@@ -23,5 +24,35 @@ export function appNotifier(
     configuredTargets: options.followConfig
       ? () => app.agent.config.notify
       : undefined,
+    context: eventContext(app),
   });
+}
+
+/** Commits remembered for notifications (commits never change). */
+const COMMIT_CACHE_SIZE = 200;
+
+/** Commit subjects and authors from git, cached, and the configured `public_url`. */
+export function eventContext(
+  app: Pick<App, "git" | "agent">,
+): EventContextSource {
+  const cache = new Map<string, { subject: string; author: string }>();
+  return {
+    publicUrl: () => app.agent.config.publicUrl,
+    commit: async (id) => {
+      const cached = cache.get(id);
+      if (cached) return cached;
+      const { stdout } = await app.git.git([
+        "show",
+        "-s",
+        "--format=%s%x00%an <%ae>",
+        id,
+        "--",
+      ]);
+      const [subject, author] = stdout.replace(/\n$/, "").split("\0");
+      const found = { subject, author: author ?? "" };
+      if (cache.size >= COMMIT_CACHE_SIZE) cache.clear();
+      cache.set(id, found);
+      return found;
+    },
+  };
 }

@@ -1,22 +1,11 @@
-import {
-  Command,
-  CommanderError,
-  InvalidArgumentError,
-  Option,
-} from "commander";
+import { Command, CommanderError, Option } from "commander";
 import {
   type App,
   type GlobalOptions,
   openApp,
   type OpenAppOptions,
 } from "../app.ts";
-import {
-  type DecimalRule,
-  MAX_HISTORY_LIMIT,
-  MAX_SECONDS,
-  MIN_INTERVAL_SECONDS,
-  parseDecimal,
-} from "../config/numbers.ts";
+import { HISTORY_LIMIT, INTERVAL_SECONDS, RUN_ID } from "./number_arguments.ts";
 import { errorMessage, ExitCode, UpstreamWatchError } from "../errors.ts";
 import { escapeControl } from "../log/escape.ts";
 import {
@@ -26,6 +15,7 @@ import {
 } from "../log/logging.ts";
 import { type Output, processOutput } from "./output.ts";
 import { versionText } from "./version_text.ts";
+import { addOperatorCommands } from "./operator_program.ts";
 
 interface ProgramOptions extends GlobalOptions {
   logFormat: LogFormat;
@@ -162,7 +152,10 @@ function buildProgram(
   const withApp = (
     mode: "reader" | "writer" | "beside",
     body: (app: App) => Promise<number> | number,
-    options: Pick<OpenAppOptions, "lostState" | "configFallback"> = {},
+    options: Pick<
+      OpenAppOptions,
+      "lostState" | "configFallback" | "ownSettings"
+    > = {},
   ) =>
   async () => {
     // `beside`: writes the state next to a running daemon, without its lock.
@@ -196,7 +189,8 @@ function buildProgram(
             once: options.once ?? false,
             interval: options.interval,
           }),
-        freshState(options),
+        // The daemon's settings are its own flags and environment.
+        { ...freshState(options), ownSettings: true },
       )()
     );
 
@@ -270,66 +264,13 @@ function buildProgram(
       )()
     );
 
-  program.command("deploy")
-    .description("run the update of services now at HEAD, due or not")
-    .argument("[services...]", "services to deploy")
-    .option("--all", "deploy every service of this host")
-    .option(FRESH_STATE_FLAG, FRESH_STATE_HELP)
-    .option("--force", "deploy suspended services too")
-    .action((
-      services: string[],
-      options: { all?: boolean; force?: boolean; freshState?: boolean },
-    ) =>
-      withApp(
-        "writer",
-        async (app) =>
-          (await import("./commands/deploy.ts")).deployCommand(app, {
-            services,
-            all: options.all ?? false,
-            force: options.force ?? false,
-          }, output),
-        freshState(options),
-      )()
-    );
-
-  program.command("suspend")
-    .description(
-      "stop running services (or, with --all, the whole agent) until resume; fetching goes on",
-    )
-    .argument("[services...]", "services to suspend")
-    .option("--all", "suspend the whole agent")
-    .option("--reason <text>", "why, shown by status and the status page")
-    .action((
-      services: string[],
-      options: { all?: boolean; reason?: string },
-    ) =>
-      withApp(
-        "beside",
-        async (app) =>
-          (await import("./commands/suspend.ts")).suspendCommand(app, {
-            services,
-            all: options.all ?? false,
-            reason: options.reason,
-          }, output),
-      )()
-    );
-
-  program.command("resume")
-    .description(
-      "undo suspend; what became due meanwhile runs in the next cycle",
-    )
-    .argument("[services...]", "services to resume")
-    .option("--all", "lift every suspension")
-    .action((services: string[], options: { all?: boolean }) =>
-      withApp(
-        "beside",
-        async (app) =>
-          (await import("./commands/suspend.ts")).resumeCommand(app, {
-            services,
-            all: options.all ?? false,
-          }, output),
-      )()
-    );
+  addOperatorCommands(program, {
+    output,
+    setExit,
+    globals: () => program.opts<ProgramOptions>(),
+    freshState: { flag: FRESH_STATE_FLAG, help: FRESH_STATE_HELP },
+    besideDaemon: (body) => withApp("beside", body)(),
+  });
 
   program.command("verify-reset")
     .description(
@@ -440,24 +381,3 @@ function freshState(
 ): Pick<OpenAppOptions, "lostState"> {
   return { lostState: options.freshState ? "start_fresh" : "refuse" };
 }
-
-/** A commander argument parser for a strict decimal within `rule` (refusals name the option). */
-function decimal(rule: DecimalRule): (value: string) => number {
-  return (value) => {
-    const parsed = parseDecimal(value, rule);
-    if (!parsed.ok) throw new InvalidArgumentError(parsed.reason);
-    return parsed.value;
-  };
-}
-
-const INTERVAL_SECONDS = decimal({
-  integer: false,
-  min: MIN_INTERVAL_SECONDS,
-  max: MAX_SECONDS,
-});
-const HISTORY_LIMIT = decimal({
-  integer: true,
-  min: 1,
-  max: MAX_HISTORY_LIMIT,
-});
-const RUN_ID = decimal({ integer: true, min: 1, max: Number.MAX_SAFE_INTEGER });

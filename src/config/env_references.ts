@@ -21,6 +21,7 @@ export function configEnvReferences(config: RepoConfig): string[] {
   const texts = [
     config.webhook?.secret ?? "",
     config.webhook?.readToken ?? "",
+    config.webhook?.adminToken ?? "",
     ...config.notify.map((target) => target.url),
     ...(config.commitStatus ?? []).map((target) => target.token),
   ];

@@ -32,6 +32,8 @@ export interface WebhookConfig {
   readToken?: string;
   /** `read_token_file`: an absolute path the read token is read from instead. */
   readTokenFile?: string;
+  /** Token the operator actions (`POST /api/services/…`) require (`${VAR}` unexpanded); they are off when undefined. */
+  adminToken?: string;
   /** Connections open at once; undefined: the server's default. */
   maxConnections?: number;
   /** Seconds a client has to send a request's head. */

@@ -64,6 +64,7 @@ export const WEBHOOK_KEYS = [
   "insecure",
   "read_token",
   "read_token_file",
+  "admin_token",
   "max_connections",
   "header_timeout",
   "body_timeout",

@@ -48,6 +48,18 @@ export function parseWebhook(
   const readToken = secretField(reader, fields, "read_token");
   if (readToken.value !== undefined) webhook.readToken = readToken.value;
   if (readToken.file !== undefined) webhook.readTokenFile = readToken.file;
+  const adminToken = fields.get("admin_token");
+  if (adminToken) {
+    webhook.adminToken = reader.string(adminToken, { hideValue: true });
+    reader.envReferences(webhook.adminToken, adminToken);
+    if (webhook.adminToken === webhook.readToken) {
+      reader.fail(
+        "webhook.admin_token must differ from webhook.read_token: whoever may read the status must not be able to deploy",
+        adminToken.node,
+        adminToken.path,
+      );
+    }
+  }
   const maxConnections = fields.get("max_connections");
   if (maxConnections) webhook.maxConnections = reader.count(maxConnections);
   const headerTimeout = fields.get("header_timeout");

@@ -4,7 +4,7 @@ import { ExitCode, GitError } from "../errors.ts";
 import type { ProcessRunner } from "../process/types.ts";
 import { readBlobBatch } from "./blob_batch.ts";
 import { DiffMemo } from "./diff_memo.ts";
-import { gitFailure } from "./git_failure.ts";
+import { gitFailure, stderrCause } from "./git_failure.ts";
 import {
   folderFileChanges,
   parseRawDiffSections,
@@ -197,7 +197,7 @@ export class GitClient {
         ? "not a git repository"
         : /ambiguous argument 'HEAD'|unknown revision/i.test(error.stderr)
         ? "the repository has no commits yet"
-        : error.stderr.split("\n")[0];
+        : stderrCause(error.stderr);
       throw new GitError(`${this.#cwd}: ${reason}`, {
         args: error.args,
         gitExitCode: error.gitExitCode,

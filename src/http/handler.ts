@@ -7,12 +7,15 @@ import type { StateStore } from "../state/store.ts";
 import { IncompleteBodyError, type RequestInfo } from "./connection.ts";
 import { presentsReadToken, type RateLimiter } from "./read_access.ts";
 import { deliveryId, RecentDeliveries } from "./recent_deliveries.ts";
-import {
-  renderMessagePage,
-  renderRunPage,
-  renderStatusPage,
-} from "./status_page.ts";
+import { renderMessagePage, renderRunPage } from "./run_page.ts";
+import { renderStatusPage } from "./status_page.ts";
 import type { AgentTelemetry } from "./telemetry.ts";
+import { stateMetricsText } from "./state_metrics.ts";
+import {
+  type OperatorApi,
+  operatorRoute,
+  presentsAdminToken,
+} from "./operator_api.ts";
 import { verifyWebhook, type WebhookSettings } from "./webhook.ts";
 
 /** Runs shown on the status page. */
@@ -40,6 +43,8 @@ export interface HandlerDeps {
   readToken?: string;
   /** Limits read-only requests per client address (`/healthz` is exempt). */
   readLimiter?: Pick<RateLimiter, "take">;
+  /** The operator actions; undefined (no `admin_token`) answers them 404. */
+  operator?: OperatorApi;
 }
 
 /** A request handler; `info` says who sent the request (absent in tests without a socket). */
@@ -86,6 +91,8 @@ async function route(
 ): Promise<Response> {
   const { pathname } = new URL(request.url);
   const method = request.method === "HEAD" ? "GET" : request.method;
+  const operated = await operatorRoute(request, deps.operator);
+  if (operated) return operated;
   if (pathname === "/webhook") {
     if (method !== "POST") return notAllowed("POST");
     return await webhook(request, deps);
@@ -102,16 +109,25 @@ async function route(
   if (refused) return refused;
   switch (pathname) {
     case "/metrics":
-      return new Response(deps.telemetry.metricsText(), {
-        headers: {
-          "Content-Type": "text/plain; version=0.0.4; charset=utf-8",
-          "Cache-Control": "no-store",
+      return new Response(
+        deps.telemetry.metricsText() +
+          stateMetricsText(await deps.statusDocument()),
+        {
+          headers: {
+            "Content-Type": "text/plain; version=0.0.4; charset=utf-8",
+            "Cache-Control": "no-store",
+          },
         },
-      });
+      );
     case "/api/status":
       return json(200, await deps.statusDocument());
-    case "/":
-      return htmlResponse(200, await statusPage(deps));
+    case "/": {
+      // Buttons only for a request that presented the admin token itself.
+      const admin = deps.operator !== undefined &&
+        presentsAdminToken(request.headers, deps.operator.adminToken);
+      const nonce = admin ? crypto.randomUUID().replaceAll("-", "") : undefined;
+      return htmlResponse(200, await statusPage(deps, nonce), nonce);
+    }
   }
   const run = /^\/runs\/(\d{1,15})$/.exec(pathname);
   if (run) {
@@ -124,7 +140,9 @@ async function route(
     }
     return htmlResponse(
       200,
-      renderRunPage(record, deps.store.commands(record.id)),
+      renderRunPage(record, deps.store.commands(record.id), {
+        now: deps.now(),
+      }),
     );
   }
   return text(404, "not found\n");
@@ -204,7 +222,10 @@ function refuseRead(
   }
   if (
     deps.readToken !== undefined &&
-    !presentsReadToken(request.headers, deps.readToken)
+    !presentsReadToken(request.headers, deps.readToken) &&
+    // Whoever may act may read.
+    !(deps.operator &&
+      presentsAdminToken(request.headers, deps.operator.adminToken))
   ) {
     return new Response("this endpoint requires the read token\n", {
       status: 401,
@@ -217,7 +238,10 @@ function refuseRead(
   return undefined;
 }
 
-async function statusPage(deps: HandlerDeps): Promise<string> {
+async function statusPage(
+  deps: HandlerDeps,
+  nonce: string | undefined,
+): Promise<string> {
   const document = await deps.statusDocument();
   const subjects = new Map<string, string>();
   for (const service of document.services) {
@@ -233,6 +257,7 @@ async function statusPage(deps: HandlerDeps): Promise<string> {
     health: deps.telemetry.health(),
     version: deps.version,
     now: deps.now(),
+    actions: nonce ? { nonce } : undefined,
   });
 }
 
@@ -253,7 +278,15 @@ function json(status: number, value: unknown): Response {
   });
 }
 
-function htmlResponse(status: number, body: string): Response {
+function htmlResponse(
+  status: number,
+  body: string,
+  scriptNonce?: string,
+): Response {
+  // The only script is the operator's buttons', by nonce, talking to this origin.
+  const script = scriptNonce
+    ? `; script-src 'nonce-${scriptNonce}'; connect-src 'self'`
+    : "";
   return new Response(body, {
     status,
     headers: {
@@ -261,7 +294,7 @@ function htmlResponse(status: number, body: string): Response {
       "Cache-Control": "no-store",
       // Everything is inline; nothing may load from elsewhere.
       "Content-Security-Policy":
-        "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+        `default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'${script}`,
       "X-Content-Type-Options": "nosniff",
       "Referrer-Policy": "no-referrer",
     },

@@ -1,12 +1,13 @@
 /** The notification event document (docs/notifications.md#the-event-document) and how a finished cycle becomes events. */
 import type { NOTIFY_EVENTS } from "../config/vocabulary.ts";
+import { shortCommit } from "../git/commit_id.ts";
+import { eventMessage, eventTitle } from "./event_text.ts";
+
+export { eventMessage, eventTitle } from "./event_text.ts";
 import { describeReason } from "../reconcile/describe.ts";
 import type { CycleResult, RunSummary } from "../reconcile/cycle_types.ts";
 import type { StateStore } from "../state/store.ts";
 import type { RunRecord, StepName } from "../state/types.ts";
-import { eventMessage, eventTitle } from "./event_text.ts";
-
-export { eventMessage, eventTitle } from "./event_text.ts";
 
 /** An event a notify target may subscribe to. */
 export type NotifyEventName = typeof NOTIFY_EVENTS[number];
@@ -34,6 +35,10 @@ export interface NotificationEvent {
   reason: string | null;
   attempt: number | null;
   runId: number | null;
+  /** The commit deployed (or refused), with its subject and author once looked up. */
+  commit: CommitJson | null;
+  /** The run's page (`public_url` + `/runs/<id>`), when `public_url` is set. */
+  runUrl: string | null;
   host: string;
   /** ISO 8601 time the event happened. */
   time: string;
@@ -46,6 +51,15 @@ export interface NotificationEvent {
    * `recovered` falls back to `deploy_succeeded`. Not part of the JSON document.
    */
   fallback?: NotifyEventName;
+}
+
+/** A commit as events carry it. */
+export interface CommitJson {
+  id: string;
+  shortId: string;
+  /** Null until looked up (or when the commit is gone). */
+  subject: string | null;
+  author: string | null;
 }
 
 /** Where events come from: the state store and the host name. */
@@ -334,13 +348,25 @@ function blank(context: Omit<EventContext, "store">): Draft {
     reason: null,
     attempt: null,
     runId: null,
+    commit: null,
+    runUrl: null,
     host: context.host,
     time: new Date(context.now()).toISOString(),
   };
 }
 
 function finish(draft: Draft & { fallback?: NotifyEventName }) {
-  return { ...draft, title: eventTitle(draft), message: eventMessage(draft) };
+  const commit = draft.commit ??
+    (draft.toCommit
+      ? {
+        id: draft.toCommit,
+        shortId: shortCommit(draft.toCommit),
+        subject: null,
+        author: null,
+      }
+      : null);
+  const full = { ...draft, commit };
+  return { ...full, title: eventTitle(full), message: eventMessage(full) };
 }
 
 /** The tail of the command that failed: the last one recorded in the failed step. */

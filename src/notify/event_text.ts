@@ -1,4 +1,4 @@
-/** The words of a notification: its one-line title and its few lines of message. */
+/** The title and the message lines of a notification event, as every format shows them. */
 import { shortCommit } from "../git/commit_id.ts";
 import type { Draft } from "./event.ts";
 
@@ -67,6 +67,10 @@ export function eventMessage(event: Draft): string {
       }`,
     );
   }
+  if (event.commit?.subject) {
+    lines.push(`subject: ${event.commit.subject}`);
+  }
+  if (event.commit?.author) lines.push(`author: ${event.commit.author}`);
   if (event.failedStep) {
     lines.push(
       `failed step: ${event.failedStep}${
@@ -76,7 +80,9 @@ export function eventMessage(event: Draft): string {
   }
   if (event.error) lines.push(`error: ${event.error}`);
   if (event.reason) lines.push(`reason: ${event.reason}`);
-  if (event.runId !== null) lines.push(`run: ${event.runId}`);
+  if (event.runId !== null) {
+    lines.push(`run: ${event.runId}${event.runUrl ? ` ${event.runUrl}` : ""}`);
+  }
   lines.push(`host: ${event.host}`);
   return lines.join("\n");
 }
@@ -85,5 +91,3 @@ export function eventMessage(event: Draft): string {
 function shownCommit(commit: string | null): string {
   return commit ? shortCommit(commit) : "-";
 }
-
-/** The tail of the command that failed: the last one recorded in the failed step. */

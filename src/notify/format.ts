@@ -39,6 +39,7 @@ export function notificationRequest(
       built.headers.Title = headerText(event.title);
       built.headers.Priority = String(NTFY_PRIORITY[event.event]);
       built.headers.Tags = NTFY_TAGS[event.event];
+      if (event.runUrl) built.headers.Click = event.runUrl;
       return built;
     }
     case "gotify":
@@ -48,10 +49,20 @@ export function notificationRequest(
           title: event.title,
           message: withTail(event.message, event.outputTail, CHAT_TAIL_CHARS),
           priority: GOTIFY_PRIORITY[event.event],
+          ...(event.runUrl
+            ? {
+              extras: {
+                "client::notification": { click: { url: event.runUrl } },
+              },
+            }
+            : {}),
         }),
       );
     case "discord": {
-      let content = `**${markdownEscape(event.title)}**\n${event.message}`;
+      const title = markdownEscape(event.title);
+      let content = `**${
+        event.runUrl ? `[${title}](${event.runUrl})` : title
+      }**\n${event.message}`;
       if (event.outputTail) {
         const room = DISCORD_MAX - content.length - 20;
         if (room > 100) {
@@ -71,7 +82,10 @@ export function notificationRequest(
       );
     }
     case "slack": {
-      let text = `*${slackEscape(event.title)}*\n${slackEscape(event.message)}`;
+      const title = slackEscape(event.title);
+      let text = `*${event.runUrl ? `<${event.runUrl}|${title}>` : title}*\n${
+        slackEscape(event.message)
+      }`;
       if (event.outputTail) {
         text += `\n\`\`\`${
           slackEscape(lastChars(event.outputTail, CHAT_TAIL_CHARS))

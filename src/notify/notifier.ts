@@ -18,6 +18,7 @@ import {
   verificationFailedEvent,
 } from "./event.ts";
 import type { StateLostError } from "../errors.ts";
+import type { EventContextSource } from "./event_context.ts";
 import { VerificationError } from "../verify/verification_error.ts";
 
 /** Prefix of the persistent "verification_failed sent for this commit" markers. */
@@ -220,6 +221,8 @@ export interface CreateNotifierOptions {
   queue?: Omit<NotificationQueueOptions, "logger">;
   /** The `notify:` list in effect after a configuration reload. */
   configuredTargets?: () => readonly NotifyTarget[];
+  /** Completes events with commit subjects, authors and run URLs. */
+  context?: EventContextSource;
 }
 
 /**
@@ -236,6 +239,7 @@ export function createNotifier(
   const targets = resolveTargets(options.targets, resolve);
   const queue = new NotificationQueue({
     logger: options.logger,
+    context: options.context,
     ...options.queue,
   });
   const notifier = new Notifier({

@@ -1,5 +1,6 @@
 /** Delivering notifications off the deploy path: per-target queues, timeouts, retries with backoff. */
 import type { NotificationEvent } from "./event.ts";
+import { type EventContextSource, withContext } from "./event_context.ts";
 import { notificationRequest } from "./format.ts";
 import { redactUrlsIn, type ResolvedTarget } from "./target.ts";
 import {
@@ -43,6 +44,8 @@ export function sendNotification(
 /** Options of {@link NotificationQueue}. */
 export interface NotificationQueueOptions extends DeliveryQueueOptions {
   fetch?: typeof fetch;
+  /** Completes each event (commit subject and author, run URL) just before it is sent. */
+  context?: EventContextSource;
 }
 
 interface QueuedNotification {
@@ -58,7 +61,7 @@ export class NotificationQueue {
   readonly #queue: DeliveryQueue<QueuedNotification>;
 
   constructor(options: NotificationQueueOptions) {
-    const { fetch, ...tuning } = options;
+    const { fetch, context, ...tuning } = options;
     this.#queue = new DeliveryQueue<QueuedNotification>({
       noun: "notifications",
       key: (item) => item.target.index,
@@ -66,8 +69,12 @@ export class NotificationQueue {
         what: item.event.event,
         target: item.target.label,
       }),
-      send: (item, attempt) =>
-        sendNotification(item.target, item.event, { ...attempt, fetch }),
+      send: async (item, attempt) =>
+        sendNotification(
+          item.target,
+          await withContext(item.event, context),
+          { ...attempt, fetch },
+        ),
     }, tuning);
   }
 

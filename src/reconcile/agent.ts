@@ -7,7 +7,6 @@
 import type { RepoConfig } from "../config/types.ts";
 import { shortCommit } from "../git/commit_id.ts";
 import { rollbacks } from "../state/rollbacks.ts";
-import { suspensionOf, suspensions } from "../state/suspensions.ts";
 import type { AgentDeps } from "./agent_deps.ts";
 import type {
   CycleOptions,
@@ -20,10 +19,17 @@ import { NewestCommits } from "./newest_commits.ts";
 import { PlanItems } from "./plan_items.ts";
 import { reportRemoved } from "./removed.ts";
 import { repairRollbacks } from "./rollback.ts";
+import type { RunningRevision } from "./held_revision.ts";
+import {
+  healService,
+  manualRollback,
+  type OperatorRunDeps,
+  runningRevisionOf,
+} from "./operator_runs.ts";
 import { runDue } from "./run_due.ts";
 import { RunGate } from "./run_gate.ts";
 import { RunRecorder } from "./run_recorder.ts";
-import { type RunContext, runService } from "./run_service.ts";
+import type { RunContext } from "./run_service.ts";
 import type { ScheduledRun } from "./schedule.ts";
 import { ServiceActivity } from "./self_heal.ts";
 import { ServiceCatalog } from "./service_catalog.ts";
@@ -346,29 +352,37 @@ export class Agent {
     );
   }
 
-  /** Self-heal: redeploys the service's deployed revision (trigger `heal`), unless suspended or busy. */
-  async heal(
+  /** Self-heal: redeploys the revision the service runs (trigger `heal`), unless suspended or busy; a held service is healed at the commit it was rolled back to. */
+  heal(
     entry: ServiceEntry,
     options: { head: string; error: string; signal?: AbortSignal },
   ): Promise<RunSummary | undefined> {
-    const { head, error } = options;
-    if (suspensionOf(suspensions(this.#deps.store), entry.name)) {
-      return undefined;
-    }
-    const record = this.#deps.store.services().get(entry.name);
-    const deployedCommit = record?.deployedCommit;
-    if (!deployedCommit || this.activity.isRunning(entry.name)) {
-      return undefined;
-    }
-    return await this.#gate.shared(() =>
-      this.activity.run(entry.name, () =>
-        runService(entry, {
-          head,
-          reason: { kind: "heal", error },
-          deployedCommit,
-          trigger: "heal",
-          signal: options.signal,
-        }, this.#context()))
-    );
+    return healService(entry, options, this.#runDeps());
+  }
+
+  /** The revision `entry` runs and is checked at: HEAD's, or the rolled-back-to commit while HEAD's is held. */
+  runningRevision(
+    entry: ServiceEntry,
+    head: string,
+  ): Promise<RunningRevision | undefined> {
+    return runningRevisionOf(entry, head, this.#runDeps());
+  }
+
+  /** `rollback SERVICE [--to COMMIT]` (docs/commands.md#rollback): HEAD's revision is held afterwards. */
+  async rollback(
+    name: string,
+    options: { to?: string; signal?: AbortSignal },
+  ): Promise<RunSummary> {
+    const [head] = await this.#deps.git.revParse(["HEAD"]);
+    const [entry] = await this.#select(head, [name]);
+    return await manualRollback(entry, { ...options, head }, this.#runDeps());
+  }
+
+  #runDeps(): OperatorRunDeps {
+    return {
+      context: this.#context(),
+      gate: this.#gate,
+      activity: this.activity,
+    };
   }
 }

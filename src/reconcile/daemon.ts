@@ -15,6 +15,7 @@ import {
   type StateWrites,
   waitOutStateOutage,
 } from "./state_outage.ts";
+import type { OneAtATime } from "./one_at_a_time.ts";
 import { sleep } from "../hooks/health_step.ts";
 
 /** How one cycle ended, as observers (notifications, metrics, health) see it. */
@@ -38,7 +39,7 @@ export interface CycleObserver extends StateOutageObserver {
 export interface DaemonOptions {
   /** Seconds between cycles; the repository's `retry_interval` when undefined. */
   intervalSeconds?: number;
-  /** Aborted: finish the current cycle, then return. */
+  /** Aborted: start no further service (the running one gets the grace period), then return. */
   stop: AbortSignal;
   /** Aborted: kill the running command too (the grace period is over). */
   kill: AbortSignal;
@@ -49,6 +50,8 @@ export interface DaemonOptions {
   now?: () => number;
   /** The state store: while it cannot be written, no cycle runs (docs/design.md#when-the-state-file-cannot-be-written). */
   state?: StateWrites;
+  /** Cycles take turns with the operator's requests (docs/design.md#operator-requests). */
+  turns?: OneAtATime;
 }
 
 /** The poll loop: one cycle per interval (or at once when requested) until `stop` is aborted; sync failures are logged and retried. */
@@ -80,6 +83,7 @@ export async function runDaemon(
         logger: options.logger,
         now: options.now,
         busy: requests,
+        turns: options.turns,
       });
     } catch (error) {
       // The store remembers the failure: the next turn waits it out.
@@ -109,6 +113,8 @@ export interface ObservedCycleOptions {
   now?: () => number;
   /** Told when the cycle runs, so requests arriving meanwhile are queued. */
   busy?: Pick<CycleRequests, "cycleRunning">;
+  /** Waits for the operator's request in progress before the cycle starts. */
+  turns?: OneAtATime;
 }
 
 /**
@@ -130,11 +136,13 @@ export async function runObservedCycle(
   options.busy?.cycleRunning(true);
   let report: CycleReport;
   try {
-    const result = await agent.runCycle({
-      trigger: options.trigger,
-      stop: options.stop,
-      signal: options.kill,
-    });
+    const cycle = () =>
+      agent.runCycle({
+        trigger: options.trigger,
+        stop: options.stop,
+        signal: options.kill,
+      });
+    const result = await (options.turns ? options.turns.run(cycle) : cycle());
     report = {
       kind: "completed",
       trigger: options.trigger,
@@ -152,6 +160,18 @@ export async function runObservedCycle(
     }
     if (!(error instanceof SyncError || error instanceof GitError)) {
       throw error;
+    }
+    // The error names git's last lines; the whole of what it printed is here.
+    const git = error instanceof GitError
+      ? error
+      : error.cause instanceof GitError
+      ? error.cause
+      : undefined;
+    if (git?.stderr) {
+      options.logger.debug("git {command} printed: {stderr}", {
+        command: git.args.join(" "),
+        stderr: git.stderr,
+      });
     }
     report = {
       kind: "sync_failed",

@@ -1,6 +1,9 @@
 /** How holds and run reasons read in CLI output, JSON documents, the status page and notifications. */
 
 import { shortCommit } from "../git/commit_id.ts";
+
+/** Commits as every text shows them (for the layers that may not import git). */
+export { shortCommit };
 import type { RunReason } from "../state/types.ts";
 import type { Hold } from "./cycle_types.ts";
 
@@ -72,6 +75,11 @@ export function describeReason(reason: RunReason): string {
     case "removed":
       return "service removed from the repository";
     case "rollback":
+      if (reason.requested) {
+        return `rollback requested by an operator (HEAD ${
+          shortCommit(reason.failedCommit)
+        })`;
+      }
       return `rolling back from ${
         shortCommit(reason.failedCommit)
       } after run ${reason.failedRunId} failed`;

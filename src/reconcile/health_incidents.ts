@@ -8,7 +8,7 @@ import {
   healthState,
 } from "./safety_status.ts";
 
-/** Records a check's result; returns the event it causes, if any (only changes write to the state). */
+/** Records a check's result and when it ran; returns the event it causes, if any. */
 export function recordHealthCheck(
   store: StateStore,
   check: { service: string; outcome: HealthOutcome; commit: string },
@@ -19,9 +19,14 @@ export function recordHealthCheck(
   const previous = healthState(store, check.service);
   const save = (state: HealthState) =>
     store.setNotificationState(key, JSON.stringify(state), context.now());
+  const checkedAt = context.now();
   if (check.outcome.kind === "failed") {
-    if (previous?.state === "unhealthy") return undefined;
+    if (previous?.state === "unhealthy") {
+      save({ ...previous, checkedAt, error: check.outcome.message });
+      return undefined;
+    }
     save({
+      checkedAt,
       state: "unhealthy",
       since: context.now(),
       error: check.outcome.message,
@@ -33,8 +38,11 @@ export function recordHealthCheck(
       since: context.now(),
     }, context);
   }
-  if (previous?.state === "healthy") return undefined;
-  save({ state: "healthy", since: context.now(), error: null });
+  if (previous?.state === "healthy") {
+    save({ ...previous, checkedAt });
+    return undefined;
+  }
+  save({ state: "healthy", since: context.now(), checkedAt, error: null });
   if (previous?.state !== "unhealthy") return undefined;
   return healthEvent("healed", {
     service: check.service,

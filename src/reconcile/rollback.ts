@@ -23,7 +23,7 @@ import {
   type RollbackRecord,
   rollbacks,
 } from "../state/rollbacks.ts";
-import type { RunReason, StepName } from "../state/types.ts";
+import type { RunReason, StepName, Trigger } from "../state/types.ts";
 import type { StartedRun } from "./run_listener.ts";
 import type { RunSummary } from "./cycle_types.ts";
 import type { RunContext } from "./run_service.ts";
@@ -68,6 +68,14 @@ export interface FailedDeploy {
   revision: string;
   /** The commit to go back to. */
   deployedCommit: string;
+  /**
+   * Who asked: the agent after a failed deploy (default), an operator's
+   * `rollback` (the commit rolled back to becomes the deployed one), or a heal
+   * of a held service at the revision it runs (the hold and its record stay).
+   */
+  by?: "agent" | "operator" | { heal: string };
+  /** The commit the work tree holds, when not the failed one (a heal after HEAD moved on). */
+  headCommit?: string;
 }
 
 /** Runs the rollback of one failed deploy as a run of its own (trigger `rollback`). */
@@ -87,7 +95,8 @@ export async function runRollback(
       ...(loaded.config?.watchPaths ?? []),
     ]),
   ];
-  const headFiles = await trackedFiles(git, failedCommit, scope);
+  const workTreeCommit = failed.headCommit ?? failedCommit;
+  const headFiles = await trackedFiles(git, workTreeCommit, scope);
   const oldFiles = await trackedFiles(git, deployedCommit, scope);
   const inHead = new Set(headFiles);
   const created: string[] = [];
@@ -104,15 +113,22 @@ export async function runRollback(
       { file },
     );
   }
-  const reason: RunReason = {
-    kind: "rollback",
-    failedCommit,
-    failedRunId: failed.failedRunId,
-  };
+  const by = failed.by ?? "agent";
+  const heal = typeof by === "object" ? by.heal : undefined;
+  const previous = rollbacks(store).get(entry.name);
+  const trigger: Trigger = heal === undefined ? "rollback" : "heal";
+  const reason: RunReason = heal !== undefined
+    ? { kind: "heal", error: heal }
+    : {
+      kind: "rollback",
+      failedCommit,
+      failedRunId: failed.failedRunId,
+      ...(by === "operator" ? { requested: true } : {}),
+    };
   const runId = store.transaction(() => {
     const id = store.startRun({
       service: entry.name,
-      trigger: "rollback",
+      trigger,
       fromCommit: failedCommit,
       toCommit: deployedCommit,
       revision: failed.revision,
@@ -136,14 +152,15 @@ export async function runRollback(
     service: entry.name,
     runId,
     commit: deployedCommit,
-    trigger: "rollback",
+    trigger,
   };
   deps.recorder.started(started);
-  log.warn("rolling back {from} → {to}, run {runId}", {
-    from: shortCommit(failedCommit),
-    to: shortCommit(deployedCommit),
-    runId,
-  });
+  log.warn(
+    heal === undefined
+      ? "rolling back {from} → {to}, run {runId}"
+      : "healing at the revision it runs, {to} (HEAD {from} is held), run {runId}",
+    { from: shortCommit(failedCommit), to: shortCommit(deployedCommit), runId },
+  );
   let outcome: StepsOutcome;
   try {
     await restoreFiles(git, deployedCommit, [...headFiles, ...created]);
@@ -161,7 +178,7 @@ export async function runRollback(
         }),
         agentEnv: {
           ...deps.recorder.env(entry.name, deployedCommit, failedCommit, {
-            trigger: "rollback",
+            trigger,
             runId,
           }),
           UPSTREAM_WATCH_ROLLBACK_FROM: failedCommit,
@@ -185,7 +202,7 @@ export async function runRollback(
   }
   let restored = true;
   try {
-    await restoreHead(deps, failedCommit, headFiles, created);
+    await restoreHead(deps, workTreeCommit, headFiles, created);
   } catch (error) {
     restored = false;
     log.error(
@@ -204,12 +221,16 @@ export async function runRollback(
     return store.transaction(() => {
       const summary = deps.recorder.finish(runId, entry.name, reason, outcome);
       if (restored) {
-        markRollbackFinished(store, entry.name, {
-          state: summary.outcome === "succeeded" ? "succeeded" : "failed",
-          now: now(),
-        });
+        // A heal leaves the record of the rollback that made the hold as it was.
+        const state = heal !== undefined && previous &&
+            previous.state !== "running"
+          ? previous.state
+          : summary.outcome === "succeeded"
+          ? "succeeded"
+          : "failed";
+        markRollbackFinished(store, entry.name, { state, now: now() });
       }
-      if (summary.outcome === "succeeded") {
+      if (summary.outcome === "succeeded" && heal === undefined) {
         log.warn(
           "rolled back to {to}; {revision} is held until a new revision or a manual deploy",
           {

@@ -87,7 +87,7 @@ export class RunRecorder {
       historyLimit: this.#deps.historyLimit(),
       // A removed service's on_remove run must keep its last deployed commit.
       recordsDeployment: reason.kind !== "removed" &&
-        reason.kind !== "rollback",
+        (reason.kind !== "rollback" || reason.requested === true),
     });
     return { service, runId, reason, ...finished };
   }

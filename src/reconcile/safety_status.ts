@@ -17,6 +17,8 @@ export interface HealthState {
   state: "healthy" | "unhealthy";
   /** Epoch milliseconds of the change to this state. */
   since: number;
+  /** Epoch milliseconds of the last check (absent in files written before it was kept). */
+  checkedAt?: number;
   error: string | null;
 }
 
@@ -46,7 +48,14 @@ export interface SafetyFields {
     }
     | null;
   health:
-    | { state: string; since: string; error: string | null; text: string }
+    | {
+      state: string;
+      since: string;
+      /** When the last check ran: a health is only as fresh as this. */
+      lastCheckedAt: string;
+      error: string | null;
+      text: string;
+    }
     | null;
 }
 
@@ -86,17 +95,27 @@ export function safetyStatus(store: StateStore): {
             }${rollback.state === "failed" ? " (the rollback failed)" : ""}`,
           }
           : null,
-        health: health
-          ? {
-            state: health.state,
-            since: new Date(health.since).toISOString(),
-            error: health.error,
-            text: `${health.state} since ${
-              new Date(health.since).toISOString()
-            }${health.error ? `: ${health.error}` : ""}`,
-          }
-          : null,
+        health: health ? healthFields(health) : null,
       };
     },
+  };
+}
+
+/** A stored health as documents show it: never "healthy since" alone, always when it was last checked. */
+function healthFields(
+  health: HealthState,
+): NonNullable<SafetyFields["health"]> {
+  const checked = new Date(health.checkedAt ?? health.since).toISOString();
+  const since = new Date(health.since).toISOString();
+  return {
+    state: health.state,
+    since,
+    lastCheckedAt: checked,
+    error: health.error,
+    text: health.state === "unhealthy"
+      ? `unhealthy since ${since}, last checked ${checked}${
+        health.error ? `: ${health.error}` : ""
+      }`
+      : `healthy, last checked ${checked}`,
   };
 }

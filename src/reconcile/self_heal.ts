@@ -15,6 +15,7 @@ import type { ServiceRecord } from "../state/types.ts";
 import type { CyclePlan, RunSummary } from "./cycle_types.ts";
 import { type FailureRecord, retryHold } from "./retry.ts";
 import type { ServiceEntry } from "./services.ts";
+import type { RunningRevision } from "./held_revision.ts";
 
 /** One run of a service at a time; listeners hear when a run starts (a check then stops). */
 export class ServiceActivity {
@@ -67,8 +68,8 @@ export interface CheckableInputs {
 
 /**
  * The services whose health is checked: a `check_interval` and health
- * commands, deployed at the plan's HEAD and not out of date, not suspended,
- * not held after a rollback, not running.
+ * commands, deployed and either up to date or held after a rollback (checked
+ * at the commit they run), not suspended, not running.
  */
 export function checkableServices(inputs: CheckableInputs): ServiceEntry[] {
   const items = new Map(inputs.plan.items.map((item) => [item.service, item]));
@@ -76,11 +77,14 @@ export function checkableServices(inputs: CheckableInputs): ServiceEntry[] {
     const config = entry.config;
     if (!config?.checkInterval || !config.healthCommands?.length) return false;
     const item = items.get(entry.name);
-    if (!item || item.outOfDate || item.hold) return false;
+    if (!item) return false;
+    // A held service runs the commit it was rolled back to: that one is checked.
+    const held = item.hold?.kind === "rolled_back";
+    if (!held && (item.outOfDate || item.hold)) return false;
     const record = inputs.state.get(entry.name);
     if (!record?.deployedCommit) return false;
     if (suspensionOf(inputs.suspensions, entry.name)) return false;
-    // A held revision leaves the service out of date; a rollback in progress has the folder.
+    // A rollback in progress has the folder.
     if (inputs.rollbacks.get(entry.name)?.state === "running") return false;
     return !inputs.running(entry.name);
   });
@@ -113,6 +117,11 @@ export interface SelfHealDeps {
       entry: ServiceEntry,
       options: { head: string; error: string; signal?: AbortSignal },
     ): Promise<RunSummary | undefined>;
+    /** The revision the service runs: its checks use that revision's health commands. */
+    runningRevision(
+      entry: ServiceEntry,
+      head: string,
+    ): Promise<RunningRevision | undefined>;
   };
   /** Fresh state on every tick: the CLI may suspend or resume meanwhile. */
   state: () => Omit<CheckableInputs, "plan" | "running">;
@@ -224,19 +233,25 @@ export class SelfHealer {
       [...this.#checks.keys()].filter((name) => name === entry.name).length,
     );
     let outcome: HealthOutcome;
+    let commit = head;
+    let held = false;
     try {
+      const running = await agent.runningRevision(entry, head);
+      if (!running?.config.healthCommands?.length) return;
+      commit = running.commit;
+      held = running.kind === "held";
       outcome = await checkHealth({
         service: entry.name,
         cwd: resolve(this.#deps.repoRoot, entry.dir),
-        config: entry.config!,
+        config: running.config,
         env: {
           UPSTREAM_WATCH_SERVICE: entry.name,
-          UPSTREAM_WATCH_COMMIT: head,
+          UPSTREAM_WATCH_COMMIT: commit,
           UPSTREAM_WATCH_REPO: this.#deps.repoRoot,
           UPSTREAM_WATCH_TRIGGER: "heal",
         },
         commandTimeoutMs:
-          (entry.config!.timeout ?? agent.config.commandTimeout) * 1000,
+          (running.config.timeout ?? agent.config.commandTimeout) * 1000,
         withheldEnv: this.#deps.withheldEnv(),
         runner: this.#deps.runner,
         logger,
@@ -251,7 +266,7 @@ export class SelfHealer {
       );
     }
     if (outcome.kind === "interrupted" || stop.aborted) return;
-    this.#deps.onCheck?.(entry.name, outcome, head);
+    this.#deps.onCheck?.(entry.name, outcome, commit);
     if (outcome.kind === "passed") {
       this.#incidents.delete(entry.name);
       return;
@@ -260,7 +275,7 @@ export class SelfHealer {
       service: entry.name,
       error: outcome.message,
     });
-    if (!this.#healAllowed(entry.name, head)) return;
+    if (!this.#healAllowed(entry.name, commit, held)) return;
     if (stop.aborted) return;
     const summary = await agent.heal(entry, {
       head,
@@ -270,10 +285,10 @@ export class SelfHealer {
     if (!summary) return;
     const incident = this.#incidents.get(entry.name);
     this.#incidents.set(entry.name, {
-      failedAttempts: incident?.failedRevision === head
+      failedAttempts: incident?.failedRevision === commit
         ? incident.failedAttempts + 1
         : 1,
-      failedRevision: head,
+      failedRevision: commit,
       lastFailureAt: now(),
       gaveUp: false,
     });
@@ -281,7 +296,7 @@ export class SelfHealer {
   }
 
   /** Failed heal runs and heals that did not take both wait for their backoff and stop at `max_attempts`. */
-  #healAllowed(service: string, head: string): boolean {
+  #healAllowed(service: string, revision: string, held: boolean): boolean {
     const { agent, logger, now } = this.#deps;
     const policy = {
       now: now(),
@@ -289,14 +304,16 @@ export class SelfHealer {
       backoffSeconds: agent.config.retryBackoff,
     };
     const record = this.#deps.state().state.get(service);
-    if (!healAllowed(record, policy)) {
+    // A held service's failed attempts are the held revision's: only a failed heal since makes it wait.
+    const backsOff = !held || record?.lastOutcome === "failed";
+    if (backsOff && !healAllowed(record, policy)) {
       logger.debug("not healing: failed heals wait for their backoff", {
         service,
       });
       return false;
     }
     const incident = this.#incidents.get(service);
-    const hold = retryHold(incident, { ...policy, revision: head });
+    const hold = retryHold(incident, { ...policy, revision });
     if (hold === undefined) return true;
     if (hold.kind === "exhausted" && incident && !incident.gaveUp) {
       incident.gaveUp = true;

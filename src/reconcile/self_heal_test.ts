@@ -102,7 +102,7 @@ Deno.test("services without check_interval or health commands are not checked", 
   assert.deepEqual(names(checkableServices(base)), []);
 });
 
-Deno.test("out-of-date, held, never-deployed, suspended and running services are not checked", () => {
+Deno.test("out-of-date, never-deployed, suspended and running services are not checked; held ones are", () => {
   const outOfDate = inputs();
   outOfDate.plan.items[0] = item("api", { outOfDate: true, due: true });
   assert.deepEqual(names(checkableServices(outOfDate)), ["web"]);
@@ -118,7 +118,13 @@ Deno.test("out-of-date, held, never-deployed, suspended and running services are
       rollbackRunId: 2,
     },
   });
-  assert.deepEqual(names(checkableServices(held)), ["web"]);
+  assert.deepEqual(names(checkableServices(held)), ["api", "web"]);
+  const waiting = inputs();
+  waiting.plan.items[0] = item("api", {
+    outOfDate: true,
+    hold: { kind: "dependency", dependency: "web" },
+  });
+  assert.deepEqual(names(checkableServices(waiting)), ["web"]);
 
   const never = inputs({
     state: new Map([["web", record("web")]]),

@@ -1,4 +1,5 @@
 import { shortCommit } from "../git/commit_id.ts";
+import { stderrCause } from "../git/git_failure.ts";
 import { GitError, SyncError } from "../errors.ts";
 import type { SyncMode } from "../config/types.ts";
 import { type GitClient, trackingRef } from "../git/git_client.ts";
@@ -196,6 +197,5 @@ async function wrapGit<T>(work: () => Promise<T>, what: string): Promise<T> {
 
 /** The first non-empty line of git's stderr, without its `fatal:`/`error:` prefix. */
 function gitErrorReason(text: string): string {
-  return text.split("\n").map((line) => line.replace(/^(fatal|error): /, ""))
-    .find((line) => line.trim() !== "") ?? "";
+  return stderrCause(text, { withoutPrefix: true });
 }

@@ -1,5 +1,6 @@
 /** Building the plan, history and logs documents of the commands of the same name. */
-import type { CyclePlan } from "../reconcile/cycle_types.ts";
+import type { CyclePlan, PlanItem } from "../reconcile/cycle_types.ts";
+import type { ServiceState } from "./service_state.ts";
 import { holdJson } from "../reconcile/describe.ts";
 import type { SafetyFields } from "../reconcile/safety_status.ts";
 import type { CommandRecord, RunRecord } from "../state/types.ts";
@@ -10,18 +11,20 @@ import type {
 } from "./documents.ts";
 import { commandJson, rejectionJson, runJson } from "./run_json.ts";
 
-/** The `plan --json` document; `suspensionOf` gives a service's suspension, if any. */
+/** The `plan --json` document; `suspensionOf` gives a service's suspension, `stateOf` its state. */
 export function planDocument(
   plan: CyclePlan,
   suspensionOf: (
     item: { service: string; deployedCommit: string | null },
   ) => SafetyFields["suspension"],
+  stateOf: (item: PlanItem) => ServiceState,
 ): PlanDocument {
   return {
     head: plan.sync.before,
     target: plan.head,
     verification: rejectionJson(plan.rejection),
     services: plan.items.map((item) => ({
+      state: stateOf(item),
       name: item.service,
       outOfDate: item.outOfDate,
       due: item.due,

@@ -6,6 +6,7 @@
  */
 import type { HoldJson } from "../reconcile/describe.ts";
 import type { SafetyFields } from "../reconcile/safety_status.ts";
+import type { ServiceState } from "./service_state.ts";
 import type {
   CommandRecord,
   DueReason,
@@ -53,6 +54,10 @@ export interface RewindJson {
 
 /** One service's entry of the status document. */
 export interface ServiceStatus extends SafetyFields {
+  /** The one word for how it is (docs/commands.md#service-states). */
+  state: ServiceState;
+  /** The state in a sentence: what it runs, what it waits for, what failed. */
+  stateText: string;
   name: string;
   dir: string;
   deployedCommit: string | null;
@@ -92,6 +97,8 @@ export interface ConfigRefusedJson {
 
 /** One service's entry of the plan document. */
 export interface PlanServiceJson {
+  /** The same state `status` shows. */
+  state: ServiceState;
   name: string;
   outOfDate: boolean;
   due: boolean;

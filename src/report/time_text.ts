@@ -7,10 +7,10 @@ export function isoTime(ms: number | null | undefined): string | null {
   return ms === null || ms === undefined ? null : new Date(ms).toISOString();
 }
 
-/** Epoch milliseconds as `2026-11-26 15:04:05Z` for tables; `-` when absent. */
+/** Epoch milliseconds as `2026-11-26T15:04:05Z` (ISO 8601, UTC, whole seconds) for tables; `-` when absent. */
 export function tableTime(ms: number | null | undefined): string {
   if (ms === null || ms === undefined) return "-";
-  return new Date(ms).toISOString().slice(0, 19).replace("T", " ") + "Z";
+  return new Date(ms).toISOString().slice(0, 19) + "Z";
 }
 
 /** A duration in milliseconds as `850ms`, `12.3s` or `4m05s`. */

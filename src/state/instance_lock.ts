@@ -69,3 +69,28 @@ function readPid(path: string): number | undefined {
     return undefined;
   }
 }
+
+/** Whether some process holds the lock of this repository now (a daemon that died has released it). */
+export function lockIsHeld(gitDir: string): boolean {
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(join(gitDir, "upstream-watch.lock"), {
+      read: true,
+      write: true,
+    });
+  } catch {
+    return false;
+  }
+  try {
+    if (!file.tryLockSync(true)) return true;
+    file.unlockSync();
+    return false;
+  } finally {
+    file.close();
+  }
+}
+
+/** The pid the lock's holder recorded, if any. */
+export function lockHolderPid(gitDir: string): number | undefined {
+  return readPid(join(gitDir, "upstream-watch.pid"));
+}

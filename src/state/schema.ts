@@ -110,6 +110,23 @@ export const MIGRATIONS: readonly string[] = [
     first_checked_at INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
+  // Operator requests (deploy, rollback, check) handed to the running daemon, with their outcome.
+  `
+  CREATE TABLE operator_requests (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    action TEXT NOT NULL,
+    services TEXT NOT NULL,
+    options TEXT NOT NULL,
+    source TEXT NOT NULL,
+    state TEXT NOT NULL,
+    requested_at INTEGER NOT NULL,
+    started_at INTEGER,
+    finished_at INTEGER,
+    exit_code INTEGER,
+    result TEXT
+  );
+  CREATE INDEX operator_requests_pending ON operator_requests (state) WHERE state = 'pending';
+  `,
 ];
 
 /** The schema version this build writes. */
@@ -127,4 +144,5 @@ export const REQUIRED_TABLES: readonly string[] = [
   "rollbacks",
   "verification_settings",
   "verified_commits",
+  "operator_requests",
 ];

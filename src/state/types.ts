@@ -35,7 +35,13 @@ export type RunReason =
   }
   | { kind: "manual" }
   | { kind: "removed"; deployedCommit: string }
-  | { kind: "rollback"; failedCommit: string; failedRunId: number }
+  | {
+    kind: "rollback";
+    failedCommit: string;
+    failedRunId: number;
+    /** An operator's `rollback`: the commit rolled back to becomes the deployed one. */
+    requested?: boolean;
+  }
   | { kind: "heal"; error: string };
 
 /** One service as the state database remembers it. */

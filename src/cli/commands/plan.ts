@@ -4,6 +4,9 @@ import { describeHold, describeReason } from "../../reconcile/describe.ts";
 import { safetyStatus } from "../../reconcile/safety_status.ts";
 import { describeRejection } from "../../verify/verification_error.ts";
 import { planDocument } from "../../report/command_documents.ts";
+import { stateOf } from "../../report/service_state.ts";
+import { planFacts } from "../../report/status_document.ts";
+import type { PlanItem } from "../../reconcile/cycle_types.ts";
 import { commitCell, jsonText, type Output, renderTable } from "../output.ts";
 
 /** `plan [--no-fetch] [--json]`: what the next cycle would run and why, changing nothing. */
@@ -17,8 +20,10 @@ export async function planCommand(
   const suspensionOf = (
     item: { service: string; deployedCommit: string | null },
   ) => safety.of(item.service, item.deployedCommit).suspension;
+  const facts = planFacts(plan, app.store);
+  const state = (item: PlanItem) => stateOf(facts(item).facts);
   if (options.json) {
-    output.out(jsonText(planDocument(plan, suspensionOf)));
+    output.out(jsonText(planDocument(plan, suspensionOf, state)));
     return 0;
   }
   if (plan.rejection) {
@@ -38,10 +43,11 @@ export async function planCommand(
   );
   if (due.length === 0 && held.length === 0) return 0;
   output.out(renderTable(
-    ["SERVICE", "DEPLOYED", "RUNS", "WHY"],
+    ["SERVICE", "DEPLOYED", "STATE", "RUNS", "WHY"],
     [...due, ...held].map((item) => [
       item.service,
       commitCell(item.deployedCommit),
+      state(item),
       item.due ? "yes" : "no",
       (item.reason ? describeReason(item.reason) : "up to date") +
       (item.hold

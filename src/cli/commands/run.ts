@@ -2,7 +2,10 @@ import type { App } from "../../app.ts";
 import { attachCommitStatus } from "../../app/commit_status.ts";
 import { agentTelemetry, webhookSettings } from "../../app/http_settings.ts";
 import { appNotifier, NOTIFY_FLUSH_MS } from "../../app/notifier.ts";
-import { selfHealer } from "../../app/self_healer.ts";
+import { healthReporting, selfHealer } from "../../app/self_healer.ts";
+import { OperatorDesk } from "../../app/operator_desk.ts";
+import { OneAtATime } from "../../reconcile/one_at_a_time.ts";
+import { recordDaemon } from "../../state/daemon_record.ts";
 import type { WebhookSettings } from "../../http/webhook.ts";
 import { ExitCode } from "../../errors.ts";
 import type { Notifier } from "../../notify/notifier.ts";
@@ -82,11 +85,20 @@ async function runWatching(
     },
   };
   const observers: CycleObserver[] = [telemetry, reloads, options.notifier];
+  const turns = new OneAtATime();
+  const health = healthReporting(app, {
+    telemetry,
+    notifier: options.notifier,
+  });
+  const desk = new OperatorDesk(app, {
+    context: { notifier: options.notifier, health },
+    turns,
+  });
   // The server, its handler and the status page load only when they serve.
   const endpoint = app.agent.config.webhook
     ? await (await import("../../app/http_endpoint.ts")).startHttpEndpoint(
       app,
-      { webhook: options.webhook, requests, telemetry },
+      { webhook: options.webhook, requests, telemetry, desk },
     )
     : undefined;
   if (endpoint) observers.push(endpoint.status);
@@ -101,12 +113,13 @@ async function runWatching(
     },
   );
   const healer = selfHealer(app, { telemetry, notifier: options.notifier });
-  // The loop also ends when the daemon does not stop by signal (a lost state file).
+  // The loops also end when the daemon does not stop by signal (a lost state file).
   const daemonEnded = new AbortController();
-  const healing = healer.run(
-    AbortSignal.any([options.stop, daemonEnded.signal]),
-    options.kill,
-  );
+  const ended = AbortSignal.any([options.stop, daemonEnded.signal]);
+  const healing = healer.run(ended, options.kill);
+  const record = { ...app.settings, pid: Deno.pid, startedAt: Date.now() };
+  recordDaemon(app.store, { ...record, running: true });
+  const serving = desk.run(ended, options.kill);
   try {
     await runDaemon(app.agent, {
       intervalSeconds: options.interval,
@@ -116,11 +129,17 @@ async function runWatching(
       requests,
       observers,
       state: app.store,
+      turns,
     });
   } finally {
     daemonEnded.abort();
-    await healing;
+    await Promise.all([healing, serving]);
     await endpoint?.server.shutdown(SERVER_SHUTDOWN_MS);
+    try {
+      recordDaemon(app.store, { ...record, running: false });
+    } catch {
+      // A lost state file: nothing to record the stop in.
+    }
   }
   app.logger.info("stopped");
 }

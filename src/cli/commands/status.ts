@@ -1,7 +1,5 @@
 import { escapeControl } from "../../log/escape.ts";
 import type { App } from "../../app.ts";
-import type { ServiceStatus } from "../../report/documents.ts";
-import { pendingText } from "../../report/pending.ts";
 import { statusDocument } from "../../report/status_document.ts";
 import { tableTime } from "../../report/time_text.ts";
 import { commitCell, jsonText, type Output, renderTable } from "../output.ts";
@@ -40,33 +38,23 @@ export async function statusCommand(
     return 0;
   }
   output.out(renderTable(
-    ["SERVICE", "DEPLOYED", "LAST RUN", "WHEN", "PENDING"],
+    ["SERVICE", "DEPLOYED", "STATE", "LAST RUN", "WHEN", "DETAIL"],
     services.map((service) => [
       service.name,
       commitCell(service.deployedCommit),
+      service.state,
       service.lastRun
         ? `${service.lastRun.outcome}${
           service.lastRun.failedStep ? ` (${service.lastRun.failedStep})` : ""
         }${
-          service.failedAttempts > 0
+          // The attempt count belongs to a failed run, not to the rollback that followed it.
+          service.failedAttempts > 0 && service.lastRun.outcome === "failed"
             ? `, attempt ${service.failedAttempts}/${app.agent.config.maxAttempts}`
-            : ""
-        }`
+            : ""}`
         : "-",
       tableTime(state.get(service.name)?.lastRunAt),
-      [
-        service.suspension ? service.suspension.text : "",
-        service.health?.state === "unhealthy" ? service.health.text : "",
-      ].filter((text) => text !== "").concat(pendingParts(service)).join("; "),
+      service.stateText,
     ]),
   ));
   return 0;
-}
-
-/** The pending part of the PENDING column; a suspension shown beside it replaces "-". */
-function pendingParts(service: ServiceStatus): string[] {
-  const text = pendingText(service) ?? "-";
-  // A suspension says more than "waiting: suspended" again.
-  if (text !== "-" && service.hold?.kind === "suspended") return [];
-  return service.suspension && text === "-" ? [] : [text];
 }

@@ -5,7 +5,6 @@ import {
   describeSuspension,
   resume,
   suspend,
-  suspensionOf,
   suspensions,
 } from "../../state/suspensions.ts";
 import { escapeControl } from "../../log/escape.ts";
@@ -55,25 +54,6 @@ export async function resumeCommand(
     );
   }
   return ExitCode.ok;
-}
-
-/** `deploy` of a suspended service is a usage error (exit 2) unless `--force`. */
-export async function refuseSuspended(
-  app: App,
-  names: readonly string[] | "all",
-): Promise<void> {
-  const all = suspensions(app.store);
-  if (all.size === 0) return;
-  const selected = names === "all" ? await app.agent.serviceNames() : names;
-  const blocked = selected.flatMap((name) => {
-    const suspension = suspensionOf(all, name);
-    return suspension ? [`${name} is ${describeSuspension(suspension)}`] : [];
-  });
-  if (blocked.length > 0) {
-    throw new UsageError(
-      `${blocked.join("; ")}; resume it first or deploy with --force`,
-    );
-  }
 }
 
 async function checkedNames(
