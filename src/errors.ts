@@ -117,6 +117,13 @@ export class StateError extends UpstreamWatchError {
 /** The state file was removed, emptied or replaced (at start, or under a running agent). Exit 2. */
 export class StateLostError extends StateError {}
 
+/**
+ * A write to the state file failed after SQLite's bounded wait for a lock
+ * (locked by another process, disk full, read-only or immutable file). The
+ * daemon stops deploying until a write succeeds again; other commands exit 2.
+ */
+export class StateWriteError extends StateError {}
+
 /** The message of anything thrown: an Error's own message, anything else as text. */
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

@@ -3,7 +3,8 @@ import { join } from "node:path";
 import { cli, parseJson, runOnce, spawnCli } from "./helpers/cli.ts";
 import { git, GitFixture } from "./helpers/git_fixture.ts";
 import { hookFile, readLines } from "./helpers/hooks.ts";
-import { Receiver } from "./helpers/http_receiver.ts";
+import { freePort, Receiver } from "./helpers/http_receiver.ts";
+import { DaemonProcess } from "./helpers/daemon_process.ts";
 
 const TOKEN = "glpat-QUERYSECRET";
 const FRAGMENT = "FRAGMENTSECRET";
@@ -80,4 +81,93 @@ Deno.test("hooks do not inherit the variables the agent's configuration reads, u
     await cli(["--repo", fixture.clone, "logs", "1", "--json"]),
   );
   assert.equal(logs.commands.length, 1);
+});
+
+Deno.test("secrets read from files (secret_file, read_token_file, url_file) are used and reach no hook's environment", async () => {
+  await using receiver = Receiver.start();
+  const dir = await Deno.makeTempDir({ prefix: "uw-secret-files-" });
+  try {
+    const file = async (name: string, text: string) => {
+      const path = join(dir, name);
+      await Deno.writeTextFile(path, text, { mode: 0o600 });
+      return path;
+    };
+    const secret = await file("webhook", "file-webhook-secret\n");
+    const readToken = await file("read", "file-read-token\n");
+    const notifyUrl = await file("notify", `${receiver.url}/from-file\n`);
+    const envDump = join(dir, "hook.env");
+    await using fixture = await GitFixture.create({
+      ".upstream-watch.yaml": [
+        "webhook:",
+        `  listen: "127.0.0.1:${freePort()}"`,
+        `  secret_file: ${secret}`,
+        `  read_token_file: ${readToken}`,
+        "notify:",
+        `  - url_file: ${notifyUrl}`,
+        "",
+      ].join("\n"),
+      "api/.update-hooks.yaml": hookFile({
+        update_commands: [`env > ${envDump}`],
+      }),
+    });
+    await using daemon = await DaemonProcess.start([
+      "--repo",
+      fixture.clone,
+      "run",
+      "--interval",
+      "60",
+    ]);
+    const [event] = await receiver.waitFor(1);
+    assert.equal(event.path, "/from-file");
+    const unauthorized = await fetch(`${daemon.url}/api/status`);
+    await unauthorized.body?.cancel();
+    assert.equal(unauthorized.status, 401);
+    const status = await fetch(`${daemon.url}/api/status`, {
+      headers: { authorization: "Bearer file-read-token" },
+    });
+    await status.body?.cancel();
+    assert.equal(status.status, 200);
+    const delivery = await fetch(`${daemon.url}/webhook`, {
+      method: "POST",
+      headers: { authorization: "Bearer file-webhook-secret" },
+      body: "{}",
+    });
+    await delivery.body?.cancel();
+    assert.equal(delivery.status, 202);
+    const env = await Deno.readTextFile(envDump);
+    for (const value of ["file-webhook-secret", "file-read-token"]) {
+      assert.ok(!env.includes(value), `${value} reached a hook`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a secret given both inline and as a file, or as a relative file, is a configuration error naming the key", async () => {
+  await using fixture = await GitFixture.create({
+    ".upstream-watch.yaml":
+      "webhook:\n  secret: abc\n  secret_file: /run/secrets/webhook\n",
+  });
+  const both = await cli(["--repo", fixture.clone, "validate"]);
+  assert.equal(both.code, 2);
+  assert.match(both.stderr, /"secret" and "secret_file" both given/);
+  await fixture.push({
+    ".upstream-watch.yaml":
+      "commit_status:\n  - provider: github\n    token_file: secrets/token\n",
+  });
+  await git(fixture.clone, "pull", "--quiet");
+  const relative = await cli(["--repo", fixture.clone, "validate"]);
+  assert.equal(relative.code, 2);
+  assert.match(relative.stderr, /token_file.*must be an absolute path/);
+  await fixture.push({
+    ".upstream-watch.yaml":
+      "commit_status:\n  - provider: github\n    token_file: /nonexistent/uw-token\n",
+  });
+  await git(fixture.clone, "pull", "--quiet");
+  const missing = await cli(["--repo", fixture.clone, "validate"]);
+  assert.equal(missing.code, 2);
+  assert.match(
+    missing.stderr,
+    /token_file.*cannot read \/nonexistent\/uw-token/,
+  );
 });

@@ -227,3 +227,84 @@ Deno.test("a check never runs while that service's update runs: the check in pro
   // A check running when the update started was stopped: it never finishes after the update either.
   assert.notEqual(lines[secondUpdate + 2], "check-end", lines.join("\n"));
 });
+
+Deno.test("a health command that leaves a detached child passes at deploy and in every check, so nothing is healed", async () => {
+  await using fixture = await GitFixture.create({});
+  const pids = join(fixture.root, "detached.pids");
+  const log = join(fixture.root, "ran.log");
+  await fixture.push({
+    "api/.update-hooks.yaml": hookFile({
+      update_commands: [appendLine(log, "$UPSTREAM_WATCH_TRIGGER")],
+      // The child leaves the command's process group and keeps its pipes.
+      health_commands: [
+        `setsid sleep 67 & echo $! >> ${shellQuote(pids)}; echo ok`,
+      ],
+      health_timeout: 3,
+      health_interval: 0.1,
+      check_interval: 0.2,
+    }),
+  });
+  try {
+    await using agent = AgentProcess.start(fixture.clone, { interval: 60 });
+    // Each check ends a bounded drain after its command: slow under load.
+    await waitUntil(async () => (await readLines(pids)).length >= 4, {
+      message: "the deploy's health step and three checks",
+      timeoutMs: 60_000,
+    });
+    agent.kill("SIGTERM");
+    assert.equal((await agent.exited()).code, 0);
+  } finally {
+    for (const pid of await readLines(pids)) {
+      try {
+        Deno.kill(Number(pid), "SIGKILL");
+      } catch {
+        // Already gone.
+      }
+    }
+  }
+  assert.deepEqual(await readLines(log), ["poll"]);
+  const runs = runRows(stateFileOf(fixture.clone), "api");
+  assert.deepEqual(runs.map((run) => run.outcome), ["succeeded"]);
+});
+
+Deno.test("a heal after which the checks still fail counts as a failed attempt: heals stop at max_attempts and the incident stays open", async () => {
+  await using receiver = Receiver.start();
+  await using fixture = await GitFixture.create({});
+  const log = join(fixture.root, "ran.log");
+  await fixture.push({
+    ".upstream-watch.yaml":
+      `max_attempts: 2\nretry_backoff: 0.2\nnotify:\n  - url: ${receiver.url}/hook\n`,
+    "api/.update-hooks.yaml": hookFile({
+      update_commands: [appendLine(log, "$UPSTREAM_WATCH_TRIGGER")],
+      // Passes inside a run (which has a run id), fails in every check between runs.
+      health_commands: [`test -n "$UPSTREAM_WATCH_RUN_ID"`],
+      health_timeout: 0.3,
+      health_interval: 0.1,
+      check_interval: 0.2,
+    }),
+  });
+  {
+    await using agent = AgentProcess.start(fixture.clone, { interval: 60 });
+    await waitUntil(async () => (await readLines(log)).length === 3, {
+      message: "two heals",
+    });
+    // Many more checks fail meanwhile; none may heal again.
+    await pause(2500);
+    const status = parseJson<
+      { services: { name: string; health: { state: string } | null }[] }
+    >(await cli(["--repo", fixture.clone, "status", "--json"]));
+    assert.equal(status.services[0].health?.state, "unhealthy");
+    agent.kill("SIGTERM");
+    await agent.exited();
+  }
+  assert.deepEqual(await readLines(log), ["poll", "heal", "heal"]);
+  const events = (await receiver.waitFor(2)).map((request) =>
+    JSON.parse(request.body).event
+  );
+  assert.equal(
+    events.filter((event) => event === "unhealthy").length,
+    1,
+    events.join(", "),
+  );
+  assert.ok(!events.includes("healed"), events.join(", "));
+});

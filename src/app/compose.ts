@@ -4,10 +4,8 @@
  * adapters.
  * @module
  */
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { ConfigInEffect } from "../config/config_in_effect.ts";
-import { loadCommittedRepoConfig } from "../config/committed.ts";
-import { loadRepoConfig } from "../config/load.ts";
 import {
   type ConfigWarning,
   REPO_CONFIG_FILE,
@@ -21,19 +19,32 @@ import {
   branchUpstream,
   repoInfo,
 } from "../git/repository.ts";
-import { logConfigWarnings } from "../log/config_warnings.ts";
+import { headCommitFromFiles } from "../git/head_file.ts";
 import type { SecretsHost } from "../hooks/decrypt_step.ts";
 import { secretsHost } from "./secrets_host.ts";
 import { agentLogger, type Logger } from "../log/logging.ts";
 import { MemoryPressure } from "../process/memory.ts";
 import { DenoProcessRunner } from "../process/run_process.ts";
+import { MarkingRunner } from "../process/run_marker.ts";
+import type { ProcessRunner } from "../process/types.ts";
 import { Agent, type AgentDeps } from "../reconcile/agent.ts";
 import type { RunListener } from "../results/run_listener.ts";
 import { acquireInstanceLock } from "../state/instance_lock.ts";
 import type { LostStatePolicy } from "../state/state_marker.ts";
+import { recordStatePath } from "../state/config_record.ts";
+import { fileExists } from "../state/file_identity.ts";
 import type { StateStore } from "../state/store.ts";
 import { checkKeyOutsideWorkTree, CommitVerifier } from "../verify/verifier.ts";
 import { openStateAtStart } from "./start_up.ts";
+import {
+  configLocation,
+  fallbackStatePath,
+  lastGoodStartupConfig,
+  recordStartupConfig,
+  type StartupConfig,
+  startupConfig,
+  type StartupSource,
+} from "./startup_config.ts";
 import {
   adoptDaemonSettings,
   type EffectiveSettings,
@@ -59,6 +70,10 @@ export interface App extends AgentDeps {
   agent: Agent;
   /** The host's SOPS keys (docs/secrets.md). */
   secrets: SecretsHost;
+  /** Starts git and the commands the agent itself needs (not marked as a run's hooks). */
+  runner: ProcessRunner;
+  /** {@link runner} for hook commands: each process carries this state file's run mark. */
+  hookRunner: ProcessRunner;
   /** Warnings about the repository configuration (already logged). */
   configWarnings: ConfigWarning[];
   /** Signed-commit verification (its `enabled` says whether it is on). */
@@ -82,6 +97,10 @@ export interface OpenAppOptions {
   lostState?: LostStatePolicy;
   /** Mark runs left `running` as interrupted (default true); a writer beside the daemon (`suspend`) must not. */
   recoverRuns?: boolean;
+  /** Resolve every `${VAR}` and path of the configuration at start (default: commands that take the lock). */
+  resolveConfig?: boolean;
+  /** A configuration at HEAD that cannot be used falls back to the last good one (default true; `validate` reports it instead). */
+  configFallback?: boolean;
   /** Use only this command's own flags and environment, never the daemon's recorded settings (`run`: it is the daemon). */
   ownSettings?: boolean;
 }
@@ -106,18 +125,27 @@ export async function openApp(
     ? branchUpstream(git, info.branch)
     : Promise.resolve(undefined);
   upstream.catch(() => {});
-  let { config, warnings } = await loadConfig(
+  const sourceFor = async (
+    configOption: string | undefined,
+  ): Promise<StartupSource> => ({
     git,
-    info.root,
-    globals.config,
     logger,
-  );
-  const upstreamOfBranch = await upstream;
-  let { remote, branch } = resolveUpstream(
-    config.current,
-    info.branch,
-    upstreamOfBranch,
-  );
+    config: await configLocation(info.root, configOption),
+    repoRoot: info.root,
+  });
+  let source = await sourceFor(globals.config);
+  const resolveConfig = options.resolveConfig ?? options.lock ?? false;
+  const started = await startupConfig(source, { resolve: resolveConfig });
+  if (started.kind === "refused" && options.configFallback === false) {
+    throw started.error;
+  }
+  const statePath = started.kind === "loaded"
+    ? resolve(info.root, started.config.stateFile)
+    : fallbackStatePath(info.root, info.gitDir);
+  // Without a state file there is no last good configuration to fall back to.
+  if (started.kind === "refused" && !fileExists(statePath)) {
+    throw started.error;
+  }
   const own = ownSettings(globals);
   let settings: EffectiveSettings = own;
 
@@ -130,10 +158,13 @@ export async function openApp(
       { pid: lock.takenOverFrom },
     );
   }
-  const statePath = resolve(info.root, config.current.stateFile);
   let store: StateStore;
+  let config: RepoConfig;
+  let warnings = started.kind === "loaded" ? started.warnings : [];
+  let remote: string;
+  let branch: string;
   try {
-    store = await openStateAtStart({
+    ({ store, config } = await openStateAtStart({
       file: statePath,
       repoRoot: info.root,
       gitDir: info.gitDir,
@@ -142,10 +173,26 @@ export async function openApp(
       lostState: options.lostState ?? "refuse",
       recoverRuns: options.recoverRuns !== false,
       git,
-      config: config.current,
+      config: (opened) =>
+        settleStartupConfig(opened, {
+          started,
+          source,
+          resolve: resolveConfig,
+          head: async () =>
+            headCommitFromFiles(info.gitDir) ??
+              (await git.revParse(["HEAD"]))[0],
+        }),
       logger,
-    });
+    }));
   } catch (error) {
+    lock?.[Symbol.dispose]();
+    throw error;
+  }
+  try {
+    if (!store.readOnly) recordStatePath(info.gitDir, statePath);
+    ({ remote, branch } = resolveUpstream(config, info.branch, await upstream));
+  } catch (error) {
+    store.close();
     lock?.[Symbol.dispose]();
     throw error;
   }
@@ -160,16 +207,16 @@ export async function openApp(
     }
     if (settings.config !== own.config) {
       try {
-        ({ config, warnings } = await loadConfig(
-          git,
-          info.root,
-          settings.config ?? undefined,
-          logger,
-        ));
+        source = await sourceFor(settings.config ?? undefined);
+        const daemons = await startupConfig(source, {
+          resolve: resolveConfig,
+        });
+        if (daemons.kind === "refused") throw daemons.error;
+        ({ config, warnings } = daemons);
         ({ remote, branch } = resolveUpstream(
-          config.current,
+          config,
           info.branch,
-          upstreamOfBranch,
+          await upstream,
         ));
       } catch (error) {
         store.close();
@@ -179,24 +226,29 @@ export async function openApp(
     }
   }
   const host = settings.host;
+  const inEffect = new ConfigInEffect(config, source.config);
+  const stateId = store.readOnly ? undefined : store.stateId();
+  const hookRunner = stateId === undefined
+    ? runner
+    : new MarkingRunner(runner, stateId);
   const verifier = verifierFor(settings.allowedSigners, {
     git,
     runner,
     store,
     logger,
     repoRoot: info.root,
-    config,
+    config: inEffect,
   });
   const deps = {
     secrets,
     git,
     store,
-    runner,
+    runner: hookRunner,
     logger,
     now: Date.now,
     repoRoot: info.root,
     gitDir: info.gitDir,
-    config,
+    config: inEffect,
     host,
     remote,
     branch,
@@ -206,6 +258,8 @@ export async function openApp(
   return {
     ...deps,
     agent: new Agent(deps),
+    runner,
+    hookRunner,
     configWarnings: warnings,
     memory,
     settings,
@@ -215,6 +269,38 @@ export async function openApp(
       lock?.[Symbol.dispose]();
     },
   };
+}
+
+/**
+ * The configuration a command starts with once its state file is open: the
+ * one at HEAD (recorded as the last good one when resolved), or the last good
+ * one in the state file when HEAD's is refused.
+ */
+async function settleStartupConfig(
+  store: StateStore,
+  options: {
+    started: StartupConfig;
+    source: StartupSource;
+    resolve: boolean;
+    head: () => Promise<string>;
+  },
+): Promise<RepoConfig> {
+  const { started } = options;
+  if (started.kind === "refused") {
+    return lastGoodStartupConfig(store, options.source, {
+      head: await options.head(),
+      error: started.error,
+      resolve: options.resolve,
+    });
+  }
+  // Only a resolved configuration is a good one (`suspend` only parses).
+  if (options.resolve) {
+    await recordStartupConfig(store, {
+      head: options.head,
+      text: started.text,
+    });
+  }
+  return started.config;
 }
 
 /** The verifier with the command line's `--allowed-signers` (or its variable) over the repository's `verify:`. */
@@ -275,39 +361,6 @@ function ownSettings(globals: GlobalOptions): OwnSettings {
       allowedSigners: globals.allowedSigners !== undefined,
     },
   };
-}
-
-async function loadConfig(
-  git: GitClient,
-  root: string,
-  configOption: string | undefined,
-  logger: Logger,
-): Promise<{ config: ConfigInEffect; warnings: ConfigWarning[] }> {
-  const configPath = configOption
-    ? resolve(configOption)
-    : join(root, REPO_CONFIG_FILE);
-  const configDisplay = configOption ?? REPO_CONFIG_FILE;
-  if (configOption) {
-    try {
-      await Deno.stat(configPath);
-    } catch {
-      throw new ConfigError("configuration file not found", {
-        file: configDisplay,
-      });
-    }
-  }
-  // Without --config the repository's own configuration is read from HEAD's
-  // git objects: what is in the work tree may be in no commit.
-  const { config, warnings } = configOption
-    ? await loadRepoConfig(configPath, configDisplay)
-    : await loadCommittedRepoConfig(git, "HEAD");
-  logConfigWarnings(logger, warnings);
-  const location = {
-    path: configPath,
-    file: configDisplay,
-    fromGit: !configOption,
-  };
-  return { config: new ConfigInEffect(config, location), warnings };
 }
 
 /** `remote` defaults to the branch's upstream remote, else origin; `branch` to the branch's upstream (docs/configuration.md). */

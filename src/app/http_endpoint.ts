@@ -1,8 +1,9 @@
 /** The daemon's HTTP endpoint: the status model and the server, built from the app (imported only when `webhook:` is set). */
 import type { App } from "./compose.ts";
 import { expandEnv } from "../config/expand_env.ts";
-import type { WebhookConfig } from "../config/types.ts";
+import { webhookSecret } from "../config/secret_file.ts";
 import { ConfigError } from "../errors.ts";
+import type { WebhookConfig } from "../config/types.ts";
 import { createHandler } from "../http/handler.ts";
 import {
   RateLimiter,
@@ -107,11 +108,10 @@ export async function startHttpEndpoint(
 
 /** `webhook.read_token` with `${VAR}` expanded; undefined leaves the read-only endpoints open. */
 function readToken(app: App): string | undefined {
-  return expandedToken(
-    app,
-    app.config.current.webhook?.readToken,
-    "read_token",
-  );
+  return webhookSecret(app.config.current.webhook, "read_token", {
+    env: (name) => Deno.env.get(name),
+    file: app.config.file,
+  });
 }
 
 /** A token of `webhook:` with `${VAR}` expanded; an empty one is a configuration error. */

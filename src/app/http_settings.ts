@@ -1,8 +1,7 @@
 /** What the daemon needs of its HTTP side on every start: webhook settings and telemetry (the server itself is in http_endpoint.ts). */
 import type { App } from "./compose.ts";
-import { expandEnv } from "../config/expand_env.ts";
+import { webhookSecret } from "../config/secret_file.ts";
 import type { WebhookConfig } from "../config/types.ts";
-import { ConfigError } from "../errors.ts";
 import { BodyBuffers } from "../http/body_buffers.ts";
 import { Slots } from "../http/slots.ts";
 import { AgentTelemetry } from "../http/telemetry.ts";
@@ -10,6 +9,7 @@ import {
   MAX_WEBHOOK_BODY_BYTES,
   type WebhookSettings,
 } from "../http/webhook.ts";
+import { configRefusal, describeRefusal } from "../state/config_record.ts";
 import { suspensions } from "../state/suspensions.ts";
 
 /** Webhook bodies read at once before their request is authenticated (at most 1 MiB each). */
@@ -25,6 +25,11 @@ export function agentTelemetry(
     suspensions: () => suspensions(app.store),
     now: Date.now,
     intervalSeconds,
+    stateProblem: () => app.store.writeProblem(),
+    configProblem: () => {
+      const refused = configRefusal(app.store);
+      return refused && describeRefusal(refused);
+    },
   });
 }
 
@@ -32,14 +37,10 @@ export function agentTelemetry(
 export function webhookSettings(app: App): WebhookSettings | undefined {
   const config: WebhookConfig | undefined = app.config.current.webhook;
   if (!config) return undefined;
-  const location = { file: app.config.file, key: "webhook.secret" };
-  let secret: string | undefined;
-  if (config.secret !== undefined) {
-    secret = expandEnv(config.secret, (name) => Deno.env.get(name), location);
-    if (secret === "") {
-      throw new ConfigError("webhook.secret is empty", location);
-    }
-  }
+  const secret = webhookSecret(config, "secret", {
+    env: (name) => Deno.env.get(name),
+    file: app.config.file,
+  });
   return {
     secret,
     branch: app.branch,

@@ -51,14 +51,8 @@ export function healthReporting(
         removed: [],
         failed: summary.outcome === "failed",
       });
-      // The heal ran the health commands as its last step: they passed.
-      if (summary.outcome === "succeeded") {
-        reporting.onCheck(
-          summary.service,
-          { kind: "passed", attempts: 1 },
-          run.toCommit,
-        );
-      }
+      // The incident closes at the next check that passes, not at the heal:
+      // a heal after which the checks still fail leaves it open.
     },
   };
   return reporting;
@@ -77,10 +71,11 @@ export function selfHealer(
       suspensions: suspensions(app.store),
       rollbacks: rollbacks(app.store),
     }),
-    runner: app.runner,
+    runner: app.hookRunner,
     logger: app.logger,
     now: Date.now,
     repoRoot: app.repoRoot,
+    stateProblem: () => app.store.writeProblem(),
     onCheck: reporting.onCheck,
     onHeal: reporting.onHeal,
   });

@@ -30,18 +30,23 @@ export interface StartOptions {
   /** Mark runs left `running` as interrupted; a writer beside the daemon (`suspend`) must not. */
   recoverRuns: boolean;
   git: GitClient;
-  config: RepoConfig;
+  /**
+   * The configuration the command starts with, settled once the state file
+   * is open (the last good one it keeps stands in for a refused one at HEAD).
+   */
+  config: (store: StateStore) => Promise<RepoConfig>;
   logger: Logger;
 }
 
 /**
  * Opens the state file for a command, after keeping it out of `git status`
- * (writers only); then migrates the Go tool's records and recovers what a
- * crash left running. A failure closes the file again.
+ * (writers only); then settles the configuration, migrates the Go tool's
+ * records and recovers what a crash left running. A failure closes the file
+ * again.
  */
 export async function openStateAtStart(
   options: StartOptions,
-): Promise<StateStore> {
+): Promise<{ store: StateStore; config: RepoConfig }> {
   const { readOnly, logger } = options;
   if (!readOnly) {
     await excludeFromGit(options.repoRoot, options.gitCommonDir, options.file);
@@ -54,17 +59,18 @@ export async function openStateAtStart(
     logger,
   });
   try {
+    const config = await options.config(store);
     if (store.legacyModules.length > 0) {
-      await importLegacyState(store, options.git, options.config, logger);
+      await importLegacyState(store, options.git, config, logger);
     }
     if (!readOnly && options.recoverRuns) {
       await recoverInterruptedRuns(store, logger);
     }
+    return { store, config };
   } catch (error) {
     store.close();
     throw error;
   }
-  return store;
 }
 
 /**
@@ -83,7 +89,8 @@ async function recoverInterruptedRuns(
     );
   }
   // Before any cycle: a hook that outlived the crash must not run twice at once.
-  await stopLeftoverHooks(interrupted, logger);
+  // Only processes carrying this state file's run mark are this agent's.
+  await stopLeftoverHooks(interrupted, logger, { stateId: store.stateId() });
 }
 
 /** Keeps the state file (and its WAL files) out of `git status` via `.git/info/exclude`. */

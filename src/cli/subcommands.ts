@@ -19,7 +19,10 @@ import { versionText } from "./version_text.ts";
 export type WithApp = (
   mode: "reader" | "writer" | "beside",
   body: (app: App) => Promise<number> | number,
-  options?: Pick<OpenAppOptions, "lostState" | "ownSettings">,
+  options?: Pick<
+    OpenAppOptions,
+    "lostState" | "configFallback" | "ownSettings"
+  >,
 ) => () => Promise<void>;
 
 /** Adds every subcommand to `program`. */
@@ -177,11 +180,21 @@ export function addSubcommands(
 
   program.command("validate")
     .description("check the repository config and every service's hook file")
-    .action(() =>
+    .option(
+      "--ref <commit>",
+      "check them as committed at COMMIT (a branch, tag or commit id) instead of HEAD",
+    )
+    .action((options: { ref?: string }) =>
       withApp(
         "reader",
         async (app) =>
-          (await import("./commands/validate.ts")).validateCommand(app, output),
+          (await import("./commands/validate.ts")).validateCommand(
+            app,
+            output,
+            options,
+          ),
+        // HEAD's own configuration is what is checked: no fallback hides it.
+        { configFallback: options.ref !== undefined },
       )()
     );
 

@@ -1,7 +1,7 @@
 /** Reporting each run on the commit it deploys, through the git host's commit status API. */
 import { shortCommit } from "../git/commit_id.ts";
 import type { CommitStatusTarget } from "../config/commit_status_config.ts";
-import { expandEnv } from "../config/expand_env.ts";
+import { secretValue } from "../config/secret_file.ts";
 import { REPO_CONFIG_FILE } from "../config/types.ts";
 import { ConfigError } from "../errors.ts";
 import type { Logger } from "../log/logging.ts";
@@ -55,7 +55,11 @@ export function resolveStatusTargets(
       file,
       key: `commit_status[${index}].${key}`,
     });
-    const token = expandEnv(target.token, options.env, at("token"));
+    const token = secretValue(
+      { value: target.token, file: target.tokenFile },
+      options.env,
+      at("token"),
+    );
     if (token.trim() === "") {
       throw new ConfigError("token is empty", at("token"));
     }

@@ -1,5 +1,6 @@
 /** The `commit_status:` list and `public_url`: where each run's result is reported on the git host. */
 import type { ConfigFieldReader, Entry } from "./reader.ts";
+import { secretField } from "./secret_file.ts";
 
 /** Git hosts whose commit status API is supported. */
 export type CommitStatusProvider = "github" | "gitea" | "forgejo" | "gitlab";
@@ -15,8 +16,10 @@ export const COMMIT_STATUS_PROVIDERS: readonly CommitStatusProvider[] = [
 /** One `commit_status` entry as written; `${NAME}` references are expanded when the agent starts. */
 export interface CommitStatusTarget {
   provider: CommitStatusProvider;
-  /** Usually `${ENV_NAME}`; expanded only in memory. */
+  /** Usually `${ENV_NAME}`; expanded only in memory ("" when read from `tokenFile`). */
   token: string;
+  /** `token_file`: an absolute path the token is read from instead. */
+  tokenFile?: string;
   apiUrl?: string;
   /** `owner/name` (GitLab: the project path or numeric id). */
   repository?: string;
@@ -27,6 +30,7 @@ export interface CommitStatusTarget {
 const TARGET_KEYS = [
   "provider",
   "token",
+  "token_file",
   "api_url",
   "repository",
   "context",
@@ -44,14 +48,16 @@ export function parseCommitStatus(
       'a mapping with "provider" and "token"',
     );
     const provider = fields.get("provider");
-    const token = fields.get("token");
+    const token = secretField(reader, fields, "token");
     if (!provider) reader.fail('"provider" is required', item.node, item.path);
-    if (!token) reader.fail('"token" is required', item.node, item.path);
+    if (token.value === undefined && token.file === undefined) {
+      reader.fail('"token" or "token_file" is required', item.node, item.path);
+    }
     const target: CommitStatusTarget = {
       provider: reader.oneOf(provider, COMMIT_STATUS_PROVIDERS),
-      token: reader.string(token, { hideValue: true }),
+      token: token.value ?? "",
     };
-    reader.envReferences(target.token, token);
+    if (token.file !== undefined) target.tokenFile = token.file;
     const apiUrl = fields.get("api_url");
     if (apiUrl) target.apiUrl = httpUrl(reader, apiUrl);
     const repository = fields.get("repository");

@@ -3,6 +3,7 @@ import { isMap, isScalar, isSeq } from "yaml";
 import { describe } from "./describe_value.ts";
 import { type ConfigReader, type Entry, unique } from "./reader.ts";
 import type { NotifyTarget } from "./types.ts";
+import { secretField } from "./secret_file.ts";
 import { NOTIFY_EVENTS, NOTIFY_FORMATS, NOTIFY_KEYS } from "./vocabulary.ts";
 
 /** Parses `notify:`; one bare URL is a one-item list, and a bare URL item is `{ url }`. */
@@ -40,10 +41,14 @@ export function parseNotify(
       known: NOTIFY_KEYS,
     });
     const url = fields.get("url");
-    if (url === undefined) {
-      reader.fail('"url" is required', item.node, item.path);
+    const urlFile = secretField(reader, fields, "url").file;
+    if (url === undefined && urlFile === undefined) {
+      reader.fail('"url" or "url_file" is required', item.node, item.path);
     }
-    const target: NotifyTarget = { url: notifyUrl(reader, url) };
+    // A URL read from a file is checked when it is read.
+    const target: NotifyTarget = urlFile === undefined
+      ? { url: notifyUrl(reader, url!) }
+      : { url: "", urlFile };
     const events = fields.get("events");
     if (events) {
       const names = reader.stringList(events);

@@ -120,13 +120,13 @@ Deno.test("wrong types name file, line, column and key", () => {
       "notify:\n  - url: https://a\n  - events: [recovered]\n",
       "notify[1]",
       3,
-      '"url" is required',
+      '"url" or "url_file" is required',
     ],
     [
       "notify:\n  - url: https://a\n    events: [deployed]\n",
       "notify[0].events[0]",
       3,
-      'must be one of "deploy_succeeded", "deploy_failed", "recovered", "sync_failed", "service_removed", "state_lost", "rolled_back", "unhealthy", "healed", "verification_failed", "rewound", "verification_reset", got "deployed"',
+      'must be one of "deploy_succeeded", "deploy_failed", "recovered", "sync_failed", "service_removed", "state_lost", "rolled_back", "unhealthy", "healed", "verification_failed", "state_unwritable", "config_invalid", "rewound", "verification_reset", got "deployed"',
     ],
     [
       "notify:\n  - url: not a url\n",

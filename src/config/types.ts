@@ -11,7 +11,10 @@ export type SyncMode = "ff-only" | "reset";
 
 /** One notification target as written (docs/notifications.md); `url` may hold `${NAME}` references. */
 export interface NotifyTarget {
+  /** "" when the URL is read from `urlFile`. */
   url: string;
+  /** `url_file`: an absolute path the URL is read from instead. */
+  urlFile?: string;
   /** Subscribed events; undefined = every event. */
   events?: NotifyEventName[];
   /** Forced message format; undefined = worked out from the URL. */
@@ -22,9 +25,13 @@ export interface NotifyTarget {
 export interface WebhookConfig {
   listen: string;
   secret?: string;
+  /** `secret_file`: an absolute path the secret is read from instead. */
+  secretFile?: string;
   insecure: boolean;
   /** Token the read-only endpoints require (`${VAR}` unexpanded); open when undefined. */
   readToken?: string;
+  /** `read_token_file`: an absolute path the read token is read from instead. */
+  readTokenFile?: string;
   /** Token the operator actions (`POST /api/services/…`) require (`${VAR}` unexpanded); they are off when undefined. */
   adminToken?: string;
   /** Connections open at once; undefined: the server's default. */

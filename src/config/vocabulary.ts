@@ -54,14 +54,16 @@ export const SERVICE_KEYS = [
 export type ServiceKey = (typeof SERVICE_KEYS)[number];
 
 /** Keys of one `notify:` entry. */
-export const NOTIFY_KEYS = ["url", "events", "format"] as const;
+export const NOTIFY_KEYS = ["url", "url_file", "events", "format"] as const;
 
 /** Keys of the `webhook:` mapping. */
 export const WEBHOOK_KEYS = [
   "listen",
   "secret",
+  "secret_file",
   "insecure",
   "read_token",
+  "read_token_file",
   "admin_token",
   "max_connections",
   "header_timeout",
@@ -81,6 +83,8 @@ export const NOTIFY_EVENTS = [
   "unhealthy",
   "healed",
   "verification_failed",
+  "state_unwritable",
+  "config_invalid",
   "rewound",
   "verification_reset",
 ] as const;

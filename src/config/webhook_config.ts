@@ -3,6 +3,7 @@ import { isMap, isScalar } from "yaml";
 import { DEFAULT_WEBHOOK_LISTEN } from "./defaults.ts";
 import { describe } from "./describe_value.ts";
 import type { ConfigReader, Entry } from "./reader.ts";
+import { secretField } from "./secret_file.ts";
 import type { WebhookConfig } from "./types.ts";
 import { WEBHOOK_KEYS } from "./vocabulary.ts";
 
@@ -28,15 +29,15 @@ export function parseWebhook(
     );
   }
   const listen = fields.get("listen");
-  const secret = fields.get("secret");
+  const secret = secretField(reader, fields, "secret");
   const insecure = fields.get("insecure");
   const webhook: WebhookConfig = {
     listen: listen ? listenAddress(reader, listen) : DEFAULT_WEBHOOK_LISTEN,
     insecure: insecure ? reader.boolean(insecure) : false,
   };
-  if (secret) {
-    webhook.secret = reader.string(secret, { hideValue: true });
-    reader.envReferences(webhook.secret, secret);
+  if (secret.value !== undefined || secret.file !== undefined) {
+    if (secret.value !== undefined) webhook.secret = secret.value;
+    if (secret.file !== undefined) webhook.secretFile = secret.file;
   } else if (!webhook.insecure) {
     reader.fail(
       "webhook.secret is required unless webhook.insecure: true",
@@ -44,11 +45,9 @@ export function parseWebhook(
       entry.path,
     );
   }
-  const readToken = fields.get("read_token");
-  if (readToken) {
-    webhook.readToken = reader.string(readToken, { hideValue: true });
-    reader.envReferences(webhook.readToken, readToken);
-  }
+  const readToken = secretField(reader, fields, "read_token");
+  if (readToken.value !== undefined) webhook.readToken = readToken.value;
+  if (readToken.file !== undefined) webhook.readTokenFile = readToken.file;
   const adminToken = fields.get("admin_token");
   if (adminToken) {
     webhook.adminToken = reader.string(adminToken, { hideValue: true });

@@ -3,18 +3,17 @@
  * again every interval until the step's deadline, then the step fails.
  * @module
  */
-import { hookEnvironment } from "../config/env_references.ts";
 import type { HookCommand, ServiceConfig } from "../config/types.ts";
 import type { Logger } from "../log/logging.ts";
 import type { ProcessResult, ProcessRunner } from "../process/types.ts";
-import { commandSpec, displayCommand } from "./run_steps.ts";
+import { displayCommand, runHookProcess } from "./hook_process.ts";
 
 /** Seconds the health step may take when `health_timeout` is not set. */
 export const DEFAULT_HEALTH_TIMEOUT_S = 60;
 /** Seconds between attempts when `health_interval` is not set. */
 export const DEFAULT_HEALTH_INTERVAL_S = 2;
-/** A health command still running at the deadline gets this long after SIGTERM before SIGKILL. */
-const HEALTH_KILL_GRACE_MS = 1000;
+/** Output kept of a self-heal check (only logged at debug level, never stored). */
+const CHECK_TAIL_BYTES = 4096;
 
 /** A service's health settings with defaults applied. */
 export interface HealthSettings {
@@ -131,31 +130,23 @@ export function checkHealth(input: CheckHealthInput): Promise<HealthOutcome> {
     now: input.now,
     commandTimeoutMs: input.commandTimeoutMs,
     signal: input.signal,
+    // The same process options as the health step of a run: a check ends
+    // when its command exits or its deadline passes, whatever it left behind.
     attempt: (command, timeoutMs) =>
-      input.runner.run(commandSpec(command), {
+      runHookProcess(input.runner, {
+        step: "health",
+        command,
         cwd: input.cwd,
-        env: {
-          ...hookEnvironment(
-            Deno.env.toObject(),
-            input.withheldEnv,
-            input.config.env,
-          ),
-          ...input.env,
-          UPSTREAM_WATCH_STEP: "health",
-        },
-        clearEnv: true,
+        serviceEnv: input.config.env,
+        agentEnv: input.env,
+        withheldEnv: input.withheldEnv,
         timeoutMs,
-        killGraceMs: HEALTH_KILL_GRACE_MS,
         signal: input.signal,
-        output: "tail",
-        tailBytes: 4096,
+        tailBytes: CHECK_TAIL_BYTES,
         onLine: (line) => log.debug("check | {line}", { line }),
       }),
   });
 }
-
-/** The kill grace of health commands, for the step inside a run. */
-export const HEALTH_COMMAND_KILL_GRACE_MS = HEALTH_KILL_GRACE_MS;
 
 /** Waits `ms`; false when `signal` was aborted first. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {

@@ -1,11 +1,6 @@
-import { hookEnvironment } from "../config/env_references.ts";
 import type { HookCommand, ServiceConfig } from "../config/types.ts";
 import type { Logger } from "../log/logging.ts";
-import type {
-  ProcessResult,
-  ProcessRunner,
-  ProcessSpec,
-} from "../process/types.ts";
+import type { ProcessResult, ProcessRunner } from "../process/types.ts";
 import { processStartTime } from "../process/run_process.ts";
 import type {
   CommandRecord,
@@ -18,21 +13,13 @@ import {
   type SecretsContext,
 } from "./decrypt_step.ts";
 import { maskSecrets } from "./mask_secrets.ts";
-import {
-  HEALTH_COMMAND_KILL_GRACE_MS,
-  healthSettings,
-  runHealthStep,
-} from "./health_step.ts";
+import { healthSettings, runHealthStep } from "./health_step.ts";
+import { displayCommand, runHookProcess } from "./hook_process.ts";
+
+export { commandSpec, displayCommand, HOOK_DRAIN_MS } from "./hook_process.ts";
 
 /** Bytes of combined output kept per command (docs/design.md#command-output). */
 export const OUTPUT_TAIL_BYTES = 64 * 1024;
-
-/**
- * How long a hook's output is still read after the hook exited. A hook may
- * start a background process on purpose (`sleep 100 &`, a daemon) that keeps
- * the pipes open for ever; its later output is not waited for.
- */
-export const HOOK_DRAIN_MS = 1000;
 
 /** How a service's steps ended. */
 export type StepsOutcome =
@@ -107,18 +94,6 @@ export function updateSteps(
   ];
 }
 
-/** How a command is shown in logs and history: as written, a list JSON-encoded. */
-export function displayCommand(command: HookCommand): string {
-  return typeof command === "string" ? command : JSON.stringify(command);
-}
-
-/** The process a hook command becomes: a string through the platform shell, a list directly. */
-export function commandSpec(command: HookCommand): ProcessSpec {
-  return typeof command === "string"
-    ? { kind: "shell", script: command }
-    : { kind: "argv", argv: command };
-}
-
 /** Runs and records hook commands for one service, numbering them in order; `masks` are hidden in output. */
 function commandRunner(
   input: HookCommandContext,
@@ -132,26 +107,16 @@ function commandRunner(
     const log = input.logger.with({ service: input.service, step });
     log.info("{step}: {command}", { command: shown });
     const startedAt = input.now();
-    const result = await input.runner.run(commandSpec(command), {
+    const result = await runHookProcess(input.runner, {
+      step,
+      command,
       cwd: input.cwd,
-      // The whole environment is given: the agent's own secrets are left out.
-      env: {
-        ...hookEnvironment(
-          Deno.env.toObject(),
-          input.withheldEnv ?? [],
-          serviceEnv,
-        ),
-        ...input.agentEnv,
-        UPSTREAM_WATCH_STEP: step,
-        ...extraEnv,
-      },
-      clearEnv: true,
+      serviceEnv,
+      agentEnv: { ...input.agentEnv, ...extraEnv },
+      withheldEnv: input.withheldEnv ?? [],
       timeoutMs,
-      killGraceMs: step === "health" ? HEALTH_COMMAND_KILL_GRACE_MS : undefined,
       signal: input.signal,
-      output: "tail",
       tailBytes: OUTPUT_TAIL_BYTES,
-      drain: { boundedMs: HOOK_DRAIN_MS },
       // On Unix every command leads its own process group, named by its pid.
       onSpawn: Deno.build.os === "windows"
         ? undefined

@@ -36,6 +36,10 @@ export interface TelemetryDeps {
   now: () => number;
   /** Seconds between polls in effect. */
   intervalSeconds: () => number;
+  /** Why the state file cannot be written, if it cannot (nothing deploys meanwhile). */
+  stateProblem?: () => string | undefined;
+  /** Why the repository configuration at HEAD is not in effect, if it is not. */
+  configProblem?: () => string | undefined;
 }
 
 interface Histogram {
@@ -138,7 +142,18 @@ export class AgentTelemetry {
     const windowMs = 3 * interval * 1000;
     const lastOk = this.#lastSyncOkAt;
     const error = this.#lastSyncError;
+    const stateProblem = this.#deps.stateProblem?.();
+    if (stateProblem !== undefined) {
+      return {
+        healthy: false,
+        reason: `${stateProblem}; nothing is deployed until it can be written`,
+      };
+    }
     if (this.#rejection) return { healthy: false, reason: this.#rejection };
+    const configProblem = this.#deps.configProblem?.();
+    if (configProblem !== undefined) {
+      return { healthy: false, reason: configProblem };
+    }
     if (lastOk !== undefined && now - lastOk <= windowMs) {
       return {
         healthy: true,

@@ -192,6 +192,38 @@ export function stateLostEvent(
   });
 }
 
+/** The `state_unwritable` event: writes to the state file fail, so the daemon deploys nothing until they succeed. */
+export function stateUnwritableEvent(
+  error: string,
+  context: Omit<EventContext, "store">,
+): NotificationEvent {
+  return finish({
+    ...blank(context),
+    event: "state_unwritable",
+    outcome: "failed",
+    error,
+    reason:
+      "nothing is deployed until the state file can be written again; the agent keeps trying",
+    fallback: "sync_failed",
+  });
+}
+
+/** The `config_invalid` event: the repository configuration of a commit cannot be used; the last good one stays in effect. */
+export function configInvalidEvent(
+  invalid: { commit: string; error: string },
+  context: Omit<EventContext, "store">,
+): NotificationEvent {
+  return finish({
+    ...blank(context),
+    event: "config_invalid",
+    toCommit: invalid.commit,
+    outcome: "failed",
+    error: invalid.error,
+    reason: "the last good repository configuration stays in effect",
+    fallback: "sync_failed",
+  });
+}
+
 /** The `verification_failed` event: a fetched commit was refused, nothing ran. */
 export function verificationFailedEvent(
   rejection: { commit: string; signer: string | null; reason: string },

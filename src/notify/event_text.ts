@@ -23,6 +23,12 @@ export function eventTitle(event: Draft): string {
       return `sync failed on ${event.host}`;
     case "state_lost":
       return `state file lost on ${event.host}; agent stopped`;
+    case "state_unwritable":
+      return `state file cannot be written on ${event.host}; deploying stopped`;
+    case "config_invalid":
+      return `configuration of ${
+        shownCommit(event.toCommit)
+      } rejected on ${event.host}; keeping the last good one`;
     case "service_removed":
       return `${service}: removed from the repository (${event.host})`;
     case "rolled_back":

@@ -5,11 +5,14 @@ import type { Logger } from "../log/logging.ts";
 import type { CycleObserver, CycleReport } from "../results/cycle_result.ts";
 import type { CycleResult } from "../results/cycle_result.ts";
 import type { StateStore } from "../state/store.ts";
+import { configRefusal } from "../state/config_record.ts";
 import {
+  configInvalidEvent,
   cycleEvents,
   type NotificationEvent,
   type NotifyEventName,
   stateLostEvent,
+  stateUnwritableEvent,
   syncFailedEvent,
   syncRecoveredEvent,
   verificationFailedEvent,
@@ -20,6 +23,8 @@ import { VerificationError } from "../verify/verification_error.ts";
 
 /** Prefix of the persistent "verification_failed sent for this commit" markers. */
 export const VERIFICATION_FAILED_KEY = "verification_failed";
+/** Prefix of the persistent "config_invalid sent for this commit" markers. */
+const CONFIG_INVALID_KEY = "config_invalid";
 import { NotificationQueue, type NotificationQueueOptions } from "./queue.ts";
 import {
   type ResolvedTarget,
@@ -95,6 +100,7 @@ export class Notifier implements CycleObserver {
     }
     if (this.#targets.length === 0) return;
     const { store, logger, host, now } = this.#deps;
+    this.#configRefused();
     if (
       report.kind === "sync_failed" && report.error instanceof VerificationError
     ) {
@@ -139,6 +145,24 @@ export class Notifier implements CycleObserver {
     if (this.#targets.length === 0) return;
     const { host, now } = this.#deps;
     this.send(stateLostEvent(error.message, { host, now }));
+  }
+
+  /** Queues `config_invalid` once per refused commit, across restarts. */
+  #configRefused(): void {
+    const { store, host, now } = this.#deps;
+    const refusal = configRefusal(store);
+    if (!refusal) return;
+    const key = `${CONFIG_INVALID_KEY}:${refusal.commit}`;
+    if (store.notificationState(key) !== undefined) return;
+    store.setNotificationState(key, String(refusal.since), now());
+    this.send(configInvalidEvent(refusal, { host, now }));
+  }
+
+  /** Queues `state_unwritable` (once per outage: the daemon calls this as the outage begins). */
+  stateUnwritable(problem: string): void {
+    if (this.#targets.length === 0) return;
+    const { host, now } = this.#deps;
+    this.send(stateUnwritableEvent(problem, { host, now }));
   }
 
   /** Queues the events of finished runs (a cycle's, or a manual `deploy`'s, which syncs nothing). */

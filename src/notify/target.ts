@@ -1,5 +1,5 @@
 /** Turning `notify:` entries into delivery targets: `${ENV}` expansion, format and endpoint (docs/notifications.md#targets). */
-import { expandEnv } from "../config/expand_env.ts";
+import { secretValue } from "../config/secret_file.ts";
 import { NOTIFY_FORMATS } from "../config/vocabulary.ts";
 import { type NotifyTarget, REPO_CONFIG_FILE } from "../config/types.ts";
 import { ConfigError } from "../errors.ts";
@@ -49,7 +49,11 @@ export function resolveTargets(
   const file = options.file ?? REPO_CONFIG_FILE;
   return targets.map((target, index) => {
     const location = { file, key: `notify[${index}].url` };
-    const url = expandEnv(target.url, options.env, location);
+    const url = secretValue(
+      { value: target.url, file: target.urlFile },
+      options.env,
+      location,
+    );
     try {
       return resolveUrl(url, target, index);
     } catch (error) {

@@ -102,3 +102,81 @@ export async function killWindowsTree(pid: number): Promise<void> {
     // The tree may be gone already; the process status still tells the caller.
   }
 }
+
+/** A live process carrying a state file's marker. */
+export interface MarkedProcess {
+  pid: number;
+  /** Its process group. */
+  pgid: number;
+  /** The marker's run part (after `<state id>:`). */
+  run: string;
+}
+
+/**
+ * The processes (Linux: read from each process's `environ`) whose
+ * environment has `variable` set to `<stateId>:…` (the run marker). Processes of other users, whose environment cannot be read,
+ * and zombies, which have none, are not listed.
+ */
+export function findMarkedProcesses(
+  variable: string,
+  stateId: string,
+  procDir = PROC_DIR,
+): MarkedProcess[] {
+  const prefix = `${variable}=${stateId}:`;
+  const found: MarkedProcess[] = [];
+  let entries: Iterable<Deno.DirEntry>;
+  try {
+    entries = Deno.readDirSync(procDir);
+  } catch {
+    return found;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    const pid = Number(entry.name);
+    let environ: string;
+    try {
+      environ = new TextDecoder().decode(
+        Deno.readFileSync(join(procDir, entry.name, "environ")),
+      );
+    } catch {
+      continue;
+    }
+    const marker = environ.split("\0").find((pair) => pair.startsWith(prefix));
+    if (marker === undefined) continue;
+    const pgid = processGroupOf(pid, procDir);
+    if (pgid === undefined) continue;
+    found.push({ pid, pgid, run: marker.slice(prefix.length) });
+  }
+  return found;
+}
+
+/** The process group of `pid` (field 5 of its `stat`), if it can be read. */
+export function processGroupOf(
+  pid: number | "self",
+  procDir = PROC_DIR,
+): number | undefined {
+  try {
+    const stat = Deno.readTextFileSync(join(procDir, String(pid), "stat"));
+    // After the command name in parentheses: state, ppid, pgrp.
+    const pgid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
+    return Number.isSafeInteger(pgid) ? pgid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** This process and the processes it descends from (field 4 of each `stat`). */
+export function ancestorPids(procDir = PROC_DIR): Set<number> {
+  const pids = new Set<number>();
+  let pid = Deno.pid;
+  while (pid > 1 && !pids.has(pid)) {
+    pids.add(pid);
+    try {
+      const stat = Deno.readTextFileSync(join(procDir, String(pid), "stat"));
+      pid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    } catch {
+      break;
+    }
+  }
+  return pids;
+}

@@ -63,8 +63,11 @@ export class Agent {
   }
 
   /** Services at `commit`, parsed once per commit: an idle cycle reads no file and starts no extra git process. */
-  services(commit: string): Promise<ServiceEntry[]> {
-    return this.#catalog.services(commit, this.config);
+  services(
+    commit: string,
+    config: RepoConfig = this.config,
+  ): Promise<ServiceEntry[]> {
+    return this.#catalog.services(commit, config);
   }
 
   /** Works out which services are due at the upstream commit without running anything (`move` also syncs the work tree). */

@@ -3,12 +3,14 @@ import {
   errorMessage,
   GitError,
   StateLostError,
+  StateWriteError,
   SyncError,
 } from "../errors.ts";
 import type { Logger } from "../log/logging.ts";
 import type { Trigger } from "../state/types.ts";
 import { collectGarbage, type MemoryPressure } from "../process/memory.ts";
 import type { Agent } from "./agent.ts";
+import { type StateWrites, waitOutStateOutage } from "./state_outage.ts";
 import type { OneAtATime } from "./one_at_a_time.ts";
 import { sleep } from "../hooks/health_step.ts";
 
@@ -27,6 +29,8 @@ export interface DaemonOptions {
   memory?: MemoryPressure;
   observers?: readonly CycleObserver[];
   now?: () => number;
+  /** The state store: while it cannot be written, no cycle runs (docs/design.md#when-the-state-file-cannot-be-written). */
+  state?: StateWrites;
   /** Cycles take turns with the operator's requests (docs/design.md#operator-requests). */
   turns?: OneAtATime;
 }
@@ -53,16 +57,34 @@ async function pollLoop(
 ): Promise<void> {
   let trigger: Trigger | undefined = "poll";
   while (trigger !== undefined && !options.stop.aborted) {
-    const report = await runObservedCycle(agent, {
-      trigger,
-      stop: options.stop,
-      kill: options.kill,
-      observers: options.observers,
-      logger: options.logger,
-      now: options.now,
-      busy: requests,
-      turns: options.turns,
-    });
+    if (options.state?.writeProblem() !== undefined) {
+      await waitOutStateOutage({
+        state: options.state,
+        idle: () => !agent.activity.busy,
+        logger: options.logger,
+        observers: options.observers ?? [],
+        stop: options.stop,
+        now: options.now ?? Date.now,
+      });
+      continue;
+    }
+    let report: CycleReport;
+    try {
+      report = await runObservedCycle(agent, {
+        trigger,
+        stop: options.stop,
+        kill: options.kill,
+        observers: options.observers,
+        logger: options.logger,
+        now: options.now,
+        busy: requests,
+        turns: options.turns,
+      });
+    } catch (error) {
+      // The store remembers the failure: the next turn waits it out.
+      if (!(error instanceof StateWriteError) || !options.state) throw error;
+      continue;
+    }
     if (report.kind === "sync_failed") {
       options.logger.error("sync failed: {error}; retrying next interval", {
         error: report.error.message,

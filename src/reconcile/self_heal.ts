@@ -5,6 +5,7 @@
  * @module
  */
 import type { RepoConfig } from "../config/types.ts";
+import { StateWriteError } from "../errors.ts";
 import { checkHealth, type HealthOutcome } from "../hooks/health_step.ts";
 import type { Logger } from "../log/logging.ts";
 import type { ProcessRunner } from "../process/types.ts";
@@ -13,7 +14,7 @@ import { type Suspension, suspensionOf } from "../state/suspensions.ts";
 import type { ServiceRecord } from "../state/types.ts";
 import type { CyclePlan } from "./cycle_types.ts";
 import type { RunSummary } from "../results/cycle_result.ts";
-import { retryHold } from "./retry.ts";
+import { type FailureRecord, retryHold } from "./retry.ts";
 import type { ServiceActivity } from "./service_activity.ts";
 import { hookSettings, workTreeFiles } from "./service_run.ts";
 import type { ServiceEntry } from "./services.ts";
@@ -95,6 +96,8 @@ export interface SelfHealDeps {
   onHeal?: (summary: RunSummary) => void;
   /** How often the loop looks for services whose check is due (ms). */
   tickMs?: number;
+  /** Why the state file cannot be written, if it cannot: no check or heal runs meanwhile. */
+  stateProblem?: () => string | undefined;
 }
 
 /** The self-heal loop; {@link SelfHealer.run} returns when `stop` is aborted and every check has ended. */
@@ -104,6 +107,15 @@ export class SelfHealer {
   readonly #checks = new Map<string, AbortController>();
   readonly #nextAt = new Map<string, number>();
   readonly #inFlight = new Set<Promise<void>>();
+  /**
+   * Per service: the heals of the open incident. A heal after which the
+   * checks still fail counts as a failed attempt, even when its run passed
+   * its own health step, so `max_attempts` and the backoff bound it.
+   */
+  readonly #incidents = new Map<
+    string,
+    FailureRecord & { failedRevision: string; gaveUp: boolean }
+  >();
   /** Most checks of one service ever in progress at once (stays 1; tests read it). */
   maxConcurrentChecks = 0;
   #kill?: AbortSignal;
@@ -122,7 +134,12 @@ export class SelfHealer {
     const tickMs = this.#deps.tickMs ?? 250;
     try {
       while (!stop.aborted) {
-        this.#tick(stop);
+        try {
+          this.#tick(stop);
+        } catch (error) {
+          // Reading the state may fail too; the daemon reports it.
+          if (!(error instanceof StateWriteError)) throw error;
+        }
         await new Promise<void>((resolve) => {
           const timer = setTimeout(done, tickMs);
           function done() {
@@ -145,6 +162,8 @@ export class SelfHealer {
     const plan = agent.lastPlan;
     // Nothing to read from the state while no service asks for checks.
     if (!plan?.services.some((entry) => entry.config?.checkInterval)) return;
+    // A heal could not be recorded: the daemon waits until writes succeed.
+    if (this.#deps.stateProblem?.() !== undefined) return;
     const checkable = checkableServices({
       plan,
       ...this.#deps.state(),
@@ -154,7 +173,11 @@ export class SelfHealer {
       if (this.#checks.has(entry.name)) continue;
       const due = this.#nextAt.get(entry.name) ?? 0;
       if (now() < due) continue;
-      const work = this.#check(entry, plan.head, stop);
+      const work = this.#check(entry, plan.head, stop).catch((error) => {
+        // A state file that cannot be written is the daemon's to report.
+        if (error instanceof StateWriteError) return;
+        throw error;
+      });
       this.#inFlight.add(work);
       work.finally(() => this.#inFlight.delete(work));
     }
@@ -210,32 +233,68 @@ export class SelfHealer {
     }
     if (outcome.kind === "interrupted" || stop.aborted) return;
     this.#deps.onCheck?.(entry.name, outcome, commit);
-    if (outcome.kind === "passed") return;
+    if (outcome.kind === "passed") {
+      this.#incidents.delete(entry.name);
+      return;
+    }
     logger.warn("health check failed: {error}", {
       service: entry.name,
       error: outcome.message,
     });
-    const record = this.#deps.state().state.get(entry.name);
-    // A held service's failed attempts are the held revision's: only a failed heal since makes it wait.
-    const backsOff = !held || record?.lastOutcome === "failed";
-    if (
-      backsOff && !healAllowed(record, {
-        now: now(),
-        maxAttempts: agent.config.maxAttempts,
-        backoffSeconds: agent.config.retryBackoff,
-      })
-    ) {
-      logger.debug("not healing: failed heals wait for their backoff", {
-        service: entry.name,
-      });
-      return;
-    }
+    if (!this.#healAllowed(entry.name, commit, held)) return;
     if (stop.aborted) return;
     const summary = await agent.heal(entry, {
       head,
       error: outcome.message,
       signal: this.#kill,
     });
-    if (summary) this.#deps.onHeal?.(summary);
+    if (!summary) return;
+    const incident = this.#incidents.get(entry.name);
+    this.#incidents.set(entry.name, {
+      failedAttempts: incident?.failedRevision === commit
+        ? incident.failedAttempts + 1
+        : 1,
+      failedRevision: commit,
+      lastFailureAt: now(),
+      gaveUp: false,
+    });
+    this.#deps.onHeal?.(summary);
+  }
+
+  /** Failed heal runs and heals that did not take both wait for their backoff and stop at `max_attempts`. */
+  #healAllowed(service: string, revision: string, held: boolean): boolean {
+    const { agent, logger, now } = this.#deps;
+    const policy = {
+      now: now(),
+      maxAttempts: agent.config.maxAttempts,
+      backoffSeconds: agent.config.retryBackoff,
+    };
+    const record = this.#deps.state().state.get(service);
+    // A held service's failed attempts are the held revision's: only a failed heal since makes it wait.
+    const backsOff = !held || record?.lastOutcome === "failed";
+    if (backsOff && !healAllowed(record, policy)) {
+      logger.debug("not healing: failed heals wait for their backoff", {
+        service,
+      });
+      return false;
+    }
+    const incident = this.#incidents.get(service);
+    const hold = retryHold(incident, { ...policy, revision });
+    if (hold === undefined) return true;
+    if (hold.kind === "exhausted" && incident && !incident.gaveUp) {
+      incident.gaveUp = true;
+      logger.warn(
+        "health checks still fail after {attempts} heals; not healing again until a check passes or a new revision arrives",
+        { service, attempts: hold.attempts },
+      );
+    } else {
+      logger.debug(
+        "not healing: the last heal did not take; waiting for its backoff",
+        {
+          service,
+        },
+      );
+    }
+    return false;
   }
 }

@@ -9,6 +9,11 @@ export class ServiceActivity {
   readonly #running = new Map<string, Promise<unknown>>();
   readonly #listeners = new Set<(service: string) => void>();
 
+  /** True while a run of any service is in progress. */
+  get busy(): boolean {
+    return this.#running.size > 0;
+  }
+
   /** True while a run of `service` is in progress. */
   isRunning(service: string): boolean {
     return this.#running.has(service);

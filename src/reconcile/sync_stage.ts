@@ -14,7 +14,7 @@ import {
 } from "../verify/verification_error.ts";
 import { repairClone } from "./clone_repair.ts";
 import type { AgentDeps } from "./agent_deps.ts";
-import { reloadRepoConfig } from "./config_reload.ts";
+import { type Reloaded, reloadRepoConfig } from "./config_reload.ts";
 import { fetchAndMove } from "./fetch_and_move.ts";
 import type { SyncResult } from "../results/cycle_result.ts";
 
@@ -30,6 +30,7 @@ export type SyncStageDeps = Pick<
   | "branch"
   | "verifier"
   | "config"
+  | "repoRoot"
 >;
 
 /** Options of {@link syncStage}: `move: false` only reports the upstream commit. */
@@ -52,6 +53,8 @@ export interface Synced {
   head: string;
   /** Set when a plan (not moving) found the fetched commit would be refused. */
   rejection?: Rejection;
+  /** Set when the configuration was read again: whether it was put in effect or refused. */
+  reloaded?: Reloaded;
 }
 
 /**
@@ -99,13 +102,22 @@ export async function syncStage(
     }
   }
   const head = options.move ? sync.after : sync.upstream;
+  let reloaded: Reloaded | undefined;
   if (
     sync.after !== sync.before &&
     await configMayDiffer(deps, sync.before, sync.after)
   ) {
-    deps.config.replace(await reloadRepoConfig(deps, sync.after));
+    reloaded = await reloadRepoConfig(deps, sync.after);
+    deps.config.replace(reloaded.config);
   }
-  return { sync, head, rejection };
+  return { sync, head, rejection, reloaded };
+}
+
+/** `sync: reset moved the work tree from … to …, which does not descend from it`. */
+export function rewindText(rewind: { from: string; to: string }): string {
+  return `sync: reset moved the work tree from ${shortCommit(rewind.from)} to ${
+    shortCommit(rewind.to)
+  }, which does not descend from it`;
 }
 
 /**
@@ -127,11 +139,4 @@ async function configMayDiffer(
     if (error instanceof GitError) return true;
     throw error;
   }
-}
-
-/** `sync: reset moved the work tree from … to …, which does not descend from it`. */
-export function rewindText(rewind: { from: string; to: string }): string {
-  return `sync: reset moved the work tree from ${shortCommit(rewind.from)} to ${
-    shortCommit(rewind.to)
-  }, which does not descend from it`;
 }

@@ -80,8 +80,19 @@ export interface StatusDocument {
   head: string;
   upstream: string;
   verification: RejectionJson | null;
+  /** The configuration of a commit that could not be used (the last good one is in effect), or null. */
+  configRefused: ConfigRefusedJson | null;
   lastRewind: RewindJson | null;
   services: ServiceStatus[];
+}
+
+/** A refused repository configuration, as `status` and `/api/status` show it. */
+export interface ConfigRefusedJson {
+  commit: string;
+  error: string;
+  /** ISO 8601 time it was first refused. */
+  since: string;
+  message: string;
 }
 
 /** One service's entry of the plan document. */

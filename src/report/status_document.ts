@@ -12,6 +12,12 @@ import type { RewindJson, ServiceStatus, StatusDocument } from "./documents.ts";
 import { type ServiceFacts, stateOf } from "./service_state.ts";
 import { stateText } from "./state_text.ts";
 import { rejectionJson, runJson } from "./run_json.ts";
+import {
+  type ConfigRefusal,
+  configRefusal,
+  describeRefusal,
+} from "../state/config_record.ts";
+import type { ConfigRefusedJson } from "./documents.ts";
 import { isoTime } from "./time_text.ts";
 
 /** Something that plans without running or moving anything (the agent). */
@@ -91,8 +97,20 @@ export async function statusDocument(
     head: plan.sync.before,
     upstream: plan.sync.upstream,
     verification,
+    configRefused: configRefusedJson(configRefusal(source.store)),
     lastRewind: rewindJson(source.store),
     services,
+  };
+}
+
+function configRefusedJson(
+  refusal: ConfigRefusal | undefined,
+): ConfigRefusedJson | null {
+  if (!refusal) return null;
+  return {
+    ...refusal,
+    since: new Date(refusal.since).toISOString(),
+    message: describeRefusal(refusal),
   };
 }
 

@@ -58,4 +58,8 @@ export interface CycleObserver {
   cycleFinished?(report: CycleReport): void;
   /** The state file was removed or replaced under the agent, which stops (the error ends the command). */
   stateLost?(error: StateLostError): void;
+  /** The state file cannot be written (docs/design.md#when-the-state-file-cannot-be-written). */
+  stateUnwritable?(problem: string): void;
+  /** The state file can be written again. */
+  stateWritable?(): void;
 }

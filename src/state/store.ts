@@ -4,7 +4,12 @@ import {
   noteServiceRowChanges,
   refreshChangedServices,
 } from "./service_row_changes.ts";
-import { errorMessage, StateError, StateLostError } from "../errors.ts";
+import {
+  errorMessage,
+  StateError,
+  StateLostError,
+  StateWriteError,
+} from "../errors.ts";
 import {
   fileExists,
   type FileIdentity,
@@ -35,6 +40,8 @@ import {
   readServices,
   setDeployed,
 } from "./service_records.ts";
+import { openConnection, setBusyTimeout } from "./connection.ts";
+import { WriteGuard } from "./write_guard.ts";
 import type {
   CommandRecord,
   FinishRunInput,
@@ -54,11 +61,10 @@ export interface OpenStateOptions {
   readOnly?: boolean;
 }
 
-/** SQLite's page cache per connection, in KiB (measured by the daemon's RSS in `deno task bench`). */
-const PAGE_CACHE_KIB = 512;
-
 /** Key of the state file's id in `state_meta` (the git dir keeps a copy). */
 const STATE_ID_KEY = "state_id";
+/** Key a probe write sets while the file is known to be unwritable. */
+const PROBE_KEY = "write_probe";
 
 /** The SQLite state of one repository (docs/design.md#state-and-crash-recovery): services, runs and their captured output. */
 export class StateStore {
@@ -71,6 +77,8 @@ export class StateStore {
   #commits = 0;
   /** Device and inode of the open file, to notice it being removed or replaced under us. */
   #fileIdentity?: FileIdentity;
+  /** Why writes fail, until one succeeds again (docs/design.md#when-the-state-file-cannot-be-written). */
+  readonly #writes: WriteGuard;
   #servicesCache?: {
     version: number;
     commits: number;
@@ -84,6 +92,7 @@ export class StateStore {
     this.file = file;
     this.#db = db;
     this.readOnly = readOnly;
+    this.#writes = new WriteGuard(file);
   }
 
   /** Opens (creating and migrating unless read-only) the state database at `file`. */
@@ -95,29 +104,7 @@ export class StateStore {
       migrate(memory, file, (work) => store.transaction(work));
       return store;
     }
-    let db: DatabaseSync;
-    try {
-      // SQLite silently falls back to read-only on a file it cannot write; fail up front instead.
-      const existed = fileExists(file);
-      if (!readOnly && existed) {
-        Deno.openSync(file, { read: true, write: true }).close();
-      }
-      if (!readOnly && !existed && Deno.build.os !== "windows") {
-        // Runs hold command output: only the agent's user may read them. SQLite
-        // gives the -wal and -shm files the same mode as the database file.
-        Deno.openSync(file, { write: true, createNew: true, mode: 0o600 })
-          .close();
-      }
-      db = new DatabaseSync(file, { readOnly, timeout: 5000 });
-      // SQLite's default 2 MB page cache stays filled for the daemon's life;
-      // its queries touch few pages each and the OS caches the file anyway.
-      db.exec(`PRAGMA cache_size = -${PAGE_CACHE_KIB}`);
-    } catch (error) {
-      throw new StateError(
-        `cannot open state file ${file}: ${errorMessage(error)}`,
-        { file, cause: error },
-      );
-    }
+    const db = openConnection(file, readOnly);
     let store = new StateStore(file, db, readOnly);
     try {
       if (!readOnly) {
@@ -209,6 +196,10 @@ export class StateStore {
   }
 
   #stmt(sql: string): StatementSync {
+    // Readers write to the -shm mapping too (their read marks).
+    if (!this.readOnly && this.#fileIdentity) {
+      this.#writes.assertWritable(["-shm"]);
+    }
     let statement = this.#statements.get(sql);
     if (!statement) {
       statement = this.#db.prepare(sql);
@@ -225,15 +216,42 @@ export class StateStore {
   /** Runs `work` in one write transaction: all of it lands, or none (nested calls join the outer one). */
   transaction<T>(work: () => T): T {
     if (this.#db.isTransaction) return work();
-    this.#db.exec("BEGIN IMMEDIATE");
+    if (this.#fileIdentity) this.#writes.assertWritable(["", "-wal", "-shm"]);
+    let result: T;
     try {
-      const result = work();
+      this.#db.exec("BEGIN IMMEDIATE");
+      result = work();
       this.#db.exec("COMMIT");
-      this.#commits++;
-      return result;
     } catch (error) {
-      this.#db.exec("ROLLBACK");
+      // A failed COMMIT may have rolled back already (a full disk does).
+      if (this.#db.isTransaction) rollBack(this.#db);
+      throw this.#writes.failure(error);
+    }
+    this.#commits++;
+    this.#writes.succeeded();
+    return result;
+  }
+
+  /** Why the last write failed (set until a write succeeds again); the daemon deploys nothing meanwhile. */
+  writeProblem(): string | undefined {
+    return this.#writes.problem;
+  }
+
+  /** One small write with a short lock wait, to find out whether the file can be written again. */
+  probeWrite(now: number): boolean {
+    setBusyTimeout(this.#db, "probe");
+    try {
+      this.transaction(() => {
+        this.#stmt(
+          "INSERT INTO state_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        ).run(PROBE_KEY, String(now));
+      });
+      return true;
+    } catch (error) {
+      if (error instanceof StateWriteError) return false;
       throw error;
+    } finally {
+      setBusyTimeout(this.#db, "normal");
     }
   }
 
@@ -368,5 +386,14 @@ export class StateStore {
   /** The commands of one run in the order they ran, with their output. */
   commands(runId: number): CommandRecord[] {
     return runRecords.runCommands(this, runId);
+  }
+}
+
+/** Undoes the open transaction; when even that fails, the error that led here is the one reported. */
+function rollBack(db: DatabaseSync): void {
+  try {
+    db.exec("ROLLBACK");
+  } catch {
+    // SQLite rolls back itself when the connection cannot.
   }
 }

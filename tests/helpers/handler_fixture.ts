@@ -101,6 +101,7 @@ export function fakeAgent(
             head: "b".repeat(40),
             upstream: "b".repeat(40),
             verification: null,
+            configRefused: null,
             lastRewind: null,
             services: [],
           },

@@ -128,6 +128,7 @@ async function runWatching(
       logger: app.logger,
       requests,
       observers,
+      state: app.store,
       turns,
       memory: app.memory,
     });

@@ -27,6 +27,9 @@ export async function statusCommand(
   if (document.verification) {
     output.out(`${document.verification.message}\n`);
   }
+  if (document.configRefused) {
+    output.out(`${escapeControl(document.configRefused.message)}\n`);
+  }
   if (document.lastRewind) {
     output.out(`${document.lastRewind.message}\n`);
   }
