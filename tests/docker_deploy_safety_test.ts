@@ -412,13 +412,16 @@ dockerTest(
     assert.ok(heals.every((run) => run.trigger === "heal"));
     assert.equal(await git(fixture.clone, "status", "--porcelain"), "");
     assert.equal(await fixture.cloneHead(), v2, "the clone stays at HEAD");
-    const status = parseJson<{ services: { name: string; state: string }[] }>(
-      await cli(["--repo", fixture.clone, "status", "--json"]),
-    );
-    assert.equal(
-      status.services.find((service) => service.name === web)?.state,
-      "held",
-    );
+    // The incident closes at the first check that passes after the heal.
+    const stateOf = async () =>
+      parseJson<{ services: { name: string; state: string }[] }>(
+        await cli(["--repo", fixture.clone, "status", "--json"]),
+      ).services.find((service) => service.name === web)?.state;
+    await waitUntil(async () => await stateOf() === "held", {
+      message: "status --json says held",
+      timeoutMs: WAIT_MS,
+      intervalMs: 250,
+    });
     assert.equal((await agent.stop()).code, 0);
   },
 );
