@@ -85,13 +85,7 @@ export async function rollbackAction(
       }; HEAD's revision is held until a new revision or "upstream-watch deploy ${options.service}"`,
     );
   }
-  return {
-    exitCode: summary.outcome === "succeeded"
-      ? ExitCode.ok
-      : ExitCode.updateFailed,
-    lines,
-    runIds: [summary.runId],
-  };
+  return runOutcome(summary, lines);
 }
 
 /** `check SERVICE`: its health commands now (at the revision it runs); a failure is healed like the check loop heals it. */
@@ -170,6 +164,12 @@ export async function checkAction(
   }
   context.health.onHeal(summary);
   lines.push(runLine(summary));
+  return runOutcome(summary, lines);
+}
+
+/** One run as the commands print it: `web: succeeded (run 12)`. */
+/** The outcome of an action that ran one run: its exit code, lines and run id. */
+function runOutcome(summary: RunSummary, lines: string[]): RequestOutcome {
   return {
     exitCode: summary.outcome === "succeeded"
       ? ExitCode.ok
@@ -179,7 +179,6 @@ export async function checkAction(
   };
 }
 
-/** One run as the commands print it: `web: succeeded (run 12)`. */
 function runLine(run: RunSummary): string {
   return `${run.service}: ${run.outcome} (run ${run.runId})${
     run.error ? `: ${run.error}` : ""
