@@ -76,7 +76,8 @@ Deno.test("GitHub: each run sets pending then success or failure on the deployed
       api_url: api.url,
     }], { public_url: "https://deploys.example.com/" }),
     ...TWO_SERVICES,
-  });
+  }, "Bump api and web\n\nThe body is not repeated.");
+  const about = `${head.slice(0, 12)} Bump api and web (Test Author)`;
 
   const result = await cliOnTestHost(fixture.clone, ["run", "--once"]);
 
@@ -110,14 +111,17 @@ Deno.test("GitHub: each run sets pending then success or failure on the deployed
       `https://deploys.example.com/runs/${apiRun}`,
     );
   }
-  assert.equal(api_[0].description, "Deploying on test-host (poll)");
-  assert.equal(api_[1].description, "Deployed on test-host");
+  // Each description names the commit: short id, subject and author.
+  assert.equal(api_[0].description, `Deploying on test-host (poll) · ${about}`);
+  assert.equal(api_[1].description, `Deployed on test-host · ${about}`);
   const web = forService(api.requests, "web").map(body);
   assert.deepEqual(web.map((status) => status.state), ["pending", "failure"]);
-  assert.match(
-    String(web[1].description),
-    /^Failed at update on test-host: .*exit 3/,
+  const failed = String(web[1].description);
+  assert.ok(
+    failed.startsWith(`Failed at update on test-host · ${about} · `),
+    failed,
   );
+  assert.match(failed, /exit 3/);
   assert.ok(String(web[1].description).length <= 140);
   assert.equal(
     web[1].target_url,
@@ -132,7 +136,10 @@ Deno.test("GitHub: each run sets pending then success or failure on the deployed
     "pending",
     "success",
   ]);
-  assert.equal(manual[0].description, "Deploying on test-host (manual)");
+  assert.equal(
+    manual[0].description,
+    `Deploying on test-host (manual) · ${about}`,
+  );
   for (const request of api.requests.slice(4)) checkGitHubRequest(request);
 });
 

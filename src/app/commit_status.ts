@@ -6,6 +6,7 @@ import {
   resolveStatusTargets,
 } from "../commit_status/reporter.ts";
 import type { CommitStatusTarget } from "../config/commit_status_config.ts";
+import { eventContext } from "./notifier.ts";
 
 /** The `commit_status:` entries with tokens expanded and repository and API worked out from the remote (exit 2 when one cannot be). */
 export async function commitStatusTargets(
@@ -50,6 +51,7 @@ export async function attachCommitStatus(
     logger: app.logger,
     configured: () => app.config.current.commitStatus,
     resolve,
+    commit: eventContext(app).commit,
   });
   app.runListeners.push(reporter);
   return reporter;

@@ -145,6 +145,14 @@ export interface CommitStatusReporterOptions {
   configured?: () => readonly CommitStatusTarget[] | undefined;
   /** Resolves a reloaded list; a ConfigError keeps the previous targets. */
   resolve?: (targets: readonly CommitStatusTarget[]) => StatusTarget[];
+  /** The subject and author (`Name <email>`) of a commit, for the description. */
+  commit?: (id: string) => Promise<CommitContext | undefined>;
+}
+
+/** What a status description tells of the commit it is set on. */
+export interface CommitContext {
+  subject: string;
+  author: string;
 }
 
 /**
@@ -157,6 +165,8 @@ export class CommitStatusReporter implements RunListener {
   readonly #queue: DeliveryQueue<QueuedStatus>;
   #targets: StatusTarget[];
   #inEffect: string;
+  /** Statuses wait for their commit's subject in order, so a run's outcome never overtakes its `pending`. */
+  #described: Promise<void> = Promise.resolve();
 
   constructor(options: CommitStatusReporterOptions) {
     this.#options = options;
@@ -190,16 +200,14 @@ export class CommitStatusReporter implements RunListener {
   /** Queues `pending` for every target. */
   runStarted(run: StartedRun): void {
     this.#followConfig();
-    this.#report(
-      run,
-      "pending",
-      `Deploying on ${this.#options.host} (${run.trigger})`,
-    );
+    this.#report(run, "pending", {
+      what: `Deploying on ${this.#options.host} (${run.trigger})`,
+    });
   }
 
   /** Queues the run's outcome for every target. */
   runFinished(run: StartedRun & { summary: RunSummary }): void {
-    const { state, description } = finishedStatus(
+    const { state, ...description } = finishedStatus(
       run.summary,
       this.#options.host,
     );
@@ -228,25 +236,43 @@ export class CommitStatusReporter implements RunListener {
     }
   }
 
-  #report(run: StartedRun, state: ReportedState, description: string): void {
+  #report(
+    run: StartedRun,
+    state: ReportedState,
+    description: { what: string; error?: string },
+  ): void {
     const publicUrl = this.#options.publicUrl?.();
-    for (const target of this.#targets) {
-      this.#queue.enqueue({
-        target,
-        service: run.service,
-        status: {
-          sha: run.commit,
-          state,
-          context: contextFor(target, run.service),
-          description: oneLine(description),
-          targetUrl: publicUrl ? `${publicUrl}/runs/${run.runId}` : undefined,
-        },
-      });
+    const targets = this.#targets;
+    this.#described = this.#described.then(async () => {
+      const commit = await this.#commitContext(run.commit);
+      for (const target of targets) {
+        this.#queue.enqueue({
+          target,
+          service: run.service,
+          status: {
+            sha: run.commit,
+            state,
+            context: contextFor(target, run.service),
+            description: statusDescription(run.commit, description, commit),
+            targetUrl: publicUrl ? `${publicUrl}/runs/${run.runId}` : undefined,
+          },
+        });
+      }
+    });
+  }
+
+  /** The commit's subject and author, or undefined when git cannot tell (a status is never held back for it). */
+  async #commitContext(id: string): Promise<CommitContext | undefined> {
+    try {
+      return await this.#options.commit?.(id);
+    } catch {
+      return undefined;
     }
   }
 
   /** Waits up to `deadlineMs` for queued statuses; see {@link DeliveryQueue.close}. */
-  close(deadlineMs: number): Promise<number> {
+  async close(deadlineMs: number): Promise<number> {
+    await this.#described;
     return this.#queue.close(deadlineMs);
   }
 }
@@ -254,29 +280,48 @@ export class CommitStatusReporter implements RunListener {
 function finishedStatus(
   summary: RunSummary,
   host: string,
-): { state: ReportedState; description: string } {
-  const error = summary.error ? `: ${summary.error}` : "";
+): { state: ReportedState; what: string; error?: string } {
+  const error = summary.error;
   switch (summary.outcome) {
     case "succeeded":
-      return { state: "success", description: `Deployed on ${host}` };
+      return { state: "success", what: `Deployed on ${host}` };
     case "failed":
       return {
         state: "failure",
-        description: `Failed at ${
-          summary.failedStep ?? "a step"
-        } on ${host}${error}`,
+        what: `Failed at ${summary.failedStep ?? "a step"} on ${host}`,
+        error,
       };
     case "interrupted":
-      return { state: "error", description: `Interrupted on ${host}` };
+      return { state: "error", what: `Interrupted on ${host}` };
     case "skipped":
-      return { state: "error", description: `Skipped on ${host}${error}` };
+      return { state: "error", what: `Skipped on ${host}`, error };
   }
 }
 
-/** The first line, cut to the length every provider keeps. */
-function oneLine(text: string): string {
-  const line = text.split(/\r?\n/)[0].trim();
+/**
+ * One line of at most {@link MAX_DESCRIPTION} characters: what happened, the
+ * commit (short id, subject, author's name) and the error last, since the
+ * host cuts the end: "Failed at update on web-1 · 3f2a9c1d0e8b Bump nginx (Ann) · exit 3".
+ */
+export function statusDescription(
+  sha: string,
+  description: { what: string; error?: string },
+  commit?: CommitContext,
+): string {
+  const name = commit?.author.replace(/\s*<[^>]*>$/, "");
+  const about = commit
+    ? `${shortCommit(sha)} ${firstLine(commit.subject)}${
+      name ? ` (${name})` : ""
+    }`
+    : shortCommit(sha);
+  const parts = [description.what, about];
+  if (description.error) parts.push(firstLine(description.error));
+  const line = parts.join(" · ");
   return line.length <= MAX_DESCRIPTION
     ? line
     : `${line.slice(0, MAX_DESCRIPTION - 1)}…`;
+}
+
+function firstLine(text: string): string {
+  return text.split(/\r?\n/)[0].trim();
 }
