@@ -247,15 +247,13 @@ Deno.test({
   },
 });
 
-// Known defect, not yet fixed: in the merged daemon the state file's -shm
-// mapping is still written after it became immutable (the writability check
-// and SQLite's write race), and the kernel's SIGBUS kills the process. The
-// test passes alone but fails within the whole suite, so it is switched off
-// until the -shm mapping is guarded without a race.
+// The daemon must not touch the -shm mapping of an immutable file: a write
+// to a mapping whose page the kernel has write-protected after writeback
+// kills the process with SIGBUS, which no handler can turn into an error.
 Deno.test({
   name:
     "a read-only (immutable, chattr +i) state file is logged and waited out instead of killing the daemon with SIGBUS (needs root)",
-  ignore: true,
+  ignore: needsRoot,
   fn: async () => {
     await using receiver = Receiver.start();
     const { fixture, log, pushVersion } = await daemonFixture(receiver);
@@ -280,13 +278,33 @@ Deno.test({
         0,
         "chattr +i (ext4 or another file system with the flag)",
       );
+      // Writing the dirty pages back makes the kernel write-protect the
+      // mappings, so the daemon's next write to one faults as it would after
+      // any writeback.
+      new Deno.Command("sync").outputSync();
       await pushVersion("v2");
 
-      await expectOutage(
-        daemon,
-        receiver,
-        /cannot be written: Operation not permitted/,
-      );
+      try {
+        await expectOutage(
+          daemon,
+          receiver,
+          /cannot be written: Operation not permitted|disk I\/O error/,
+        );
+        // Every endpoint answers meanwhile, and none touches the file.
+        for (const path of ["/", "/api/status", "/metrics"]) {
+          const response = await fetch(`${daemon.url}${path}`);
+          assert.equal(response.status, 503, path);
+          assert.match(await response.text(), /cannot write state file/);
+        }
+        await pause(1000);
+      } catch (error) {
+        await pause(200);
+        throw new Error(
+          `${error}\ndaemon: ${
+            JSON.stringify(daemon.process.status ?? "running")
+          }\n${daemon.process.stderr}`,
+        );
+      }
       assert.deepEqual(await readLines(log), ["v1"]);
       assert.equal(daemon.process.status, undefined, "no SIGBUS");
     } finally {

@@ -6,7 +6,12 @@
  * @module
  */
 import type { App } from "./compose.ts";
-import { errorMessage, ExitCode, UpstreamWatchError } from "../errors.ts";
+import {
+  errorMessage,
+  ExitCode,
+  StateWriteError,
+  UpstreamWatchError,
+} from "../errors.ts";
 import { sleep } from "../hooks/health_step.ts";
 import type { OneAtATime } from "../reconcile/one_at_a_time.ts";
 import {
@@ -123,11 +128,19 @@ export class OperatorDesk {
     try {
       while (!stop.aborted) {
         this.#poked = false;
-        const current = this.#app.store.changeStamp();
-        if (current !== stamp) {
-          stamp = current;
-          // Our own writes change the stamp too: one more look, then quiet.
-          await this.#work(stop, kill);
+        try {
+          const current = this.#app.store.changeStamp();
+          if (current !== stamp) {
+            stamp = current;
+            // Our own writes change the stamp too: one more look, then quiet.
+            await this.#work(stop, kill);
+          }
+        } catch (error) {
+          // The daemon loop reports the outage and waits it out; requests
+          // are looked at again once the state file can be used.
+          if (!(error instanceof StateWriteError)) throw error;
+          stamp = "";
+          this.#poked = false;
         }
         if (this.#poked) continue;
         const woken = new AbortController();
@@ -139,11 +152,16 @@ export class OperatorDesk {
       watcher?.close();
       await watching;
     }
-    abandonRequests(this.#app.store, {
-      exitCode: ExitCode.locked,
-      error: ABANDONED,
-      now: Date.now(),
-    });
+    try {
+      abandonRequests(this.#app.store, {
+        exitCode: ExitCode.locked,
+        error: ABANDONED,
+        now: Date.now(),
+      });
+    } catch (error) {
+      // Unwritable now: the next daemon abandons them as it starts.
+      if (!(error instanceof StateWriteError)) throw error;
+    }
     for (const waiting of this.#finished.values()) {
       for (const wake of waiting) wake();
     }

@@ -2,7 +2,7 @@
 import type { StatusDocument } from "../report/documents.ts";
 import type { Logger } from "../log/logging.ts";
 import type { CycleRequestAnswer } from "./cycle_view.ts";
-import { errorMessage } from "../errors.ts";
+import { errorMessage, StateWriteError } from "../errors.ts";
 import type { StateStore } from "../state/store.ts";
 import { IncompleteBodyError, type RequestInfo } from "./connection.ts";
 import { presentsReadToken, type RateLimiter } from "./read_access.ts";
@@ -70,6 +70,10 @@ export function createHandler(deps: HandlerDeps): Handler {
         return error.reason === "timeout"
           ? text(408, "request body not received in time\n")
           : text(400, "request body incomplete\n");
+      }
+      if (error instanceof StateWriteError) {
+        // Logged once by the daemon as the outage began; /healthz names it too.
+        return text(503, `${error.message}\n`);
       }
       deps.logger.error("HTTP {method} {path} failed: {error}", {
         method: request.method,

@@ -41,7 +41,7 @@ import {
   setDeployed,
 } from "./service_records.ts";
 import { openConnection, setBusyTimeout } from "./connection.ts";
-import { WriteGuard } from "./write_guard.ts";
+import { unwritableFile, WriteGuard } from "./write_guard.ts";
 import type {
   CommandRecord,
   FinishRunInput,
@@ -139,9 +139,21 @@ export class StateStore {
     return store;
   }
 
-  /** Closes the database; the store is unusable afterwards. */
+  /**
+   * Closes the database; the store is unusable afterwards. The last
+   * connection to close checkpoints the WAL through the -shm mapping, so a
+   * file that cannot be written is left open instead: the process is ending,
+   * the kernel drops its locks, and the next open recovers from the WAL.
+   */
   close(): void {
-    if (this.#db.isOpen) this.#db.close();
+    if (!this.#db.isOpen) return;
+    if (this.#fileIdentity) {
+      const problem = unwritableFile(
+        ["", "-wal", "-shm"].map((ending) => `${this.file}${ending}`),
+      );
+      if (problem !== undefined) return;
+    }
+    this.#db.close();
   }
 
   /** Records the Go tool's deployments (service → commit, chosen by the caller) and forgets its rows. */
