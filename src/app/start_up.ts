@@ -75,12 +75,19 @@ export async function openStateAtStart(
 
 /**
  * Runs left `running` by a crash or kill are marked interrupted (their
- * services run again), and their hooks that are still running are stopped.
+ * services run again), after their hooks that are still running are stopped:
+ * an agent killed in between leaves them `running`, so the next one stops
+ * them again instead of forgetting them.
  */
 async function recoverInterruptedRuns(
   store: StateStore,
   logger: Logger,
 ): Promise<void> {
+  // Before any cycle: a hook that outlived the crash must not run twice at once.
+  // Only processes carrying this state file's run mark are this agent's.
+  await stopLeftoverHooks(store.runsLeftRunning(), logger, {
+    stateId: store.stateId(),
+  });
   const interrupted = store.markInterruptedRuns(Date.now());
   for (const run of interrupted) {
     logger.warn(
@@ -88,9 +95,6 @@ async function recoverInterruptedRuns(
       { runId: run.id, service: run.service },
     );
   }
-  // Before any cycle: a hook that outlived the crash must not run twice at once.
-  // Only processes carrying this state file's run mark are this agent's.
-  await stopLeftoverHooks(interrupted, logger, { stateId: store.stateId() });
 }
 
 /** Keeps the state file (and its WAL files) out of `git status` via `.git/info/exclude`. */

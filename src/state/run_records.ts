@@ -22,12 +22,9 @@ import type {
 /** The part of the store these functions write through. */
 type Store = Pick<StateStore, "statement" | "transaction">;
 
-/** Marks runs left `running` by a crashed agent as `interrupted`; returns them. */
-export function markInterruptedRuns(
-  store: Store,
-  now: number,
-): InterruptedRun[] {
-  const running = (store.statement(
+/** Runs recorded as `running`, with their process groups: at start-up, what a stopped agent left. */
+export function runsLeftRunning(store: Store): InterruptedRun[] {
+  return (store.statement(
     "SELECT * FROM runs WHERE outcome = 'running' ORDER BY id",
   ).all() as Row[]).map((row) => ({
     ...toRunRecord(row),
@@ -36,6 +33,14 @@ export function markInterruptedRuns(
       startTime: nullableString(row.pgid_started),
     },
   }));
+}
+
+/** Marks runs left `running` by a crashed agent as `interrupted`; returns them. */
+export function markInterruptedRuns(
+  store: Store,
+  now: number,
+): InterruptedRun[] {
+  const running = runsLeftRunning(store);
   if (running.length === 0) return [];
   store.transaction(() => {
     for (const run of running) {

@@ -267,6 +267,11 @@ export class StateStore {
     }
   }
 
+  /** Runs left `running` by an agent that stopped, with their process groups (read only). */
+  runsLeftRunning(): InterruptedRun[] {
+    return runRecords.runsLeftRunning(this);
+  }
+
   /** Marks runs left `running` by a crashed agent as `interrupted`; returns them. */
   markInterruptedRuns(now: number): InterruptedRun[] {
     return runRecords.markInterruptedRuns(this, now);
