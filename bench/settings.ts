@@ -22,7 +22,7 @@ export interface BenchSettings {
   sizes: number[];
   /** Repetitions of each in-process or CLI measurement. */
   reps: number;
-  /** Repetitions of the changed-service cycle (each is a commit and a real hook run). */
+  /** Repetitions of the changed-service cycle (each is a commit and a real hook run); `--reps` sets them too. */
   changedReps: number;
   /** Runs recorded in the state DB for the CLI figures. */
   runs: number;
@@ -88,7 +88,7 @@ export function settingsFrom(args: string[]): BenchSettings | undefined {
   return {
     sizes,
     reps,
-    changedReps: quick ? 5 : 11,
+    changedReps: values.reps === undefined ? (quick ? 5 : 11) : reps,
     runs: quick ? 10_000 : 100_000,
     daemonCycles: quick ? 100 : 1000,
     soakCycles: quick ? 300 : 10_000,
