@@ -221,8 +221,9 @@ export const BURST_MAX_WAIT_MS = 10_000;
  * Requests for an immediate cycle (webhooks). A request while the loop waits
  * starts a cycle at once; any number while a cycle runs coalesce into one
  * pending cycle, and that cycle (like one asked for moments after another
- * request) waits until the requests pause for {@link BURST_GAP_MS}, so a
- * burst of pushes causes at most two cycles however short the cycles are.
+ * request) waits until the requests pause for {@link BURST_GAP_MS} once a
+ * second request came within that gap, so a burst of pushes causes at most
+ * two cycles however short the cycles are, and a lone push never waits.
  */
 export class CycleRequests {
   #pending = false;
@@ -243,10 +244,15 @@ export class CycleRequests {
     const now = this.#now();
     const inBurst = now - this.#lastRequestAt < BURST_GAP_MS;
     this.#lastRequestAt = now;
-    if (this.#pending) return "coalesced";
+    if (this.#pending) {
+      // A push that follows the pending one closely makes it a burst's cycle.
+      if (inBurst) this.#settle = true;
+      return "coalesced";
+    }
     this.#pending = true;
     this.#pendingSince = now;
-    this.#settle = inBurst || this.#running;
+    // A lone push while a cycle runs is not held back: it runs right after.
+    this.#settle = inBurst;
     if (this.#wake) {
       this.#wake();
       return "started";

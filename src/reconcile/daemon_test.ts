@@ -24,12 +24,24 @@ Deno.test("cycle requests wake a waiting loop at once and coalesce while a cycle
   assert.equal(await idle, undefined, "stop ends the wait");
 });
 
+Deno.test("a lone request queued while a cycle runs starts right after it, without waiting for a pause", async () => {
+  const requests = new CycleRequests({ now: () => 0 });
+  const stop = new AbortController();
+  requests.cycleRunning(true);
+  assert.equal(requests.request(), "queued");
+  requests.cycleRunning(false);
+  // The clock never moves: any wait for a pause would never end.
+  assert.equal(await requests.next(60_000, stop.signal), "webhook");
+});
+
 Deno.test("a cycle queued during a burst starts only once the requests pause", async () => {
   let now = 1_000_000;
   const requests = new CycleRequests({ now: () => now });
   const stop = new AbortController();
   requests.cycleRunning(true);
   assert.equal(requests.request(), "queued");
+  now += BURST_GAP_MS - 1;
+  assert.equal(requests.request(), "coalesced");
   requests.cycleRunning(false);
   let started = false;
   const next = requests.next(60_000, stop.signal).then((trigger) => {
