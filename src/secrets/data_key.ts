@@ -4,7 +4,6 @@
  * with the host's gpg keyring.
  * @module
  */
-import { armor, Decrypter } from "age-encryption";
 import { SopsFormatError } from "./secret_error.ts";
 import type { SopsMetadata } from "./sops_metadata.ts";
 
@@ -32,6 +31,9 @@ export async function recoverDataKey(
 ): Promise<Uint8Array> {
   const failures: string[] = [];
   if (keys.ageIdentities.length > 0 && metadata.age.length > 0) {
+    // Loaded here, not with the program: evaluating the package and its
+    // ciphers costs every command about 20 ms at start.
+    const { armor, Decrypter } = await import("age-encryption");
     const decrypter = new Decrypter();
     for (const identity of keys.ageIdentities) decrypter.addIdentity(identity);
     for (const stanza of metadata.age) {
