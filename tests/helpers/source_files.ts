@@ -19,7 +19,13 @@ export function sourceFiles(dir: string): Map<string, string> {
   return files;
 }
 
-/** The specifiers `text` imports statically. */
+/** A dynamic import with a literal specifier (`await import("pkg")`), which loads the module as surely as a static one, only later. */
+const LITERAL_DYNAMIC_IMPORT = /\bimport\(\s*["']([^"']+)["']\s*\)/g;
+
+/** The specifiers `text` imports, statically or by a dynamic import of a literal. */
 export function importedSpecifiers(text: string): string[] {
-  return [...text.matchAll(IMPORT_STATEMENT)].map((match) => match[1]);
+  return [
+    ...text.matchAll(IMPORT_STATEMENT),
+    ...text.matchAll(LITERAL_DYNAMIC_IMPORT),
+  ].map((match) => match[1]);
 }
