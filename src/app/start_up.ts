@@ -14,6 +14,7 @@ import {
   type LostStatePolicy,
   openGuardedState,
 } from "../state/state_marker.ts";
+import { runsLeftRunning } from "../state/run_records.ts";
 import type { StateStore } from "../state/store.ts";
 import { importLegacyState } from "./legacy_state.ts";
 
@@ -85,7 +86,7 @@ async function recoverInterruptedRuns(
 ): Promise<void> {
   // Before any cycle: a hook that outlived the crash must not run twice at once.
   // Only processes carrying this state file's run mark are this agent's.
-  await stopLeftoverHooks(store.runsLeftRunning(), logger, {
+  await stopLeftoverHooks(runsLeftRunning(store), logger, {
     stateId: store.stateId(),
   });
   const interrupted = store.markInterruptedRuns(Date.now());

@@ -41,7 +41,7 @@ import {
   setDeployed,
 } from "./service_records.ts";
 import { openConnection, setBusyTimeout } from "./connection.ts";
-import { unwritableFile, WriteGuard } from "./write_guard.ts";
+import { WriteGuard } from "./write_guard.ts";
 import type {
   CommandRecord,
   FinishRunInput,
@@ -139,20 +139,10 @@ export class StateStore {
     return store;
   }
 
-  /**
-   * Closes the database; the store is unusable afterwards. The last
-   * connection to close checkpoints the WAL through the -shm mapping, so a
-   * file that cannot be written is left open instead: the process is ending,
-   * the kernel drops its locks, and the next open recovers from the WAL.
-   */
+  /** Closes the database, but never an unwritable one: closing checkpoints through the -shm mapping (docs/design.md#when-the-state-file-cannot-be-written). */
   close(): void {
     if (!this.#db.isOpen) return;
-    if (this.#fileIdentity) {
-      const problem = unwritableFile(
-        ["", "-wal", "-shm"].map((ending) => `${this.file}${ending}`),
-      );
-      if (problem !== undefined) return;
-    }
+    if (this.#fileIdentity && this.#writes.unwritable()) return;
     this.#db.close();
   }
 
@@ -193,8 +183,7 @@ export class StateStore {
    */
   fileProblem(): string | undefined {
     const identity = this.#fileIdentity;
-    if (!identity) return undefined;
-    return fileProblem(this.file, identity);
+    return identity ? fileProblem(this.file, identity) : undefined;
   }
 
   /** Throws a {@link StateLostError} when the state file was removed or replaced while open. */
@@ -265,11 +254,6 @@ export class StateStore {
     } finally {
       setBusyTimeout(this.#db, "normal");
     }
-  }
-
-  /** Runs left `running` by an agent that stopped, with their process groups (read only). */
-  runsLeftRunning(): InterruptedRun[] {
-    return runRecords.runsLeftRunning(this);
   }
 
   /** Marks runs left `running` by a crashed agent as `interrupted`; returns them. */

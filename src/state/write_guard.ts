@@ -74,6 +74,13 @@ export class WriteGuard {
     return this.#problem;
   }
 
+  /** True when the state file or its `-wal` or `-shm` file cannot be changed now. */
+  unwritable(): boolean {
+    return unwritableFile(
+      ["", "-wal", "-shm"].map((ending) => `${this.#file}${ending}`),
+    ) !== undefined;
+  }
+
   /** Throws a {@link StateWriteError} (remembered) when one of the state file's `endings` ("", "-wal", "-shm") cannot be written now. */
   assertWritable(endings: readonly string[]): void {
     const problem = unwritableFile(
