@@ -9,7 +9,7 @@ import { presentsReadToken, type RateLimiter } from "./read_access.ts";
 import { deliveryId, RecentDeliveries } from "./recent_deliveries.ts";
 import { renderMessagePage, renderRunPage } from "./run_page.ts";
 import { renderStatusPage } from "./status_page.ts";
-import type { AgentTelemetry } from "./telemetry.ts";
+import { type AgentTelemetry, stateOutageReason } from "./telemetry.ts";
 import { stateMetricsText } from "./state_metrics.ts";
 import {
   type OperatorApi,
@@ -72,8 +72,8 @@ export function createHandler(deps: HandlerDeps): Handler {
           : text(400, "request body incomplete\n");
       }
       if (error instanceof StateWriteError) {
-        // Logged once by the daemon as the outage began; /healthz names it too.
-        return text(503, `${error.message}\n`);
+        // Logged once by the daemon as the outage began; /healthz says the same.
+        return text(503, `${stateOutageReason(error.message)}\n`);
       }
       deps.logger.error("HTTP {method} {path} failed: {error}", {
         method: request.method,

@@ -146,7 +146,7 @@ export class AgentTelemetry {
     if (stateProblem !== undefined) {
       return {
         healthy: false,
-        reason: `${stateProblem}; nothing is deployed until it can be written`,
+        reason: stateOutageReason(stateProblem),
       };
     }
     if (this.#rejection) return { healthy: false, reason: this.#rejection };
@@ -305,4 +305,9 @@ function seconds(ms: number): number {
 
 function ago(now: number, at: number): string {
   return `${seconds(now - at)} s ago (${new Date(at).toISOString()})`;
+}
+
+/** What `/healthz` (and any endpoint that meets the outage) says while the state file cannot be written. */
+export function stateOutageReason(problem: string): string {
+  return `${problem}; nothing is deployed until it can be written`;
 }
