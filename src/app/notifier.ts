@@ -31,12 +31,17 @@ export function appNotifier(
 /** Commits remembered for notifications (commits never change). */
 const COMMIT_CACHE_SIZE = 200;
 
+/** One source per app: notifications and commit statuses share its cache. */
+const sources = new WeakMap<App["git"], EventContextSource>();
+
 /** Commit subjects and authors from git, cached, and the configured `public_url`. */
 export function eventContext(
   app: Pick<App, "git" | "agent">,
 ): EventContextSource {
+  const existing = sources.get(app.git);
+  if (existing) return existing;
   const cache = new Map<string, { subject: string; author: string }>();
-  return {
+  const source: EventContextSource = {
     publicUrl: () => app.agent.config.publicUrl,
     commit: async (id) => {
       const cached = cache.get(id);
@@ -55,4 +60,6 @@ export function eventContext(
       return found;
     },
   };
+  sources.set(app.git, source);
+  return source;
 }
