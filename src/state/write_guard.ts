@@ -76,17 +76,18 @@ export class WriteGuard {
 
   /** True when the state file or its `-wal` or `-shm` file cannot be changed now. */
   unwritable(): boolean {
-    return unwritableFile(
-      ["", "-wal", "-shm"].map((ending) => `${this.#file}${ending}`),
-    ) !== undefined;
+    return this.#unwritable(["", "-wal", "-shm"]) !== undefined;
   }
 
   /** Throws a {@link StateWriteError} (remembered) when one of the state file's `endings` ("", "-wal", "-shm") cannot be written now. */
   assertWritable(endings: readonly string[]): void {
-    const problem = unwritableFile(
-      endings.map((ending) => `${this.#file}${ending}`),
-    );
+    const problem = this.#unwritable(endings);
     if (problem !== undefined) throw this.failure(new Error(problem), problem);
+  }
+
+  /** Why one of the state file's `endings` cannot be changed now, if one cannot. */
+  #unwritable(endings: readonly string[]): string | undefined {
+    return unwritableFile(endings.map((ending) => `${this.#file}${ending}`));
   }
 
   /** A refused write as a {@link StateWriteError}, remembered; any other error as it is. */
