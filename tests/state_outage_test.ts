@@ -262,17 +262,8 @@ Deno.test({
     const files = ["", "-wal", "-shm"].map((end) => `${stateFile}${end}`);
     const chattr = (flag: string) =>
       new Deno.Command("chattr", { args: [flag, ...files] }).outputSync();
-    await using daemon = await DaemonProcess.start([
-      "--repo",
-      fixture.clone,
-      "run",
-      "--interval",
-      "0.3",
-    ]);
+    await using daemon = await deployedDaemon(fixture.clone, log);
     try {
-      await waitUntil(async () => (await readLines(log)).length === 1, {
-        message: "v1 deployed",
-      });
       assert.equal(
         chattr("+i").code,
         0,
