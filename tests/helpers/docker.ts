@@ -261,9 +261,13 @@ export class DockerLab implements AsyncDisposable {
       join(context, "Dockerfile"),
       lines.join("\n") + "\n",
     );
+    // --no-cache: tests build identical steps at the same time, and a cached
+    // step shared with another lab's image goes when that lab removes its
+    // image ("failed to get digest"). Each lab's images own their layers.
     await docker([
       "build",
       "--quiet",
+      "--no-cache",
       "--label",
       `${TEST_LABEL}=${this.prefix}`,
       "--tag",
@@ -369,18 +373,28 @@ export class DockerLab implements AsyncDisposable {
 
   /** Every container (running or not) of the compose project of service folder `folder`, oldest first. */
   async containers(folder: string): Promise<ContainerState[]> {
-    const ids = await docker([
-      "ps",
-      "--all",
-      "--quiet",
-      "--no-trunc",
-      "--filter",
-      `label=com.docker.compose.project=${composeProjectName(folder)}`,
-    ]);
-    const states = await this.inspect(ids.split("\n").filter(Boolean));
-    return states.sort((a, b) =>
-      dockerTime(a.created) < dockerTime(b.created) ? -1 : 1
-    );
+    // compose may remove a container between the listing and the inspect
+    // (a redeploy in progress): list again until both agree.
+    for (let attempt = 1;; attempt++) {
+      const ids = await docker([
+        "ps",
+        "--all",
+        "--quiet",
+        "--no-trunc",
+        "--filter",
+        `label=com.docker.compose.project=${composeProjectName(folder)}`,
+      ]);
+      try {
+        const states = await this.inspect(ids.split("\n").filter(Boolean));
+        return states.sort((a, b) =>
+          dockerTime(a.created) < dockerTime(b.created) ? -1 : 1
+        );
+      } catch (error) {
+        const vanished = error instanceof Error &&
+          error.message.includes("No such object");
+        if (!vanished || attempt === 10) throw error;
+      }
+    }
   }
 
   /** The running containers of `folder`'s project. */
