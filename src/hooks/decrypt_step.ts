@@ -8,7 +8,6 @@
 import { dirname, join, posix, relative } from "node:path";
 import type { SecretFile, ServiceConfig } from "../config/types.ts";
 import type { GitClient } from "../git/git_client.ts";
-import { decryptSops } from "../secrets/decrypt_sops.ts";
 import { dotenvVariables } from "../secrets/dotenv_format.ts";
 import type { HostKeySource } from "../secrets/host_keys.ts";
 import { SecretError } from "../secrets/secret_error.ts";
@@ -133,6 +132,9 @@ async function decryptAll(
   decrypted: { secret: SecretFile; content: Uint8Array }[];
   masks: Set<string>;
 }> {
+  // Loaded with the first secret: its AES-GCM (node:crypto) and format
+  // parsers cost every other command start-up time.
+  const { decryptSops } = await import("../secrets/decrypt_sops.ts");
   const keys = await context.keys.load();
   const encrypted = await readEncrypted(secrets, context);
   const decrypted: { secret: SecretFile; content: Uint8Array }[] = [];

@@ -2,7 +2,7 @@
 import { unflattenMetadata } from "./flat_metadata.ts";
 import { SopsFormatError } from "./secret_error.ts";
 import type { SopsComment, SopsDocument, SopsLeaf } from "./sops_document.ts";
-import { decimalText } from "./sops_value.ts";
+import { decimalText } from "./decimal_text.ts";
 
 type Line = { comment: string } | {
   key: string;

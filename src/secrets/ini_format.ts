@@ -7,7 +7,8 @@
 import { unflattenMetadata } from "./flat_metadata.ts";
 import { SopsFormatError } from "./secret_error.ts";
 import type { SopsComment, SopsDocument, SopsLeaf } from "./sops_document.ts";
-import { decimalText, type PlainValue } from "./sops_value.ts";
+import { decimalText } from "./decimal_text.ts";
+import type { PlainValue } from "./sops_value.ts";
 
 interface IniKey {
   name: string;

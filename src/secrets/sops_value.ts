@@ -6,6 +6,7 @@
  * @module
  */
 import { createDecipheriv } from "node:crypto";
+import { decimalText } from "./decimal_text.ts";
 import { SopsFormatError } from "./secret_error.ts";
 
 /** A decrypted value, typed as its `type:` field says. */
@@ -105,16 +106,6 @@ function macText(value: PlainValue): string {
   if (typeof value === "boolean") return value ? "True" : "False";
   if (typeof value === "number") return decimalText(value);
   return value;
-}
-
-/** A number in plain decimal, never in exponent form (Go's FormatFloat 'f', -1). */
-export function decimalText(value: number): string {
-  const text = String(value);
-  if (!/e/i.test(text)) return text;
-  return value.toLocaleString("en-US", {
-    useGrouping: false,
-    maximumFractionDigits: 100,
-  });
 }
 
 function parseGoBool(text: string): boolean {
