@@ -206,6 +206,33 @@ Deno.test("an age key file inside the work tree is a configuration error", async
   );
 });
 
+Deno.test("history and logs show the runs when the age key file given lies inside the work tree; status refuses it", async () => {
+  const { fixture, keys, keyFile } = await secretFixture({
+    API_TOKEN: TOKEN_1,
+  });
+  await using _ = fixture;
+  assert.equal(
+    (await runOnce(fixture.clone, ["--age-key-file", keyFile])).code,
+    0,
+  );
+  const inside = join(fixture.clone, "keys.txt");
+  await Deno.writeTextFile(inside, keys.identity + "\n");
+  const keyFlag = ["--repo", fixture.clone, "--age-key-file", inside];
+
+  const status = await cli([...keyFlag, "status"]);
+  assert.equal(status.code, 2);
+  assert.match(status.stderr, /keys\.txt lies inside the work tree/);
+  const history = await cli([...keyFlag, "history", "--json"]);
+  assert.equal(history.code, 0, history.stderr);
+  const { runs } = parseJson<{ runs: { id: number; service: string }[] }>(
+    history,
+  );
+  assert.deepEqual(runs.map((run) => run.service), ["api"]);
+  const logs = await cli([...keyFlag, "logs", String(runs[0].id)]);
+  assert.equal(logs.code, 0, logs.stderr);
+  assert.match(logs.stdout, /succeeded/);
+});
+
 Deno.test("a removed service's decrypted file is removed with it", async () => {
   const { fixture, keyFile } = await secretFixture({ API_TOKEN: TOKEN_1 });
   await using _ = fixture;

@@ -1,5 +1,5 @@
 /** The host's SOPS keys for every run's decrypt step (docs/secrets.md#keys-on-the-host). */
-import type { GlobalOptions } from "./compose.ts";
+import type { GlobalOptions } from "./open_state.ts";
 import { ConfigError } from "../errors.ts";
 import type { SecretsHost } from "../hooks/decrypt_step.ts";
 import type { ProcessRunner } from "../process/types.ts";

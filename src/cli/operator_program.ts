@@ -6,7 +6,8 @@
  * @module
  */
 import type { Command } from "commander";
-import { type App, type GlobalOptions, openApp } from "../app/compose.ts";
+import type { App } from "../app/compose.ts";
+import type { GlobalOptions } from "../app/open_state.ts";
 import { UsageError } from "../errors.ts";
 import { daemonRecord } from "../state/daemon_record.ts";
 import { LockedError } from "../state/instance_lock.ts";
@@ -142,6 +143,7 @@ async function operate(
   options: { wait: boolean; lostState: LostStatePolicy },
 ): Promise<void> {
   const commands = await import("./commands/operator.ts");
+  const { openApp } = await import("../app/compose.ts");
   const globals = deps.globals();
   let locked: LockedError;
   try {

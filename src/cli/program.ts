@@ -4,7 +4,7 @@
  * @module
  */
 import { Command, CommanderError, Option } from "commander";
-import { type GlobalOptions, openApp } from "../app/compose.ts";
+import { type GlobalOptions, openState } from "../app/open_state.ts";
 import { errorMessage, ExitCode, UpstreamWatchError } from "../errors.ts";
 import { escapeControl } from "../log/escape.ts";
 import {
@@ -13,7 +13,7 @@ import {
   type LogFormat,
 } from "../log/logging.ts";
 import { type Output, processOutput } from "./output.ts";
-import { addSubcommands, type WithApp } from "./subcommands.ts";
+import { addSubcommands, type WithApp, type WithState } from "./subcommands.ts";
 
 interface ProgramOptions extends GlobalOptions {
   logFormat: LogFormat;
@@ -145,9 +145,11 @@ function buildProgram(
   /**
    * Read-only commands open the state read-only; `writer` commands also take
    * the instance lock. Each command's module is imported when it runs: a
-   * status need not load the daemon's HTTP server and notifiers.
+   * status need not load the daemon's HTTP server and notifiers, and a
+   * command that only reads the state (withState) not the agent either.
    */
   const withApp: WithApp = (mode, body, options = {}) => async () => {
+    const { openApp } = await import("../app/compose.ts");
     // `beside`: writes the state next to a running daemon, without its lock.
     using app = await openApp(program.opts<ProgramOptions>(), {
       readOnly: mode === "reader",
@@ -157,9 +159,17 @@ function buildProgram(
     });
     setExit(await body(app));
   };
+  const withState: WithState = (body) => async () => {
+    using state = await openState(program.opts<ProgramOptions>(), {
+      readOnly: true,
+      recoverRuns: true,
+    });
+    setExit(await body(state));
+  };
 
   addSubcommands(program, {
     withApp,
+    withState,
     output,
     setExit,
     globals: () => program.opts<ProgramOptions>(),

@@ -5,7 +5,12 @@
  * @module
  */
 import type { Command } from "commander";
-import type { App, GlobalOptions, OpenAppOptions } from "../app/compose.ts";
+import type { App } from "../app/compose.ts";
+import type {
+  GlobalOptions,
+  OpenAppOptions,
+  StateApp,
+} from "../app/open_state.ts";
 import { HISTORY_LIMIT, INTERVAL_SECONDS, RUN_ID } from "./number_arguments.ts";
 import { addOperatorCommands } from "./operator_program.ts";
 import type { Output } from "./output.ts";
@@ -25,11 +30,17 @@ export type WithApp = (
   >,
 ) => () => Promise<void>;
 
+/** Runs `body` with the repository and its state opened read-only, without building the agent. */
+export type WithState = (
+  body: (state: StateApp) => Promise<number> | number,
+) => () => Promise<void>;
+
 /** Adds every subcommand to `program`. */
 export function addSubcommands(
   program: Command,
-  { withApp, output, setExit, globals }: {
+  { withApp, withState, output, setExit, globals }: {
     withApp: WithApp;
+    withState: WithState;
     output: Output;
     /** Sets the process's exit code (the operator commands that hand work to the daemon). */
     setExit: (code: number) => void;
@@ -106,8 +117,7 @@ export function addSubcommands(
       service: string | undefined,
       options: { limit: number; json?: boolean },
     ) =>
-      withApp(
-        "reader",
+      withState(
         async (app) =>
           (await import("./commands/history.ts")).historyCommand(app, {
             service,
@@ -122,8 +132,7 @@ export function addSubcommands(
     .argument("<run-id>", "run id (see history)", RUN_ID)
     .option("--json", "print JSON")
     .action((runId: number, options: { json?: boolean }) =>
-      withApp(
-        "reader",
+      withState(
         async (app) =>
           (await import("./commands/logs.ts")).logsCommand(app, {
             runId,

@@ -1,7 +1,10 @@
 /**
  * The agent reads as its cycle (docs/design.md#the-cycle): sync the work tree,
  * plan what is due, run it, record and report. Each stage lives in a module of
- * its own; this class holds the state the stages share between cycles.
+ * its own; this class holds the state the stages share between cycles. The
+ * modules that run hooks (runs, rollbacks, removals, heals) are imported at
+ * their first use: `status`, `plan` and `validate` build an agent only to
+ * plan, and need not load them.
  * @module
  */
 import type { RepoConfig } from "../config/types.ts";
@@ -13,16 +16,8 @@ import type { CycleResult, RunSummary } from "../results/cycle_result.ts";
 import { describeHold } from "../results/describe.ts";
 import { NewestCommits } from "./newest_commits.ts";
 import { PlanItems } from "./plan_items.ts";
-import { reportRemoved } from "./removed.ts";
-import { repairRollbacks } from "./rollback.ts";
 import type { RunningRevision } from "./held_revision.ts";
-import {
-  healService,
-  manualRollback,
-  type OperatorRunDeps,
-  runningRevisionOf,
-} from "./operator_runs.ts";
-import { runDue } from "./run_due.ts";
+import type { OperatorRunDeps } from "./operator_runs.ts";
 import { RunGate } from "./run_gate.ts";
 import type { RunContext } from "./service_run.ts";
 import type { ScheduledRun } from "./schedule.ts";
@@ -197,6 +192,8 @@ export class Agent {
     options: CycleOptions,
   ): Promise<string[]> {
     const removed: string[] = [];
+    if (plan.removed.length === 0) return removed;
+    const { reportRemoved } = await import("./removed.ts");
     for (const record of plan.removed) {
       if (options.stop?.aborted) break;
       await reportRemoved(record, {
@@ -290,12 +287,13 @@ export class Agent {
   }
 
   /** Run stage: the due services through the scheduler, with a rollback after each failed deploy that asks for one. */
-  #runDue(
+  async #runDue(
     scheduled: readonly ScheduledRun[],
     head: string,
     options: CycleOptions,
   ): Promise<RunSummary[]> {
-    return runDue(scheduled, head, options, {
+    const { runDue } = await import("./run_due.ts");
+    return await runDue(scheduled, head, options, {
       context: this.#runContext,
       gate: this.#gate,
       activity: this.activity,
@@ -312,6 +310,7 @@ export class Agent {
     if (cutOff.length === 0) return [];
     const [head] = await this.#deps.git.revParse(["HEAD"]);
     const services = await this.services(head);
+    const { repairRollbacks } = await import("./rollback.ts");
     return await this.#gate.exclusive(() =>
       repairRollbacks({
         ...this.#runContext,
@@ -323,19 +322,21 @@ export class Agent {
   }
 
   /** Self-heal: redeploys the revision the service runs (trigger `heal`), unless suspended or busy; a held service is healed at the commit it was rolled back to. */
-  heal(
+  async heal(
     entry: ServiceEntry,
     options: { head: string; error: string; signal?: AbortSignal },
   ): Promise<RunSummary | undefined> {
-    return healService(entry, options, this.#runDeps());
+    const { healService } = await import("./operator_runs.ts");
+    return await healService(entry, options, this.#runDeps());
   }
 
   /** The revision `entry` runs and is checked at: HEAD's, or the rolled-back-to commit while HEAD's is held. */
-  runningRevision(
+  async runningRevision(
     entry: ServiceEntry,
     head: string,
   ): Promise<RunningRevision | undefined> {
-    return runningRevisionOf(entry, head, this.#runDeps());
+    const { runningRevisionOf } = await import("./operator_runs.ts");
+    return await runningRevisionOf(entry, head, this.#runDeps());
   }
 
   /** `rollback SERVICE [--to COMMIT]` (docs/commands.md#rollback): HEAD's revision is held afterwards. */
@@ -345,6 +346,7 @@ export class Agent {
   ): Promise<RunSummary> {
     const [head] = await this.#deps.git.revParse(["HEAD"]);
     const [entry] = await this.#select(head, [name]);
+    const { manualRollback } = await import("./operator_runs.ts");
     return await manualRollback(entry, { ...options, head }, this.#runDeps());
   }
 

@@ -9,7 +9,7 @@ import { secretValue, webhookSecret } from "../config/secret_file.ts";
 import type { RepoConfig } from "../config/types.ts";
 import { ConfigError } from "../errors.ts";
 import { resolveTargets } from "../notify/target.ts";
-import { checkKeyOutsideWorkTree } from "../verify/verifier.ts";
+import { checkKeyOutsideWorkTree } from "../verify/key_location.ts";
 
 /** What resolving a configuration looks at. */
 export interface ResolutionContext {

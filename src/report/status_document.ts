@@ -7,7 +7,7 @@ import { rewindText } from "../reconcile/sync_stage.ts";
 import { safetyStatus } from "../reconcile/safety_status.ts";
 import { lastRewind } from "../state/rewinds.ts";
 import type { StateStore } from "../state/store.ts";
-import { recordedRejection } from "../verify/verifier.ts";
+import { recordedRejection } from "../verify/recorded_rejection.ts";
 import type { RewindJson, ServiceStatus, StatusDocument } from "./documents.ts";
 import { type ServiceFacts, stateOf } from "./service_state.ts";
 import { stateText } from "./state_text.ts";

@@ -7,9 +7,7 @@
  * agent's user is consulted.
  * @module
  */
-import { isAbsolute, relative } from "node:path";
 import type { VerifyConfig } from "../config/verify_config.ts";
-import { ConfigError } from "../errors.ts";
 import type { GitClient } from "../git/git_client.ts";
 import type { ProcessRunner } from "../process/types.ts";
 import type { StateStore } from "../state/store.ts";
@@ -27,24 +25,20 @@ import { readSignedCommits, type SignedCommit } from "./signed_commit.ts";
 import { checkSshSignature, type SignatureVerdict } from "./ssh_check.ts";
 import { readTrustStore, type TrustStore } from "./trust_store.ts";
 import type { Rejection } from "./verification_error.ts";
+import {
+  type RecordedRejection,
+  recordedRejection,
+  VERIFICATION_REJECTED_KEY,
+} from "./recorded_rejection.ts";
 
 /** State key of the last commit that verified (with the settings and key file content it verified under). */
 export const VERIFIED_COMMIT_KEY = "verified_commit";
-/** State key of the current rejection (JSON), shown by `status`, `plan` and the status page. */
-export const VERIFICATION_REJECTED_KEY = "verification_rejected";
 
 /** How a verification ended. */
 export type Verdict = { kind: "verified"; checked: number } | {
   kind: "rejected";
   rejection: Rejection;
 };
-
-/** A rejection as kept in the state database. */
-export interface RecordedRejection extends Rejection {
-  at: number;
-  /** The target, settings and key file content it was refused under. */
-  stamp: string;
-}
 
 /** What the verifier works with. */
 export interface VerifierOptions {
@@ -283,27 +277,5 @@ export class CommitVerifier {
     }
     this.#gnupg = undefined;
     this.#scratch = undefined;
-  }
-}
-
-/** The rejection kept in the state database, if the last verification failed. */
-export function recordedRejection(
-  store: StateStore,
-): RecordedRejection | undefined {
-  const text = store.notificationState(VERIFICATION_REJECTED_KEY);
-  return text === undefined ? undefined : JSON.parse(text);
-}
-
-/** A key file inside the work tree could be changed by the pushes it checks: a configuration error. */
-export function checkKeyOutsideWorkTree(
-  config: VerifyConfig,
-  options: { repoRoot: string; file: string },
-): void {
-  const inside = relative(options.repoRoot, config.path);
-  if (inside === "" || (!inside.startsWith("..") && !isAbsolute(inside))) {
-    throw new ConfigError(
-      `${config.path} lies inside the work tree; keep the key file outside the repository, where a push cannot change it`,
-      { file: options.file, key: config.source },
-    );
   }
 }

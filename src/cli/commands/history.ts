@@ -1,4 +1,4 @@
-import type { App } from "../../app/compose.ts";
+import type { StateApp } from "../../app/open_state.ts";
 import { describeReason } from "../../results/describe.ts";
 import { historyDocument } from "../../report/command_documents.ts";
 import { formatDuration, tableTime } from "../../report/time_text.ts";
@@ -6,7 +6,7 @@ import { commitCell, jsonText, type Output, renderTable } from "../output.ts";
 
 /** `history [SERVICE] [--limit N] [--json]`: past runs, newest first. */
 export function historyCommand(
-  app: App,
+  app: StateApp,
   options: { service?: string; limit: number; json: boolean },
   output: Output,
 ): number {

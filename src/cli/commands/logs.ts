@@ -1,5 +1,5 @@
 import { escapeControl } from "../../log/escape.ts";
-import type { App } from "../../app/compose.ts";
+import type { StateApp } from "../../app/open_state.ts";
 import { UsageError } from "../../errors.ts";
 import { describeReason } from "../../results/describe.ts";
 import { logsDocument } from "../../report/command_documents.ts";
@@ -8,7 +8,7 @@ import { jsonText, type Output } from "../output.ts";
 
 /** `logs RUN_ID [--json]`: the captured output of one run, command by command. */
 export function logsCommand(
-  app: App,
+  app: StateApp,
   options: { runId: number; json: boolean },
   output: Output,
 ): number {
