@@ -30,7 +30,7 @@ export interface App extends StateApp, AgentDeps {
   agent: Agent;
   /** The host's SOPS keys (docs/secrets.md). */
   secrets: SecretsHost;
-  /** `runner` for for hook commands: each process carries this state file's run mark. */
+  /** `runner` for hook commands: each process carries this state file's run mark. */
   hookRunner: ProcessRunner;
   /** Signed-commit verification (its `enabled` says whether it is on). */
   verifier: CommitVerifier;
