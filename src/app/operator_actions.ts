@@ -167,7 +167,6 @@ export async function checkAction(
   return runOutcome(summary, lines);
 }
 
-/** One run as the commands print it: `web: succeeded (run 12)`. */
 /** The outcome of an action that ran one run: its exit code, lines and run id. */
 function runOutcome(summary: RunSummary, lines: string[]): RequestOutcome {
   return {
@@ -179,6 +178,7 @@ function runOutcome(summary: RunSummary, lines: string[]): RequestOutcome {
   };
 }
 
+/** One run as the commands print it: `web: succeeded (run 12)`. */
 function runLine(run: RunSummary): string {
   return `${run.service}: ${run.outcome} (run ${run.runId})${
     run.error ? `: ${run.error}` : ""

@@ -162,7 +162,6 @@ function buildProgram(
   const withState: WithState = (body) => async () => {
     using state = await openState(program.opts<ProgramOptions>(), {
       readOnly: true,
-      recoverRuns: true,
     });
     setExit(await body(state));
   };
